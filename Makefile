@@ -1,0 +1,46 @@
+# The two commands a new user needs, each doing its own set-up:
+#   make demo   run the whole system locally (no AWS account, no Docker) and check it end to end
+#   make test   run the test suite
+# Both create .venv on first use and reinstall only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: demo dev test check lint codegen synth bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,infra]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/orders demo
+
+dev: $(STAMP)
+	$(BIN)/orders dev
+
+test: $(STAMP)
+	$(BIN)/python codegen.py --check
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest -n auto
+
+codegen: $(STAMP)
+	$(BIN)/python codegen.py
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m mypy
+
+synth: $(STAMP)
+	$(BIN)/npx --yes aws-cdk@2 synth --quiet
+
+bench: $(STAMP)
+	$(BIN)/python -m bench all
+
+clean:
+	rm -rf $(VENV) cdk.out .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""The local runtime: the whole system on one machine, no AWS account, no Docker."""
