@@ -4,6 +4,18 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+# Tests never reach AWS: moto intercepts every call, and these fake credentials make sure
+# that a call moto does not intercept fails instead of touching a real account.
+for name, value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_REGION": "eu-west-1",
+}.items():
+    os.environ[name] = value
+os.environ.pop("AWS_PROFILE", None)
+
 settings.register_profile(
     "default",
     max_examples=60,

@@ -1,0 +1,29 @@
+"""Create the single table where the CDK app does not: in the local runtime and in tests.
+
+The CDK app (infra/aws) defines the same table for AWS; tests/infra compares the two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TTL_ATTRIBUTE = "expiration"  # Powertools' idempotency records expire through it
+
+
+def create_table(client: Any, table_name: str) -> str:
+    """Create the table (on-demand, stream NEW_IMAGE, TTL) and return its stream ARN."""
+    client.create_table(
+        TableName=table_name,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    client.get_waiter("table_exists").wait(TableName=table_name)
+    client.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
+    return client.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]

@@ -1,0 +1,69 @@
+"""The event store in memory, with DynamoDB's semantics: the default for unit tests and benchmarks.
+
+It keeps the same items the DynamoDB adapter writes (table_items), so serialisation and size
+limits behave the same; one lock makes each transaction atomic.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from ordering.adapters.table_items import head_from_item, recorded_from_item, transaction_items
+from ordering.domain.recorded import Recorded
+from ordering.domain.streams import sku_stream
+from ordering.ports.event_store import Append, ConcurrencyError, EventStore, HeadWrite, SkuHead
+
+
+class InMemoryEventStore(EventStore):
+    def __init__(self) -> None:
+        self._events: dict[str, list[dict[str, Any]]] = {}
+        self._heads: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def read(self, stream: str, from_version: int = 1) -> list[Recorded]:
+        with self._lock:
+            items = list(self._events.get(stream, ())[max(from_version, 1) - 1 :])
+        return [recorded_from_item(item) for item in items]
+
+    def transact(self, appends: Sequence[Append], heads: Sequence[HeadWrite] = ()) -> list[Recorded]:
+        items = transaction_items(appends, heads)
+        with self._lock:
+            for append in appends:
+                found = len(self._events.get(append.stream, ()))
+                if found != append.expected_version:
+                    raise ConcurrencyError(append.stream, append.expected_version, found)
+            for write in heads:
+                current = self._heads.get(write.head.sku)
+                found = 0 if current is None else int(current["version"])
+                short = write.require_available and (
+                    current is None or int(current["available"]) < write.require_available
+                )
+                if found != write.expected_version or short:
+                    raise ConcurrencyError(sku_stream(write.head.sku), write.expected_version, found)
+            for item in items:
+                if item["SK"] == "HEAD":
+                    self._heads[item["sku"]] = item
+                else:
+                    self._events.setdefault(item["PK"], []).append(item)
+        return [recorded_from_item(item) for item in items if item["SK"] != "HEAD"]
+
+    def read_heads(self, skus: Iterable[str]) -> dict[str, SkuHead]:
+        with self._lock:
+            found = {sku: self._heads[sku] for sku in skus if sku in self._heads}
+        return {sku: head_from_item(item) for sku, item in found.items()}
+
+    def scan(self, segment: int, total_segments: int) -> Iterator[Recorded]:
+        if not 0 <= segment < total_segments:
+            raise ValueError(f"segment {segment} is not in 0..{total_segments - 1}")
+        with self._lock:
+            items = [
+                item
+                for stream, events in self._events.items()
+                if zlib.crc32(stream.encode()) % total_segments == segment
+                for item in events
+            ]
+        for item in items:
+            yield recorded_from_item(item)

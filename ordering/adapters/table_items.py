@@ -1,0 +1,127 @@
+"""The single table's item layout (DESIGN.md section 3), shared by every event store adapter.
+
+  event             PK = ORDER#<uuid> | SKU#<sku> | USER#<sub>   SK = EV#<version, 10 digits>
+  SKU head          PK = SKU#<sku>                               SK = HEAD
+  idempotency       written by Powertools' idempotency layer, PK = idempotency#<function>
+
+The in-memory adapter builds the same items so that size limits are enforced identically.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from ordering.domain.events import parse_event
+from ordering.domain.money import format_money
+from ordering.domain.recorded import NewEvent, Recorded, format_timestamp, parse_timestamp
+from ordering.domain.streams import sku_stream
+from ordering.ports.event_store import (
+    MAX_ITEM_BYTES,
+    MAX_TRANSACTION_BYTES,
+    MAX_TRANSACTION_ITEMS,
+    Append,
+    HeadWrite,
+    ItemTooLarge,
+    SkuHead,
+    TransactionTooLarge,
+)
+
+EVENT_PREFIX = "EV#"
+HEAD_KEY = "HEAD"
+NUMBER_BYTES = 21  # DynamoDB stores a number in at most 21 bytes
+
+
+def event_key(version: int) -> str:
+    return f"{EVENT_PREFIX}{version:010d}"
+
+
+def event_item(stream: str, version: int, event: NewEvent) -> dict[str, Any]:
+    return {
+        "PK": stream,
+        "SK": event_key(version),
+        "stream": stream,
+        "version": version,
+        "event_id": event.event_id,
+        "type": type(event.data).__name__,
+        "schema_version": 1,
+        "occurred_at": format_timestamp(event.occurred_at),
+        "correlation_id": event.correlation_id,
+        "causation_id": event.causation_id,
+        # JSON text, not a map: numbers stay JSON numbers and money stays a string.
+        "data": event.data.model_dump_json(),
+    }
+
+
+def recorded_from_item(item: Mapping[str, Any]) -> Recorded:
+    """Raises InvalidEvent when the stored data no longer matches its schema."""
+    return Recorded(
+        stream=item["stream"],
+        version=int(item["version"]),
+        data=parse_event(item["type"], int(item["schema_version"]), json.loads(item["data"])),
+        event_id=item["event_id"],
+        occurred_at=parse_timestamp(item["occurred_at"]),
+        correlation_id=item["correlation_id"],
+        causation_id=item.get("causation_id"),
+    )
+
+
+def head_item(head: SkuHead) -> dict[str, Any]:
+    return {
+        "PK": sku_stream(head.sku),
+        "SK": HEAD_KEY,
+        "sku": head.sku,
+        "available": head.available,
+        "reserved": head.reserved,
+        "committed": head.committed,
+        "price": None if head.price is None else format_money(head.price),
+        "currency": head.currency,
+        "version": head.version,
+    }
+
+
+def head_from_item(item: Mapping[str, Any]) -> SkuHead:
+    price = item.get("price")
+    return SkuHead(
+        sku=item["sku"],
+        available=int(item["available"]),
+        reserved=int(item["reserved"]),
+        committed=int(item["committed"]),
+        price=None if price is None else Decimal(price),
+        currency=item.get("currency"),
+        version=int(item["version"]),
+    )
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """An upper bound of DynamoDB's size of an item: names plus UTF-8 values."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        if isinstance(value, str):
+            size += len(value.encode())
+        elif isinstance(value, bool) or value is None:
+            size += 1
+        else:
+            size += NUMBER_BYTES
+    return size
+
+
+def transaction_items(appends: Sequence[Append], heads: Sequence[HeadWrite]) -> list[dict[str, Any]]:
+    """The items a transaction writes, in order, after checking DynamoDB's limits."""
+    items = [
+        event_item(append.stream, append.expected_version + offset, event)
+        for append in appends
+        for offset, event in enumerate(append.events, start=1)
+    ] + [head_item(write.head) for write in heads]
+    total = 0
+    for item in items:
+        size = item_size(item)
+        if size > MAX_ITEM_BYTES:
+            raise ItemTooLarge(item["PK"], int(item.get("version", 0)), size, MAX_ITEM_BYTES)
+        total += size
+    if len(items) > MAX_TRANSACTION_ITEMS or total > MAX_TRANSACTION_BYTES:
+        raise TransactionTooLarge(len(items), total, MAX_TRANSACTION_ITEMS, MAX_TRANSACTION_BYTES)
+    return items

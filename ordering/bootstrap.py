@@ -1,0 +1,83 @@
+"""The composition root: which adapter backs each port, built once per container and lazily.
+
+Handlers ask here for what they need; nothing is created at import time, so a function pays
+only for the clients it uses, and only on first use. Tests replace a dependency with
+`override(...)` and undo it with `reset()`, and otherwise go through this same wiring.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ordering.config import Settings
+from ordering.ports.event_store import EventStore
+from ordering.ports.mailer import Mailer
+from ordering.ports.payment_gateway import PaymentGateway
+
+T = TypeVar("T")
+_instances: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def _once(name: str, build: Callable[[], T]) -> T:
+    if name not in _instances:
+        with _lock:
+            if name not in _instances:
+                _instances[name] = build()
+    return _instances[name]
+
+
+def override(**instances: Any) -> None:
+    """Use these instead of building them, e.g. override(event_store=InMemoryEventStore())."""
+    _instances.update(instances)
+
+
+def reset() -> None:
+    """Forget every instance (a new container), so that the next use builds from the environment."""
+    _instances.clear()
+
+
+def settings() -> Settings:
+    return _once("settings", Settings.from_env)
+
+
+def event_store() -> EventStore:
+    def build() -> EventStore:
+        from ordering.adapters.dynamodb_event_store import DynamoDBEventStore
+
+        config = settings()
+        return DynamoDBEventStore(
+            config.require("table_name"), region=config.aws_region, host=config.aws_endpoint_url
+        )
+
+    return _once("event_store", build)
+
+
+def payment_gateway() -> PaymentGateway:
+    def build() -> PaymentGateway:
+        config = settings()
+        if config.payment_gateway == "stripe":
+            from ordering.adapters.stripe_payment_gateway import StripePaymentGateway
+
+            return StripePaymentGateway.from_settings(config)
+        from ordering.adapters.fake_payment_gateway import FakePaymentGateway
+
+        return FakePaymentGateway(
+            decline_above=config.fake_payment_decline_above,
+            decline_tag=config.fake_payment_decline_tag,
+            timeout_tag=config.fake_payment_timeout_tag,
+        )
+
+    return _once("payment_gateway", build)
+
+
+def mailer() -> Mailer:
+    def build() -> Mailer:
+        from ordering.adapters.ses_mailer import SesMailer
+
+        config = settings()
+        return SesMailer(sender=config.require("sender_email"))
+
+    return _once("mailer", build)

@@ -1,0 +1,112 @@
+"""The event log: append with optimistic concurrency, read a stream, scan everything.
+
+Several streams and SKU heads can change in one atomic transaction. A SKU head is the
+snapshot of a SKU stream that reservations are decided on; it is written only together
+with that stream's events, under the condition that nobody moved it since it was read.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ordering.domain.recorded import NewEvent, Recorded
+
+# DynamoDB's limits, enforced by every adapter before any call is made.
+MAX_TRANSACTION_ITEMS = 100
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
+MAX_ITEM_BYTES = 400 * 1024
+
+
+@dataclass(frozen=True)
+class SkuHead:
+    """The current stock and price of a SKU, at the version of its stream it reflects."""
+
+    sku: str
+    available: int
+    reserved: int
+    committed: int
+    price: Decimal | None
+    currency: str | None
+    version: int
+
+
+@dataclass(frozen=True)
+class Append:
+    """Append `events` to `stream`, whose last version must still be `expected_version` (0: new)."""
+
+    stream: str
+    expected_version: int
+    events: Sequence[NewEvent]
+
+
+@dataclass(frozen=True)
+class HeadWrite:
+    """Replace a SKU head, if it is still at `expected_version` (0: absent) and, when
+    `require_available` is set, still has at least that many units available."""
+
+    head: SkuHead
+    expected_version: int
+    require_available: int = 0
+
+
+class EventStoreError(Exception):
+    """Base of the event store's errors."""
+
+
+class ConcurrencyError(EventStoreError):
+    """Somebody else appended first. Nothing of the transaction was written; re-read and retry."""
+
+    def __init__(self, stream: str, expected: int, found: int | None) -> None:
+        self.stream, self.expected, self.found = stream, expected, found
+        seen = "unknown" if found is None else str(found)
+        super().__init__(f"{stream}: expected version {expected}, found {seen}")
+
+
+class TransactionTooLarge(EventStoreError):
+    def __init__(self, items: int, size: int, max_items: int, max_bytes: int) -> None:
+        self.items, self.size = items, size
+        super().__init__(
+            f"a transaction may hold {max_items} items and {max_bytes} bytes; "
+            f"this one has {items} items and {size} bytes"
+        )
+
+
+class ItemTooLarge(EventStoreError):
+    def __init__(self, stream: str, version: int, size: int, max_bytes: int) -> None:
+        self.stream, self.version, self.size = stream, version, size
+        super().__init__(f"{stream} v{version} would be {size} bytes; an item holds at most {max_bytes}")
+
+
+class StoreUnavailable(EventStoreError):
+    """The store could not be reached or throttled us; the operation may be retried as a whole."""
+
+
+class EventStore(abc.ABC):
+    @abc.abstractmethod
+    def read(self, stream: str, from_version: int = 1) -> list[Recorded]:
+        """The stream's events from `from_version` on, in order; [] for a stream with none."""
+
+    @abc.abstractmethod
+    def transact(self, appends: Sequence[Append], heads: Sequence[HeadWrite] = ()) -> list[Recorded]:
+        """All appends and head writes, or none of them. Raises ConcurrencyError (which
+        stream or head), TransactionTooLarge or ItemTooLarge; the last two before any call."""
+
+    @abc.abstractmethod
+    def read_heads(self, skus: Iterable[str]) -> dict[str, SkuHead]:
+        """The heads of the SKUs that have one."""
+
+    @abc.abstractmethod
+    def scan(self, segment: int, total_segments: int) -> Iterator[Recorded]:
+        """Every event of one segment of the log, for replay. Segments are disjoint and together
+        cover the log, so each can run on its own worker; order within a stream is not promised."""
+
+    def append(self, stream: str, expected_version: int, events: Sequence[NewEvent]) -> list[Recorded]:
+        """Append to one stream."""
+        return self.transact([Append(stream, expected_version, events)])
+
+    def version_of(self, stream: str) -> int:
+        events = self.read(stream)
+        return events[-1].version if events else 0

@@ -1,0 +1,42 @@
+"""Charging a customer. The idempotency key (the order id) makes a repeated charge return the
+first one instead of charging twice, which is what makes redelivered messages safe."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Charge:
+    idempotency_key: str
+    order_id: str
+    amount: Decimal
+    currency: str
+    customer_email: str
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    approved: bool
+    reference: str | None = None  # the gateway's id of the charge, when approved
+    reason: str | None = None  # why it was declined
+
+
+class PaymentError(Exception):
+    """The gateway did not answer with a decision; the charge may be retried with the same key."""
+
+
+class PaymentTimeout(PaymentError):
+    """No answer in time. The charge may or may not have happened; retrying with the same key is safe."""
+
+
+class GatewayUnavailable(PaymentError):
+    """The gateway refused to work (network, 5xx, rate limit)."""
+
+
+class PaymentGateway(abc.ABC):
+    @abc.abstractmethod
+    def charge(self, charge: Charge) -> ChargeResult:
+        """Approve or decline; raise PaymentError when there is no decision."""

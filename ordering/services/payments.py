@@ -1,0 +1,68 @@
+"""Charge a placed order once and record the outcome on the order's stream.
+
+A redelivered message finds the outcome already recorded and charges nothing. If the charge
+went through but recording it failed, the redelivery charges again with the same
+idempotency key and the gateway returns the first charge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ordering.domain import order
+from ordering.domain.errors import NotFound
+from ordering.domain.order import RecordPayment, Status
+from ordering.domain.streams import order_stream
+from ordering.ports.event_store import EventStore
+from ordering.ports.payment_gateway import Charge, ChargeResult, PaymentGateway
+from ordering.services.loading import load_order
+from ordering.services.retry import RetryPolicy
+from ordering.services.stamp import Cause, Stamp
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    order_id: str
+    approved: bool
+    charged_now: bool  # False when a redelivery found the outcome already recorded
+
+
+def record_payment(
+    store: EventStore,
+    gateway: PaymentGateway,
+    order_id: str,
+    cause: Cause,
+    *,
+    stamp: Stamp | None = None,
+    retry: RetryPolicy | None = None,
+) -> PaymentOutcome:
+    """Raises PaymentError (no decision from the gateway) for the message to be redelivered."""
+    stamp = stamp or Stamp()
+    current = load_order(store, order_id)
+    if current is None:
+        raise NotFound(f"order {order_id}")
+    if current.status is not Status.PENDING:
+        approved = current.status in (Status.PAID, Status.FULFILLED)
+        return PaymentOutcome(order_id, approved, charged_now=False)
+
+    result: ChargeResult = gateway.charge(
+        Charge(
+            idempotency_key=order_id,
+            order_id=order_id,
+            amount=current.total,
+            currency=current.currency,
+            customer_email=current.email,
+        )
+    )
+    command = RecordPayment(
+        order_id, result.approved, payment_reference=result.reference, reason=result.reason
+    )
+
+    def attempt() -> None:
+        latest = load_order(store, order_id)
+        events = order.decide(latest, command)
+        if events and latest is not None:
+            store.append(order_stream(order_id), latest.version, stamp.events(events, cause))
+
+    (retry or RetryPolicy()).run(attempt)
+    return PaymentOutcome(order_id, result.approved, charged_now=True)

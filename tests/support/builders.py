@@ -1,0 +1,39 @@
+"""Small builders of domain objects, so that tests say only what matters to them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+from generated import models as m
+from ordering.domain.recorded import NewEvent
+
+T0 = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
+_ticks = count()
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def at(seconds: float = 0) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def new_event(data, *, correlation_id: str = "test-correlation", causation_id: str | None = None) -> NewEvent:
+    return NewEvent(
+        data=data,
+        event_id=new_id(),
+        occurred_at=at(next(_ticks)),
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+    )
+
+
+def stock_added(sku: str = "MUG-01", quantity: int = 10) -> m.StockAdded:
+    return m.StockAdded(sku=sku, quantity=quantity)
+
+
+def order_fulfilled(order_id: str | None = None) -> m.OrderFulfilled:
+    return m.OrderFulfilled(order_id=order_id or new_id())
