@@ -14,7 +14,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,infra]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,infra]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 demo: $(STAMP)
