@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ordering.config import Settings
 from ordering.ports.event_store import EventStore
 from ordering.ports.mailer import Mailer
 from ordering.ports.payment_gateway import PaymentGateway
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 T = TypeVar("T")
 _instances: dict[str, Any] = {}
@@ -81,3 +84,32 @@ def mailer() -> Mailer:
         return SesMailer(sender=config.require("sender_email"))
 
     return _once("mailer", build)
+
+
+def idempotency_store(step: str) -> BasePersistenceLayer:
+    """Powertools' idempotency records for one guarded step, kept in the event table itself.
+
+    Items: PK "idempotency#<function>", SK "<step>#<hash>", expiring through the table's TTL
+    attribute; the stream filter (SK begins with EV#) keeps them away from the consumers. One
+    layer per step, because a layer keeps the key and validation paths it was first used with.
+    """
+
+    def build() -> BasePersistenceLayer:
+        import boto3
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        from ordering.adapters.dynamodb_table import TTL_ATTRIBUTE
+
+        config = settings()
+        client = boto3.session.Session(region_name=config.aws_region).client(
+            "dynamodb", endpoint_url=config.aws_endpoint_url
+        )
+        return DynamoDBPersistenceLayer(
+            table_name=config.require("table_name"),
+            key_attr="PK",
+            sort_key_attr="SK",
+            expiry_attr=TTL_ATTRIBUTE,
+            boto3_client=client,
+        )
+
+    return _once(f"idempotency:{step}", build)
