@@ -30,6 +30,8 @@ COMMON_ENVIRONMENT = {
 Trigger = Literal["api", "sqs", "stream", "eventbridge", "cognito", "deploy", "manual"]
 # Resources a function uses. Each interpreter turns them into environment variables and grants.
 Resource = Literal["table", "payment_queue", "event_bus", "database", "mailer"]
+# What a function that uses the table may do with it; infra/aws grants exactly these actions.
+TableAccess = Literal["read", "read_write", "read_scan"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Function:
     in_vpc: bool = False  # only what reaches Postgres sits in the VPC
     reserved_concurrency: int | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    table_access: TableAccess = "read_write"  # only read when `uses` has "table"
 
     @property
     def uses_postgres(self) -> bool:
@@ -162,6 +165,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=10,
         in_vpc=True,
         reserved_concurrency=50,  # at most 50 connections through RDS Proxy from here
+        table_access="read",
     ),
     Function(
         name="restock",
@@ -215,6 +219,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=60,
         in_vpc=True,
         reserved_concurrency=10,
+        table_access="read",
     ),
     Function(
         name="publisher",
@@ -242,6 +247,7 @@ FUNCTIONS: tuple[Function, ...] = (
         memory_mb=1769,  # one full vCPU
         timeout_seconds=900,
         in_vpc=True,
+        table_access="read_scan",
     ),
 )
 
