@@ -19,6 +19,10 @@ from ordering.ports.payment_gateway import PaymentGateway
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
+    from ordering.adapters.postgres_connection import Connect, PostgresConnection
+    from ordering.ports.publisher import Publisher
+    from ordering.ports.read_model import ReadModel, Rebuilds
+
 T = TypeVar("T")
 _instances: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -113,3 +117,63 @@ def idempotency_store(step: str) -> BasePersistenceLayer:
         )
 
     return _once(f"idempotency:{step}", build)
+
+
+def postgres_connect() -> Connect:
+    """How to open a Postgres connection (DATABASE_URL, or RDS Proxy with TLS and an IAM token)."""
+
+    def build() -> Connect:
+        from ordering.adapters.postgres_connection import connector
+
+        return connector(settings())
+
+    return _once("postgres_connect", build)
+
+
+def postgres() -> PostgresConnection:
+    """The container's one Postgres connection (per thread), reopened when found dead."""
+
+    def build() -> PostgresConnection:
+        from ordering.adapters.postgres_connection import PostgresConnection
+
+        return PostgresConnection(postgres_connect())
+
+    return _once("postgres", build)
+
+
+def read_model() -> ReadModel:
+    def build() -> ReadModel:
+        from ordering.adapters.postgres_read_model import PostgresReadModel
+
+        return PostgresReadModel(postgres(), settings().read_model_schema)
+
+    return _once("read_model", build)
+
+
+def rebuilds() -> Rebuilds:
+    """Replay's read models beside the live one; each operation opens its own connection."""
+
+    def build() -> Rebuilds:
+        from ordering.adapters.postgres_rebuilds import PostgresRebuilds
+
+        return PostgresRebuilds(postgres_connect(), settings().read_model_schema)
+
+    return _once("rebuilds", build)
+
+
+def publisher() -> Publisher:
+    def build() -> Publisher:
+        import boto3
+
+        from ordering.adapters.sqs_eventbridge_publisher import SqsEventBridgePublisher
+
+        config = settings()
+        session = boto3.session.Session(region_name=config.aws_region)
+        return SqsEventBridgePublisher(
+            session.client("sqs", endpoint_url=config.aws_endpoint_url),
+            session.client("events", endpoint_url=config.aws_endpoint_url),
+            queue_url=config.require("payment_queue_url"),
+            bus_name=config.require("event_bus_name"),
+        )
+
+    return _once("publisher", build)

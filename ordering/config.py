@@ -36,6 +36,8 @@ class Settings:
     db_iam_auth: bool = False
     db_sslmode: str = "require"
     db_secret_arn: str | None = None
+    # The schema the live read model is in; replay builds beside it and swaps by renaming.
+    read_model_schema: str = "read_model"
     # Payments: "fake" (the default) or "stripe".
     payment_gateway: str = "fake"
     stripe_api_key: str | None = None
@@ -75,6 +77,7 @@ class Settings:
             db_iam_auth=(text("DB_IAM_AUTH", "false") or "").lower() == "true",
             db_sslmode=text("DB_SSLMODE", "require") or "require",
             db_secret_arn=text("DB_SECRET_ARN"),
+            read_model_schema=text("READ_MODEL_SCHEMA", "read_model") or "read_model",
             payment_gateway=text("PAYMENT_GATEWAY", "fake") or "fake",
             stripe_api_key=text("STRIPE_API_KEY"),
             stripe_secret_arn=text("STRIPE_SECRET_ARN"),

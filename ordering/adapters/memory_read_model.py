@@ -1,0 +1,190 @@
+"""The read model in memory, with the Postgres adapter's semantics: for unit tests and the
+services' own tests. One lock stands for Postgres's row and table locks: a change holds it,
+and a rebuild's swap takes it, so a change is wholly before or wholly after the swap."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator
+
+from ordering.domain.order import Order
+from ordering.ports.read_model import (
+    Aggregate,
+    Change,
+    OrderCursor,
+    OrderPage,
+    ReadModel,
+    ReadModelError,
+    Rebuilds,
+    Refresh,
+    SegmentLoad,
+    TableDifference,
+    Tally,
+    check_replay_id,
+    stream_of,
+)
+from ordering.readmodel import rows
+from ordering.readmodel.rows import TABLES
+
+EXAMPLES = 5
+
+
+class _MemoryChange(Change):
+    def __init__(self, current: Aggregate | None) -> None:
+        self.current = current
+        self.saved: Aggregate | None = None
+
+    def save(self, state: Aggregate) -> None:
+        self.saved = state
+
+
+def _newer(state: Aggregate, than: Aggregate | None) -> bool:
+    return than is None or than.version < state.version
+
+
+class InMemoryReadModel(ReadModel):
+    def __init__(self) -> None:
+        self._states: dict[str, Aggregate] = {}
+        self.lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def changing(self, stream: str) -> Iterator[Change]:
+        with self.lock:
+            change = _MemoryChange(self._states.get(stream))
+            yield change
+            if change.saved is not None:
+                if stream_of(change.saved) != stream:
+                    raise ValueError(f"a change of {stream} cannot save {stream_of(change.saved)}")
+                if _newer(change.saved, self._states.get(stream)):
+                    self._states[stream] = change.saved
+
+    def get(self, stream: str) -> Aggregate | None:
+        with self.lock:
+            return self._states.get(stream)
+
+    def orders_of(self, user_id: str, limit: int, after: OrderCursor | None = None) -> OrderPage:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        with self.lock:
+            mine = [s for s in self._states.values() if isinstance(s, Order) and s.user_id == user_id]
+        mine.sort(key=lambda o: (o.created_at, o.id), reverse=True)
+        if after is not None:
+            mine = [o for o in mine if (o.created_at, o.id) < (after.created_at, after.order_id)]
+        if len(mine) <= limit:
+            return OrderPage(mine, None)
+        last = mine[limit - 1]
+        return OrderPage(mine[:limit], OrderCursor(last.created_at, last.id))
+
+    def states(self) -> dict[str, Aggregate]:
+        with self.lock:
+            return dict(self._states)
+
+    def replace_all(self, states: dict[str, Aggregate]) -> None:
+        with self.lock:
+            self._states = dict(states)
+
+
+def _rows_by_table(states: Iterable[Aggregate]) -> dict[str, list[rows.Row]]:
+    by_table: dict[str, list[rows.Row]] = {table.name: [] for table in TABLES}
+    for state in states:
+        for name, table_rows in rows.rows_of(state).items():
+            by_table[name].extend(table_rows)
+    return by_table
+
+
+class InMemoryRebuilds(Rebuilds):
+    def __init__(self, live: InMemoryReadModel) -> None:
+        self.live = live
+        self._models: dict[str, dict[str, Aggregate]] = {}
+        self._segments: dict[str, dict[int, SegmentLoad]] = {}
+        self._lock = threading.Lock()
+
+    def _model(self, replay_id: str) -> dict[str, Aggregate]:
+        try:
+            return self._models[check_replay_id(replay_id)]
+        except KeyError:
+            raise ReadModelError(f"no rebuild {replay_id}; begin it first") from None
+
+    def begin(self, replay_id: str) -> None:
+        with self._lock:
+            self._models[check_replay_id(replay_id)] = {}
+            self._segments[replay_id] = {}
+
+    def load(
+        self, replay_id: str, segment: int, total_segments: int, events: int, states: Iterable[Aggregate]
+    ) -> SegmentLoad:
+        states = list(states)
+        loaded = SegmentLoad(segment, total_segments, events, rows.tally_of(_rows_by_table(states)))
+        with self._lock:
+            model = self._model(replay_id)
+            if segment in self._segments[replay_id]:
+                raise ReadModelError(f"segment {segment} of {replay_id} is loaded already")
+            streams = [stream_of(state) for state in states]
+            if any(stream in model for stream in streams) or len(set(streams)) != len(streams):
+                raise ReadModelError(f"segment {segment} of {replay_id} holds rows that are loaded already")
+            model.update(zip(streams, states, strict=True))
+            self._segments[replay_id][segment] = loaded
+        return loaded
+
+    def recorded(self, replay_id: str) -> list[SegmentLoad]:
+        with self._lock:
+            self._model(replay_id)
+            return [self._segments[replay_id][s] for s in sorted(self._segments[replay_id])]
+
+    def tally(self, replay_id: str) -> Tally:
+        with self._lock:
+            states = list(self._model(replay_id).values())
+        return rows.tally_of(_rows_by_table(states))
+
+    def lagging(self, replay_id: str) -> list[str]:
+        live = self.live.states()
+        with self._lock:
+            model = self._model(replay_id)
+            return [stream for stream, state in live.items() if _newer(state, model.get(stream))]
+
+    def put(self, replay_id: str, states: Iterable[Aggregate]) -> int:
+        written = 0
+        with self._lock:
+            model = self._model(replay_id)
+            for state in states:
+                stream = stream_of(state)
+                if _newer(state, model.get(stream)):
+                    model[stream] = state
+                    written += 1
+        return written
+
+    def differences(self, replay_id: str) -> list[TableDifference]:
+        live = _rows_by_table(self.live.states().values())
+        with self._lock:
+            rebuilt = _rows_by_table(list(self._model(replay_id).values()))
+        found = []
+        for table in TABLES:
+            old = {rows.key_of(table, row): rows.canonical(table, row) for row in live[table.name]}
+            new = {rows.key_of(table, row): rows.canonical(table, row) for row in rebuilt[table.name]}
+            differing = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+            found.append(
+                TableDifference(
+                    table.name,
+                    only_live=len(old.keys() - new.keys()),
+                    only_rebuilt=len(new.keys() - old.keys()),
+                    changed=sum(1 for k in old.keys() & new.keys() if old[k] != new[k]),
+                    examples=tuple(differing[:EXAMPLES]),
+                )
+            )
+        return found
+
+    def swap(self, replay_id: str, refresh: Refresh) -> list[str]:
+        with self.live.lock:
+            lagging = self.lagging(replay_id)
+            self.put(replay_id, refresh(lagging))
+            with self._lock:
+                model = self._models.pop(replay_id)
+                self._segments.pop(replay_id, None)
+            self.live.replace_all(model)
+        return lagging
+
+    def discard(self, replay_id: str) -> None:
+        with self._lock:
+            self._models.pop(check_replay_id(replay_id), None)
+            self._segments.pop(replay_id, None)

@@ -1,0 +1,152 @@
+"""Postgres connections made for RDS Proxy: one per warm container, reopened when found dead.
+
+RDS Proxy shares a few database connections among many Lambda containers unless a session
+does something that ties it to one ("pinning": SET, server-side prepared statements,
+temporary tables, advisory locks held across statements...). So every connection here is in
+autocommit mode with each unit of work an explicit transaction, psycopg never prepares
+(`prepare_threshold=None`), and nothing ever issues SET.
+
+Where the database is: DATABASE_URL (local), or DB_HOST/DB_PORT/DB_NAME/DB_USER with TLS
+(DB_SSLMODE, default require) and, with DB_IAM_AUTH=true, a fresh IAM auth token as the
+password at every connect (a token is valid for 15 minutes; an open connection outlives it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import psycopg
+
+from ordering.config import Settings
+from ordering.ports.read_model import ReadModelError, ReadModelUnavailable
+
+T = TypeVar("T")
+Connect = Callable[[], psycopg.Connection]
+
+CONNECT_OPTIONS: dict[str, Any] = {"autocommit": True, "prepare_threshold": None, "connect_timeout": 5}
+
+
+def connector(settings: Settings, *, auth_token: Callable[[Settings], str] | None = None) -> Connect:
+    """How to open a connection with these settings. `auth_token` replaces the IAM token source
+    (tests); secrets are read at connect time, so a rotated password is picked up."""
+    if settings.database_url:
+        url = settings.database_url
+        return lambda: psycopg.connect(url, **CONNECT_OPTIONS)
+    base = {
+        "host": settings.require("db_host"),
+        "port": settings.db_port,
+        "dbname": settings.require("db_name"),
+        "sslmode": settings.db_sslmode,
+    }
+
+    def connect() -> psycopg.Connection:
+        if settings.db_iam_auth:
+            user, password = settings.require("db_user"), (auth_token or iam_auth_token)(settings)
+        elif settings.db_secret_arn:
+            user, password = secret_credentials(settings)
+        else:
+            user, password = settings.require("db_user"), None
+        return psycopg.connect(**base, user=user, password=password, **CONNECT_OPTIONS)
+
+    return connect
+
+
+def iam_auth_token(settings: Settings) -> str:
+    """A token RDS Proxy accepts as the password of DB_USER (signed locally, no network call)."""
+    import boto3
+
+    client = boto3.client("rds", region_name=settings.aws_region)
+    return client.generate_db_auth_token(
+        DBHostname=settings.require("db_host"),
+        Port=settings.db_port,
+        DBUsername=settings.require("db_user"),
+        Region=settings.aws_region,
+    )
+
+
+def secret_credentials(settings: Settings) -> tuple[str, str]:
+    """(username, password) of the Secrets Manager secret RDS creates for a database."""
+    import boto3
+
+    client = boto3.client("secretsmanager", region_name=settings.aws_region)
+    secret = json.loads(client.get_secret_value(SecretId=settings.require("db_secret_arn"))["SecretString"])
+    return settings.db_user or secret["username"], secret["password"]
+
+
+class PostgresConnection:
+    """A connection per thread (one in a Lambda container), opened on first use and reopened
+    when found dead. psycopg's errors leave as the read model's port errors."""
+
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
+        self._local = threading.local()
+
+    def _current(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            try:
+                conn = self._connect()
+            except psycopg.OperationalError as error:
+                raise ReadModelUnavailable(f"cannot connect to the read model: {error}") from error
+            self._local.conn = conn
+        return conn
+
+    def _forget(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection]:
+        """One transaction: committed when the block ends, rolled back when it raises."""
+        try:
+            with contextlib.ExitStack() as stack:
+                yield self._begin(stack)
+        except psycopg.OperationalError as error:
+            self._forget_if_broken()
+            raise ReadModelUnavailable(str(error)) from error
+        except psycopg.Error as error:
+            raise ReadModelError(str(error)) from error
+
+    def _begin(self, stack: contextlib.ExitStack) -> psycopg.Connection:
+        """BEGIN, on a fresh connection if the kept one turns out dead: nothing was done on it yet."""
+        conn = self._current()
+        try:
+            stack.enter_context(conn.transaction())
+        except psycopg.OperationalError:
+            if not conn.broken:
+                raise
+            self._forget()
+            conn = self._current()
+            stack.enter_context(conn.transaction())
+        return conn
+
+    def read(self, work: Callable[[psycopg.Connection], T]) -> T:
+        """Run read-only statements, each on its own (autocommit); if the kept connection turns
+        out dead, once more on a fresh one. Reads only: work that writes could run twice."""
+        for attempt in (1, 2):
+            conn = self._current()
+            try:
+                return work(conn)
+            except psycopg.OperationalError as error:
+                if attempt == 1 and conn.broken:
+                    self._forget()
+                    continue
+                self._forget_if_broken()
+                raise ReadModelUnavailable(str(error)) from error
+            except psycopg.Error as error:
+                raise ReadModelError(str(error)) from error
+        raise AssertionError("unreachable")
+
+    def _forget_if_broken(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and (conn.broken or conn.closed):
+            self._forget()
+
+    def close(self) -> None:
+        self._forget()

@@ -1,0 +1,138 @@
+"""The publisher on SQS (payment requests) and EventBridge (payment outcomes), with boto3.
+
+Both APIs take at most 10 entries a call and may fail some entries while accepting the rest:
+only the failed entries are sent again, a bounded number of times with a growing pause. An
+entry the service blames on us (SenderFault: too large, malformed) is not resent. What still
+fails is returned, for the stream consumer to report and have Lambda retry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ordering.domain.recorded import Recorded, to_envelope
+from ordering.messaging import (
+    CORRELATION_ID_ATTRIBUTE,
+    DETAIL_TYPES,
+    EVENT_ID_ATTRIBUTE,
+    EVENT_SOURCE,
+    TO_EVENT_BUS,
+    TO_PAYMENT_QUEUE,
+)
+from ordering.ports.publisher import Publisher
+
+logger = logging.getLogger(__name__)
+MAX_ENTRIES = 10  # SendMessageBatch and PutEvents alike
+
+
+class SqsEventBridgePublisher(Publisher):
+    def __init__(
+        self,
+        sqs: Any,
+        events: Any,
+        *,
+        queue_url: str,
+        bus_name: str,
+        attempts: int = 3,
+        backoff_seconds: float = 0.1,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._sqs, self._events = sqs, events
+        self.queue_url, self.bus_name = queue_url, bus_name
+        self.attempts, self.backoff_seconds, self._sleep = attempts, backoff_seconds, sleep
+
+    def to_payment_queue(self, events: Sequence[Recorded]) -> list[Recorded]:
+        _check(events, TO_PAYMENT_QUEUE)
+        return [e for chunk in _chunks(events) for e in self._resending(chunk, self._send_messages)]
+
+    def to_event_bus(self, events: Sequence[Recorded]) -> list[Recorded]:
+        _check(events, TO_EVENT_BUS)
+        return [e for chunk in _chunks(events) for e in self._resending(chunk, self._put_events)]
+
+    # Each call takes {entry id: event} and returns the ids of entries to send again, and of
+    # entries not worth sending again.
+
+    def _send_messages(self, pending: dict[str, Recorded]) -> tuple[set[str], set[str]]:
+        response = self._sqs.send_message_batch(
+            QueueUrl=self.queue_url,
+            Entries=[
+                {
+                    "Id": entry_id,
+                    "MessageBody": json.dumps(to_envelope(event)),
+                    "MessageAttributes": {
+                        CORRELATION_ID_ATTRIBUTE: {"DataType": "String", "StringValue": event.correlation_id},
+                        EVENT_ID_ATTRIBUTE: {"DataType": "String", "StringValue": event.event_id},
+                    },
+                }
+                for entry_id, event in pending.items()
+            ],
+        )
+        failed = response.get("Failed", [])
+        for entry in failed:
+            logger.warning(
+                "SQS refused %s: %s %s", pending[entry["Id"]].event_id, entry["Code"], entry.get("Message")
+            )
+        return (
+            {entry["Id"] for entry in failed if not entry.get("SenderFault")},
+            {entry["Id"] for entry in failed if entry.get("SenderFault")},
+        )
+
+    def _put_events(self, pending: dict[str, Recorded]) -> tuple[set[str], set[str]]:
+        ids = list(pending)
+        response = self._events.put_events(
+            Entries=[
+                {
+                    "Source": EVENT_SOURCE,
+                    "DetailType": DETAIL_TYPES[pending[entry_id].type],
+                    "Detail": json.dumps(to_envelope(pending[entry_id])),
+                    "EventBusName": self.bus_name,
+                }
+                for entry_id in ids
+            ]
+        )
+        retry = set()
+        for entry_id, result in zip(ids, response["Entries"], strict=True):
+            if "ErrorCode" in result:
+                logger.warning(
+                    "EventBridge refused %s: %s %s",
+                    pending[entry_id].event_id,
+                    result["ErrorCode"],
+                    result.get("ErrorMessage"),
+                )
+                retry.add(entry_id)
+        return retry, set()
+
+    def _resending(
+        self, chunk: Sequence[Recorded], call: Callable[[dict[str, Recorded]], tuple[set[str], set[str]]]
+    ) -> list[Recorded]:
+        pending = {str(position): event for position, event in enumerate(chunk)}
+        given_up: dict[str, Recorded] = {}
+        for attempt in range(1, self.attempts + 1):
+            try:
+                retry, hopeless = call(pending)
+            except (ClientError, BotoCoreError) as error:  # the whole call failed: all of it again
+                logger.warning("publishing %d events failed: %s", len(pending), error)
+                retry, hopeless = set(pending), set()
+            given_up.update({entry_id: pending[entry_id] for entry_id in hopeless})
+            pending = {entry_id: pending[entry_id] for entry_id in retry}
+            if not pending:
+                break
+            if attempt < self.attempts:
+                self._sleep(self.backoff_seconds * 2 ** (attempt - 1))
+        return [*given_up.values(), *pending.values()]
+
+
+def _check(events: Sequence[Recorded], allowed: frozenset[str]) -> None:
+    wrong = [event.type for event in events if event.type not in allowed]
+    if wrong:
+        raise ValueError(f"not published this way: {wrong}")
+
+
+def _chunks(events: Sequence[Recorded]) -> list[Sequence[Recorded]]:
+    return [events[start : start + MAX_ENTRIES] for start in range(0, len(events), MAX_ENTRIES)]

@@ -1,0 +1,18 @@
+"""Names on the wire between the stream publisher and its consumers.
+
+infra/topology.py describes the rules that route these; a test holds the two together
+(tests/functional/test_stream_publisher.py), because streams/ may not import infra.
+"""
+
+from __future__ import annotations
+
+EVENT_SOURCE = "orders"  # EventBridge `source` of every event the publisher puts
+PAYMENT_SUCCEEDED = "Payment.Success"
+PAYMENT_FAILED = "Payment.Failed"
+DETAIL_TYPES = {"PaymentSucceeded": PAYMENT_SUCCEEDED, "PaymentFailed": PAYMENT_FAILED}
+# Event types and where the publisher sends them; every other type stays in the log only.
+TO_PAYMENT_QUEUE = frozenset({"OrderPlaced"})
+TO_EVENT_BUS = frozenset(DETAIL_TYPES)
+# SQS message attributes of a payment request.
+CORRELATION_ID_ATTRIBUTE = "correlation_id"
+EVENT_ID_ATTRIBUTE = "event_id"

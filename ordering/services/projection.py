@@ -1,0 +1,68 @@
+"""Project one event into the read model: the version guard, and gap healing from the log.
+
+The read model keeps, per aggregate, the version of the last event it applied. An event at or
+below it is a duplicate (a redelivery, or a replay that got there first) and is skipped. An
+event beyond version + 1 means earlier ones have not been applied (delivered out of order,
+or held back by a failed batch): they are read from the log and applied first. So
+redelivery, reordering and replay all converge on the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from ordering.domain import inventory, order, user
+from ordering.domain.fold import fold
+from ordering.domain.recorded import Recorded
+from ordering.domain.streams import ORDER, SKU, USER, split_stream
+from ordering.ports.event_store import EventStore
+from ordering.ports.read_model import Aggregate, ReadModel
+
+EVOLVE = {ORDER: order.evolve, SKU: inventory.evolve, USER: user.evolve}
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    SKIPPED = "skipped"  # at or below the version the read model holds
+    HEALED = "healed"  # missing events were read from the log and applied with it
+
+
+class GapNotHealed(Exception):
+    """The log does not hold the events between the read model's version and this event."""
+
+
+def fold_stream(stream: str, events: Iterable[Recorded], state: Aggregate | None = None) -> Aggregate | None:
+    """The state of the aggregate `stream` names after `events`, by its kind's evolve."""
+    kind, _ = split_stream(stream)
+    return fold(EVOLVE[kind], events, state)  # type: ignore[arg-type]
+
+
+def project(read_model: ReadModel, store: EventStore, event: Recorded) -> Outcome:
+    """Apply `event` to its aggregate's row(s) in one read-model transaction."""
+    split_stream(event.stream)  # refuses a stream of no known kind before anything is locked
+    with read_model.changing(event.stream) as change:
+        current = change.current
+        seen = current.version if current is not None else 0
+        if event.version <= seen:
+            return Outcome.SKIPPED
+        if event.version == seen + 1:
+            change.save(_folded(event.stream, [event], current))
+            return Outcome.APPLIED
+        missing = store.read(event.stream, seen + 1)[: event.version - seen]
+        if [e.version for e in missing] != list(range(seen + 1, event.version + 1)) or (
+            missing[-1].event_id != event.event_id
+        ):
+            raise GapNotHealed(
+                f"{event.stream}: the read model is at v{seen}; the log does not hold "
+                f"v{seen + 1}..v{event.version} ending in event {event.event_id}"
+            )
+        change.save(_folded(event.stream, missing, current))
+        return Outcome.HEALED
+
+
+def _folded(stream: str, events: list[Recorded], current: Aggregate | None) -> Aggregate:
+    state = fold_stream(stream, events, current)
+    if state is None:
+        raise ValueError(f"{stream}: events {[e.type for e in events]} leave no state")
+    return state

@@ -1,0 +1,210 @@
+"""Rebuild the read model from the log: scan -> fold -> load -> verify -> catch up -> swap.
+
+  1. prepare   an empty model beside the live one (Rebuilds.begin)
+  2. segments  each scans its own part of the log (EventStore.scan), folds per aggregate and
+               bulk-loads the states; segments are independent, so each can run on its own
+               worker, in parallel threads here or in separate Lambda invocations at scale
+  3. finish    verify: every segment was loaded, and the rows stored add up, count and checksum,
+               to what the segments loaded; catch up with the log for streams that the live
+               model saw move meanwhile; then swap (where the last such streams are re-read
+               with the live model locked), or for a dry run, report the differences and drop it
+
+Queries keep reading the live model throughout. Replay only reads the log and writes the new
+model: it never publishes anything (no queue, bus or mail is touched). See docs/replay.md.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ordering.domain.recorded import Recorded
+from ordering.ports.event_store import EventStore
+from ordering.ports.read_model import Aggregate, Rebuilds, Refresh, SegmentLoad, TableDifference, Tally
+from ordering.services.projection import fold_stream
+
+CATCH_UP_PASSES = 3  # before the swap, so that little is left to do while the live model is locked
+PROGRESS_EVERY = 500  # events between progress reports
+
+
+class ReplayProgress:
+    """What a replay reports as it goes, for a progress bar. These report nowhere."""
+
+    def scanned(self, segment: int, events: int) -> None:
+        """`events` more events of `segment` were read."""
+
+    def phase(self, name: str) -> None:
+        """A new step began ("verifying", "catching up", "swapping"...)."""
+
+
+class ReplayIncomplete(Exception):
+    def __init__(self, replay_id: str, missing: list[int]) -> None:
+        self.missing = missing
+        super().__init__(f"replay {replay_id}: segments {missing} were not loaded; run them, then finish")
+
+
+class VerificationFailed(Exception):
+    def __init__(self, replay_id: str, expected: Tally, stored: Tally) -> None:
+        self.expected, self.stored = expected, stored
+        tables = sorted(
+            t
+            for t in set(expected.counts) | set(stored.counts)
+            if (expected.counts.get(t), expected.sums.get(t)) != (stored.counts.get(t), stored.sums.get(t))
+        )
+        detail = ", ".join(
+            f"{t}: loaded {expected.counts.get(t, 0)} rows, stored {stored.counts.get(t, 0)}" for t in tables
+        )
+        super().__init__(f"replay {replay_id}: stored rows do not match what was loaded ({detail})")
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    replay_id: str
+    segments: int
+    events: int
+    tally: Tally
+    refreshed: list[str] = field(default_factory=list)  # streams re-read from the log after the scan
+    differences: list[TableDifference] = field(default_factory=list)  # dry run: rebuilt vs live
+    swapped: bool = False
+
+
+def new_replay_id(now: datetime | None = None) -> str:
+    """ "r20261127101500_3fa2": when it started, and a little randomness for two at once."""
+    return (now or datetime.now(UTC)).strftime("r%Y%m%d%H%M%S_") + secrets.token_hex(2)
+
+
+def refresher(store: EventStore) -> Refresh:
+    """Re-read streams from the log and fold them: what the catch-up and the swap write."""
+
+    def refresh(streams: list[str]) -> list[Aggregate]:
+        states = (fold_stream(stream, store.read(stream)) for stream in streams)
+        return [state for state in states if state is not None]
+
+    return refresh
+
+
+def fold_segment(
+    store: EventStore, events: Iterable[Recorded], progress: ReplayProgress, segment: int
+) -> tuple[list[Aggregate], int]:
+    """Fold a segment's events per stream; (states, number of events read).
+
+    A scan is not a snapshot: a stream it saw only partly is fine (the catch-up and the
+    projector bring it forward), but one whose versions are not 1..n in a row is read again,
+    whole, from the log rather than folded with a hole in it."""
+    by_stream: dict[str, list[Recorded]] = defaultdict(list)
+    count = 0
+    for event in events:
+        by_stream[event.stream].append(event)
+        count += 1
+        if count % PROGRESS_EVERY == 0:
+            progress.scanned(segment, PROGRESS_EVERY)
+    progress.scanned(segment, count % PROGRESS_EVERY)
+    states = []
+    for stream, stream_events in by_stream.items():
+        stream_events.sort(key=lambda e: e.version)
+        if [e.version for e in stream_events] != list(range(1, len(stream_events) + 1)):
+            stream_events = store.read(stream)
+        state = fold_stream(stream, stream_events)
+        if state is not None:
+            states.append(state)
+    return states, count
+
+
+def prepare(rebuilds: Rebuilds, replay_id: str) -> None:
+    rebuilds.begin(replay_id)
+
+
+def load_segment(
+    store: EventStore,
+    rebuilds: Rebuilds,
+    replay_id: str,
+    segment: int,
+    total_segments: int,
+    progress: ReplayProgress | None = None,
+) -> SegmentLoad:
+    """Scan, fold and load one segment. Each segment runs once per replay."""
+    if not 0 <= segment < total_segments:
+        raise ValueError(f"segment {segment} is not in 0..{total_segments - 1}")
+    states, events = fold_segment(
+        store, store.scan(segment, total_segments), progress or ReplayProgress(), segment
+    )
+    return rebuilds.load(replay_id, segment, total_segments, events, states)
+
+
+def finish(
+    store: EventStore,
+    rebuilds: Rebuilds,
+    replay_id: str,
+    total_segments: int,
+    *,
+    dry_run: bool = False,
+    progress: ReplayProgress | None = None,
+) -> ReplayReport:
+    """Verify, catch up, and swap (or, dry, report the differences and drop the rebuilt model)."""
+    progress = progress or ReplayProgress()
+    progress.phase("verifying")
+    loads = rebuilds.recorded(replay_id)
+    done = {load.segment for load in loads if load.total_segments == total_segments}
+    missing = [segment for segment in range(total_segments) if segment not in done]
+    if missing or len(loads) != total_segments:
+        raise ReplayIncomplete(replay_id, missing)
+    expected = sum((load.tally for load in loads), Tally())
+    stored = rebuilds.tally(replay_id)
+    if stored != expected:
+        raise VerificationFailed(replay_id, expected, stored)
+    events = sum(load.events for load in loads)
+
+    progress.phase("catching up")
+    refresh = refresher(store)
+    refreshed: list[str] = []
+    for _ in range(CATCH_UP_PASSES):
+        lagging = rebuilds.lagging(replay_id)
+        if not lagging:
+            break
+        rebuilds.put(replay_id, refresh(lagging))
+        refreshed += lagging
+
+    if dry_run:
+        progress.phase("comparing")
+        differences = rebuilds.differences(replay_id)
+        rebuilds.discard(replay_id)
+        return ReplayReport(replay_id, total_segments, events, stored, refreshed, differences)
+
+    progress.phase("swapping")
+    refreshed += rebuilds.swap(replay_id, refresh)
+    return ReplayReport(replay_id, total_segments, events, stored, refreshed, swapped=True)
+
+
+def replay(
+    store: EventStore,
+    rebuilds: Rebuilds,
+    *,
+    segments: int = 4,
+    dry_run: bool = False,
+    replay_id: str | None = None,
+    progress: ReplayProgress | None = None,
+) -> ReplayReport:
+    """The whole replay in this process, one thread per segment. On any failure the rebuilt
+    model is dropped and the live one is left as it was."""
+    if segments < 1:
+        raise ValueError("segments must be at least 1")
+    replay_id = replay_id or new_replay_id()
+    progress = progress or ReplayProgress()
+    progress.phase("scanning")
+    prepare(rebuilds, replay_id)
+    try:
+        with ThreadPoolExecutor(max_workers=segments, thread_name_prefix="replay") as pool:
+            futures = [
+                pool.submit(load_segment, store, rebuilds, replay_id, segment, segments, progress)
+                for segment in range(segments)
+            ]
+            for future in futures:
+                future.result()
+        return finish(store, rebuilds, replay_id, segments, dry_run=dry_run, progress=progress)
+    except BaseException:
+        rebuilds.discard(replay_id)
+        raise

@@ -1,0 +1,1 @@
+"""The two consumers of the table's stream: the projector (read model) and the publisher."""
