@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from ordering.domain.recorded import Recorded
 from ordering.ports.event_store import EventStore
@@ -70,6 +71,30 @@ class ReplayReport:
     refreshed: list[str] = field(default_factory=list)  # streams re-read from the log after the scan
     differences: list[TableDifference] = field(default_factory=list)  # dry run: rebuilt vs live
     swapped: bool = False
+
+    @property
+    def differs(self) -> bool:
+        return any(difference.any for difference in self.differences)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "replay_id": self.replay_id,
+            "segments": self.segments,
+            "events": self.events,
+            "rows": dict(self.tally.counts),
+            "refreshed": len(self.refreshed),
+            "swapped": self.swapped,
+            "differences": [
+                {
+                    "table": d.table,
+                    "only_live": d.only_live,
+                    "only_rebuilt": d.only_rebuilt,
+                    "changed": d.changed,
+                    "examples": list(d.examples),
+                }
+                for d in self.differences
+            ],
+        }
 
 
 def new_replay_id(now: datetime | None = None) -> str:
