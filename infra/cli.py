@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -19,6 +21,118 @@ def codegen(check: bool) -> None:
     import codegen as generator
 
     sys.exit(generator.main(["--check"] if check else []))
+
+
+# --- the local runtime (infra/local): no AWS account, no Docker ----------------------------------
+
+STATE_FILE = click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".orders") / "dev.json",
+    show_default=True,
+    envvar="ORDERS_STATE_FILE",
+    help="Where `orders dev` writes its endpoints and the other commands read them.",
+)
+
+
+@main.command()
+@click.option(
+    "--port", type=int, default=8000, show_default=True, help="The API's port on 127.0.0.1 (0: any free)."
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the event log here between runs (saved on shutdown, restored and replayed on start).",
+)
+@STATE_FILE
+@click.option("--rate-limit", type=float, help="Requests per second before 429 (default: the topology's).")
+@click.option("--burst-limit", type=int, help="Token bucket size (default: the topology's).")
+@click.option(
+    "--retry-delay",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Base of the exponential backoff of stream and EventBridge retries, in seconds.",
+)
+@click.option(
+    "--redelivery-delay",
+    type=int,
+    help="Seconds before a failed SQS message comes back (default: the queue's visibility timeout).",
+)
+@click.option("--quiet", is_flag=True, help="Log only warnings and errors.")
+def dev(
+    port: int,
+    data_dir: Path | None,
+    state_file: Path,
+    rate_limit: float | None,
+    burst_limit: int | None,
+    retry_delay: float,
+    redelivery_delay: int | None,
+    quiet: bool,
+) -> None:
+    """Run the whole system on 127.0.0.1 until Ctrl-C: API, functions, pumps, moto, PostgreSQL."""
+    from infra import topology
+    from infra.local.dev import serve
+    from infra.local.runtime import Options
+
+    options = Options(
+        port=port,
+        data_dir=data_dir,
+        state_file=state_file,
+        rate_limit=rate_limit if rate_limit is not None else topology.API.rate_limit,
+        burst_limit=burst_limit if burst_limit is not None else topology.API.burst_limit,
+        retry_delay=retry_delay,
+        redelivery_delay=redelivery_delay,
+    )
+    sys.exit(serve(options, quiet=quiet))
+
+
+def _dev_client(state_file: Path):
+    from infra.local.client import DevClient
+    from infra.local.state import NotRunning
+
+    try:
+        return DevClient.from_state_file(state_file)
+    except NotRunning as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@click.argument("username")
+@click.option("--admin", is_flag=True, help="Also add the user to the Cognito group admin.")
+@click.option("--email", help="The user's e-mail (default: USERNAME@example.com).")
+@STATE_FILE
+def token(username: str, admin: bool, email: str | None, state_file: Path) -> None:
+    """Sign USERNAME up in the local Cognito (first time) and print an ID token for the API."""
+    click.echo(_dev_client(state_file).token(username, admin=admin, email=email))
+
+
+@main.command()
+@STATE_FILE
+def seed(state_file: Path) -> None:
+    """Put a small catalog with stock in, through POST /inventory as an admin."""
+    from infra.local.catalog import seed as put_catalog
+
+    for item in put_catalog(_dev_client(state_file)):
+        click.echo(json.dumps(item))
+
+
+@main.command()
+@STATE_FILE
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message instead of a table.")
+def dlq(state_file: Path, as_json: bool) -> None:
+    """Show what sits in each dead-letter queue (without removing it)."""
+    found = _dev_client(state_file).dead_letters()
+    if as_json:
+        for messages in found.values():
+            for message in messages:
+                click.echo(json.dumps(message.__dict__))
+        return
+    for queue, messages in found.items():
+        click.echo(f"{queue}: {len(messages)} message(s)")
+        for message in messages:
+            detail = json.dumps(message.body)[:300]
+            click.echo(f"  {message.message_id} {json.dumps(message.attributes)} {detail}")
 
 
 # --- the read model -----------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""Check a Cognito ID token as API Gateway's Cognito authorizer does, before any function runs.
+
+The token must be signed by a key of the user pool's JWKS (RS256 only: `alg: none` and
+HMAC tricks are refused), unexpired, issued by the pool (`iss`), for one of the pool's app
+clients this API accepts (`aud`), and an ID token (`token_use` = "id"; an access token
+carries `client_id` instead of `aud` and is refused). Anything else is a 401, and the
+reason is logged, never sent to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import jwt
+
+ALGORITHMS = ["RS256"]  # what Cognito signs with
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub", "aud", "token_use"]
+LEEWAY_SECONDS = 0
+
+
+class Unauthorized(Exception):
+    """The request carries no acceptable ID token; the message says why (for the log only)."""
+
+
+class TokenVerifier:
+    def __init__(self, *, jwks_url: str, issuer: str, audiences: Iterable[str]) -> None:
+        self.issuer = issuer
+        self.audiences = list(audiences)
+        # Keys are fetched on first use and cached; an unknown `kid` triggers one refetch.
+        self._keys = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600, timeout=5)
+
+    def claims(self, authorization: str | None) -> dict[str, Any]:
+        """The verified claims of the token in an Authorization header, or Unauthorized."""
+        token = _token_of(authorization)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise Unauthorized(f"not a JWT: {error}") from None
+        if header.get("alg") not in ALGORITHMS:
+            raise Unauthorized(f"algorithm {header.get('alg')!r} is not accepted")
+        try:
+            key = self._keys.get_signing_key_from_jwt(token)
+        except jwt.PyJWKClientError as error:
+            raise Unauthorized(f"no key of the user pool signs this token: {error}") from None
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=ALGORITHMS,
+                audience=self.audiences,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.PyJWTError as error:
+            raise Unauthorized(f"{type(error).__name__}: {error}") from None
+        if claims.get("token_use") != "id":
+            raise Unauthorized(f"token_use is {claims.get('token_use')!r}; an ID token is required")
+        return claims
+
+
+def _token_of(authorization: str | None) -> str:
+    """Cognito authorizers read the raw token from Authorization; a `Bearer ` prefix is tolerated."""
+    if not authorization or not authorization.strip():
+        raise Unauthorized("no Authorization header")
+    value = authorization.strip()
+    if value[:7].lower() == "bearer ":
+        value = value[7:].strip()
+    if not value:
+        raise Unauthorized("empty token")
+    return value

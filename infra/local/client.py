@@ -1,0 +1,239 @@
+"""Talk to a running `orders dev` from outside it: the CLI's commands and the end-to-end tests.
+
+Everything goes over the same doors a client on AWS would use: the API over HTTP, Cognito
+and SQS through moto's AWS API, the post-confirmation trigger through the control endpoint's
+Lambda Invoke API. Only reading the e-mails SES "sent" uses moto's own `/moto-api/`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from infra.local import state as dev_state
+from infra.local.aws import client
+from infra.local.state import DevState
+
+EMAIL_DOMAIN = "example.com"
+
+
+class FunctionError(RuntimeError):
+    def __init__(self, function: str, error: Any) -> None:
+        self.function, self.error = function, error
+        super().__init__(f"{function} failed: {error}")
+
+
+@dataclass(frozen=True)
+class Email:
+    id: str
+    source: str
+    to: list[str]
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    queue: str
+    message_id: str
+    body: Any
+    attributes: dict[str, str]
+
+
+def email_of(username: str) -> str:
+    return username if "@" in username else f"{username}@{EMAIL_DOMAIN}"
+
+
+class DevClient:
+    def __init__(self, state: DevState) -> None:
+        self.state = state
+        self.resources = state.resources
+        self.http = httpx.Client(timeout=60)
+
+    @classmethod
+    def from_state_file(cls, path: Path = dev_state.DEFAULT_PATH) -> DevClient:
+        return cls(dev_state.read(path))
+
+    def _aws(self, service: str) -> Any:
+        return client(service, self.state.moto_url, region=self.resources.region)
+
+    # --- functions -----------------------------------------------------------------------------
+
+    def invoke(self, function: str, event: Any) -> Any:
+        """Lambda's Invoke API on the control endpoint; FunctionError when the function failed."""
+        answer = self.http.post(
+            f"{self.state.control_url}/2015-03-31/functions/{function}/invocations", json=event
+        )
+        if answer.status_code != 200:
+            raise FunctionError(function, answer.text)
+        if answer.headers.get("X-Amz-Function-Error"):
+            raise FunctionError(function, answer.json())
+        return answer.json()
+
+    def invocations(self, **filters: str) -> list[dict[str, Any]]:
+        answer = self.http.get(f"{self.state.control_url}/local/invocations", params=filters)
+        answer.raise_for_status()
+        return answer.json()["invocations"]
+
+    def status(self) -> dict[str, Any]:
+        answer = self.http.get(f"{self.state.control_url}/local/status")
+        answer.raise_for_status()
+        return answer.json()
+
+    def wait_idle(self, timeout: float = 60) -> bool:
+        """True once the pipeline has looked idle three times in a row (0.2 s apart)."""
+        deadline = time.monotonic() + timeout
+        streak = 0
+        while time.monotonic() < deadline:
+            streak = streak + 1 if self.status()["idle"] else 0
+            if streak >= 3:
+                return True
+            time.sleep(0.2)
+        return False
+
+    # --- Cognito -------------------------------------------------------------------------------
+
+    def token(self, username: str, *, admin: bool = False, email: str | None = None) -> str:
+        """An ID token for `username`: signed up and confirmed (running the post-confirmation
+        trigger, as Cognito does) the first time, added to the admin group if asked."""
+        cognito = self._aws("cognito-idp")
+        pool, app = self.resources.user_pool_id, self.resources.app_client_id
+        password = secrets.token_urlsafe(18) + "aA1!"
+        try:
+            cognito.sign_up(
+                ClientId=app,
+                Username=username,
+                Password=password,
+                UserAttributes=[{"Name": "email", "Value": email or email_of(username)}],
+            )
+        except cognito.exceptions.UsernameExistsException:
+            cognito.admin_set_user_password(
+                UserPoolId=pool, Username=username, Password=password, Permanent=True
+            )
+        else:
+            cognito.admin_confirm_sign_up(UserPoolId=pool, Username=username)
+            try:
+                self._post_confirmation(cognito, username)
+            except FunctionError:
+                # Cognito fails the confirmation when its trigger fails; start afresh next time.
+                cognito.admin_delete_user(UserPoolId=pool, Username=username)
+                raise
+        if admin:
+            cognito.admin_add_user_to_group(
+                UserPoolId=pool, Username=username, GroupName=self.resources.admin_group
+            )
+        answer = cognito.initiate_auth(
+            ClientId=app,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
+        return answer["AuthenticationResult"]["IdToken"]
+
+    def _post_confirmation(self, cognito: Any, username: str) -> None:
+        pool = cognito.describe_user_pool(UserPoolId=self.resources.user_pool_id)["UserPool"]
+        trigger = pool.get("LambdaConfig", {}).get("PostConfirmation")
+        if not trigger:
+            return
+        user = cognito.admin_get_user(UserPoolId=self.resources.user_pool_id, Username=username)
+        attributes = {attribute["Name"]: attribute["Value"] for attribute in user["UserAttributes"]}
+        attributes.setdefault("email_verified", "true")
+        attributes["cognito:user_status"] = "CONFIRMED"
+        event = {
+            "version": "1",
+            "region": self.resources.region,
+            "userPoolId": self.resources.user_pool_id,
+            "userName": username,
+            "callerContext": {
+                "awsSdkVersion": "aws-sdk-unknown-unknown",
+                "clientId": self.resources.app_client_id,
+            },
+            "triggerSource": "PostConfirmation_ConfirmSignUp",
+            "request": {"userAttributes": attributes},
+            "response": {},
+        }
+        self.invoke(trigger.rsplit(":", 1)[1], event)
+
+    # --- the API -------------------------------------------------------------------------------
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token:
+            headers["Authorization"] = token
+        return self.http.request(method, f"{self.state.api_url}{path}", headers=headers, **kwargs)
+
+    # --- what the system did -------------------------------------------------------------------
+
+    def emails(self) -> list[Email]:
+        """Every e-mail SES accepted, from moto's record of them."""
+        data = self.http.get(f"{self.state.moto_url}/moto-api/data.json").json().get("ses", {})
+        found = []
+        for message in data.get("Message", []):
+            destinations = message.get("destinations") or {}
+            to = [
+                address
+                for kind in ("ToAddresses", "CcAddresses", "BccAddresses")
+                for address in destinations.get(kind, [])
+            ]
+            found.append(
+                Email(
+                    message["id"], message["source"], to, message.get("subject", ""), message.get("body", "")
+                )
+            )
+        for message in data.get("RawMessage", []):
+            raw = message.get("raw_data", "")
+            subject = next(
+                (line[9:] for line in raw.splitlines() if line.lower().startswith("subject: ")), ""
+            )
+            found.append(
+                Email(message["id"], message["source"], list(message.get("destinations", [])), subject, raw)
+            )
+        return found
+
+    def dead_letters(self) -> dict[str, list[DeadLetter]]:
+        """What sits in each dead-letter queue. Read without consuming: each message is made visible again."""
+        sqs = self._aws("sqs")
+        found: dict[str, list[DeadLetter]] = {}
+        for name in self.status()["dead_letter_queues"]:
+            url = self.resources.queue_urls[name]
+            seen: list[dict[str, Any]] = []
+            while True:
+                answer = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=30,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+                if not answer.get("Messages"):
+                    break
+                seen += answer["Messages"]
+            for message in seen:
+                sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+            found[name] = [
+                DeadLetter(
+                    queue=name,
+                    message_id=message["MessageId"],
+                    body=_json_or_text(message["Body"]),
+                    attributes={
+                        key: value.get("StringValue", "")
+                        for key, value in message.get("MessageAttributes", {}).items()
+                    },
+                )
+                for message in seen
+            ]
+        return found
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

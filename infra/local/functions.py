@@ -1,0 +1,290 @@
+"""Run the topology's functions as Lambda runs them: each in its own containers (processes).
+
+A container is a `python -m infra.local.worker` process with its function's environment. It
+is started on first use (a cold start) and then reused, one invocation at a time; a
+function gets more containers, up to a limit, when invocations overlap. An invocation that
+outlives the function's timeout kills its container, as Lambda does. Why processes and not
+threads: module globals, the environment and the clients built in ordering/bootstrap.py are
+per function on AWS, and must stay so here, or a local run could pass where AWS fails.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra import topology
+from infra.local import logs
+from infra.local.aws import ACCOUNT_ID, REGION
+
+INIT_TIMEOUT_SECONDS = 30  # Lambda allows 10 s; a laptop starting many Pythons at once needs more
+DEFAULT_MAX_CONTAINERS = 4
+CODE_ROOT = Path(__file__).resolve().parents[2]  # the directory holding handlers/, streams/, ordering/
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What one invocation gave back: the handler's result, or the error Lambda would report."""
+
+    function: str
+    request_id: str
+    source: str
+    correlation_id: str | None
+    cold_start: bool
+    result: Any = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "request_id": self.request_id,
+            "source": self.source,
+            "correlation_id": self.correlation_id,
+            "cold_start": self.cold_start,
+            "ok": self.ok,
+            "error_type": None if self.error is None else self.error.get("errorType"),
+        }
+
+
+class ContainerDied(RuntimeError):
+    pass
+
+
+class Container:
+    """One worker process of one function."""
+
+    _numbers = itertools.count(1)
+
+    def __init__(self, function: topology.Function, environment: dict[str, str]) -> None:
+        self.function = function
+        self.number = next(self._numbers)
+        self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._ids = itertools.count(1)
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "infra.local.worker", function.handler],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
+            text=True,
+            encoding="utf-8",
+            # Its own process group: Ctrl-C in the terminal stops `orders dev`, which then stops
+            # its containers in order, instead of interrupting them in the middle of an invocation.
+            start_new_session=True,
+            cwd=CODE_ROOT,  # Lambda runs a handler from the root of its code, /var/task
+        )
+        threading.Thread(target=self._read_replies, daemon=True, name=f"{function.name}-replies").start()
+        threading.Thread(target=self._forward_logs, daemon=True, name=f"{function.name}-logs").start()
+
+    def _read_replies(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            try:
+                self._replies.put(json.loads(line))
+            except ValueError:
+                logs.log(self.function.name, "unreadable reply from the container", level="ERROR", line=line)
+        self._replies.put(None)
+
+    def _forward_logs(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            logs.forward(self.function.name, line)
+
+    def _reply(self, timeout: float) -> dict[str, Any]:
+        try:
+            reply = self._replies.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError from None
+        if reply is None:
+            raise ContainerDied(f"the container exited with status {self.process.wait()}")
+        return reply
+
+    def wait_ready(self, timeout: float) -> None:
+        self._reply(timeout)  # {"ready": ...}; an import error is reported by each invocation
+
+    def invoke(self, event: Any, context: dict[str, Any], timeout: float) -> dict[str, Any]:
+        request_id = next(self._ids)
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(
+                json.dumps({"id": request_id, "event": event, "context": context}) + "\n"
+            )
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError) as error:
+            raise ContainerDied(str(error)) from error
+        return self._reply(timeout)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        """Close stdin: the worker's loop ends and the process exits by itself."""
+        if self.process.poll() is None:
+            try:
+                assert self.process.stdin is not None
+                self.process.stdin.close()
+                self.process.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.kill()
+
+
+class FunctionRuntime:
+    """The containers of one function."""
+
+    def __init__(
+        self,
+        function: topology.Function,
+        environment: dict[str, str],
+        *,
+        max_containers: int,
+        record: Callable[[Invocation], None],
+    ) -> None:
+        self.function = function
+        self.environment = environment
+        self.max_containers = max(1, min(max_containers, function.reserved_concurrency or max_containers))
+        self._slots = threading.BoundedSemaphore(self.max_containers)
+        self._idle: list[Container] = []
+        self._all: set[Container] = set()
+        self._lock = threading.Lock()
+        self._record = record
+        self._stopped = False
+
+    def invoke(self, event: Any, *, source: str, correlation_id: str | None = None) -> Invocation:
+        request_id = str(uuid.uuid4())
+        timeout = self.function.timeout_seconds
+
+        def outcome(cold: bool, *, result: Any = None, error: dict[str, Any] | None = None) -> Invocation:
+            done = Invocation(self.function.name, request_id, source, correlation_id, cold, result, error)
+            self._record(done)
+            return done
+
+        if not self._slots.acquire(timeout=timeout):
+            message = (
+                f"{self.function.name}: all {self.max_containers} containers stayed busy for {timeout} s"
+            )
+            return outcome(False, error={"errorType": "TooManyRequestsException", "errorMessage": message})
+        try:
+            container, cold = self._container()
+            if container is None:
+                return outcome(cold, error={"errorType": "Runtime.InitError", "errorMessage": "init failed"})
+            context = {
+                "function_name": self.function.name,
+                "memory_limit_in_mb": self.function.memory_mb,
+                "invoked_function_arn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function.name}",
+                "aws_request_id": request_id,
+                "deadline_ms": int((time.time() + timeout) * 1000),
+                "log_group_name": f"/aws/lambda/{self.function.name}",
+            }
+            try:
+                reply = container.invoke(event, context, timeout)
+            except TimeoutError:
+                self._discard(container, kill=True)
+                message = f"Task timed out after {timeout:.2f} seconds"
+                return outcome(cold, error={"errorType": "Sandbox.Timedout", "errorMessage": message})
+            except ContainerDied as error:
+                self._discard(container, kill=True)
+                return outcome(cold, error={"errorType": "Runtime.ExitError", "errorMessage": str(error)})
+            self._release(container)
+            return outcome(cold, result=reply.get("result"), error=reply.get("error"))
+        finally:
+            self._slots.release()
+
+    def _container(self) -> tuple[Container | None, bool]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), False
+        container = Container(self.function, self.environment)
+        with self._lock:
+            self._all.add(container)
+        try:
+            container.wait_ready(INIT_TIMEOUT_SECONDS)
+        except (TimeoutError, ContainerDied) as error:
+            logs.log(self.function.name, "container failed to start", level="ERROR", error=repr(error))
+            self._discard(container, kill=True)
+            return None, True
+        logs.log(self.function.name, "cold start", container=container.number)
+        return container, True
+
+    def _release(self, container: Container) -> None:
+        with self._lock:
+            if self._stopped:
+                container.stop()
+            else:
+                self._idle.append(container)
+
+    def _discard(self, container: Container, *, kill: bool) -> None:
+        with self._lock:
+            self._all.discard(container)
+            if container in self._idle:
+                self._idle.remove(container)
+        container.kill() if kill else container.stop()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            containers = list(self._all)
+            self._idle.clear()
+            self._all.clear()
+        for container in containers:
+            container.stop()
+
+
+class Functions:
+    """The functions of the topology (or stand-ins for them, in tests), each with its environment."""
+
+    def __init__(
+        self,
+        functions: Iterable[topology.Function],
+        environments: dict[str, dict[str, str]],
+        *,
+        max_containers: int = DEFAULT_MAX_CONTAINERS,
+    ) -> None:
+        self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=10_000)
+        self._runtimes = {
+            function.name: FunctionRuntime(
+                function, environments[function.name], max_containers=max_containers, record=self._remember
+            )
+            for function in functions
+        }
+
+    def _remember(self, invocation: Invocation) -> None:
+        self.recent.append(invocation.summary())
+        if not invocation.ok:
+            assert invocation.error is not None
+            logs.log(
+                invocation.function,
+                "invocation failed",
+                level="ERROR",
+                request_id=invocation.request_id,
+                correlation_id=invocation.correlation_id,
+                error_type=invocation.error.get("errorType"),
+                error=invocation.error.get("errorMessage"),
+                stack=invocation.error.get("stackTrace"),
+            )
+
+    def names(self) -> list[str]:
+        return list(self._runtimes)
+
+    def invoke(self, name: str, event: Any, *, source: str, correlation_id: str | None = None) -> Invocation:
+        return self._runtimes[name].invoke(event, source=source, correlation_id=correlation_id)
+
+    def stop(self) -> None:
+        for runtime in self._runtimes.values():
+            runtime.stop()

@@ -1,0 +1,262 @@
+"""The local API Gateway: what AWS does before and after a Lambda proxy integration runs.
+
+For each request, in API Gateway's order: refuse a body above the payload limit (413),
+throttle with the stage's token bucket (429), find the route (an unknown route or method is
+AWS's 403 "Missing Authentication Token"), verify the Cognito ID token (401), check the
+content type (415) and validate the body against the route's generated draft-04 model
+(400, naming each field), then build the proxy event, invoke the function and return its
+answer with `X-Correlation-Id`. Nothing that fails a check reaches a function.
+
+Local payload limit: 256 KiB, not API Gateway's 10 MB. The largest valid body (49 order
+lines) is a few KB, and a DynamoDB item holds 400 KB, so nothing valid comes close; a low
+limit keeps a local server from buffering megabytes per thread. See docs/local.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from infra import topology
+from infra.local import logs
+from infra.local.auth import TokenVerifier, Unauthorized
+from infra.local.functions import Invocation
+from infra.local.proxy_event import proxy_event
+from infra.local.request_validation import body_errors
+from infra.local.throttle import TokenBucket
+
+MAX_BODY_BYTES = 256 * 1024
+AWS_MAX_BODY_BYTES = 10 * 1024 * 1024  # read and discard up to this much before answering 413
+CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # the CorrelationId schema's pattern
+JSON_TYPES = ("application/json",)
+
+Invoke = Callable[[str, dict[str, Any], str], Invocation]  # (function, event, correlation id)
+
+
+class GatewayError(Exception):
+    """An answer the gateway gives itself, in the Error schema, without running a function."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        aws_type: str,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.errors, self.aws_type = (
+            status,
+            code,
+            message,
+            errors,
+            aws_type,
+        )
+
+
+@dataclass(frozen=True)
+class Matched:
+    route: topology.Route
+    path_parameters: dict[str, str]
+
+
+def _rule_path(stage: str, path: str) -> str:
+    """ "/orders/{order_id}" -> "/v1/orders/<order_id>" (werkzeug's syntax; no slash in a parameter)."""
+    return f"/{stage}" + re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", r"<\1>", path)
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        routes: tuple[topology.Route, ...],
+        stage: str,
+        verifier: TokenVerifier,
+        bucket: TokenBucket,
+        invoke: Invoke,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.stage = stage
+        self.verifier, self.bucket, self.invoke = verifier, bucket, invoke
+        self.max_body_bytes = max_body_bytes
+        self._routes = Map(
+            [Rule(_rule_path(stage, route.path), methods=[route.method], endpoint=route) for route in routes],
+            strict_slashes=False,
+            merge_slashes=False,
+        )
+
+    # --- WSGI ----------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        started = time.monotonic()
+        request_id = str(uuid.uuid4())
+        given = request.headers.get("X-Correlation-Id", "")
+        correlation_id = given if CORRELATION_ID.match(given) else request_id
+        function = None
+        try:
+            raw = self._read_body(request)
+            if not self.bucket.take():
+                raise GatewayError(
+                    429, "too_many_requests", "Too Many Requests", aws_type="ThrottledException"
+                )
+            matched = self._match(request)
+            function = matched.route.function
+            claims = self._authorize(request)
+            self._validate(request, matched.route, raw)
+            event = proxy_event(
+                request,
+                raw_body=raw,
+                stage=self.stage,
+                resource=matched.route.path,
+                path=request.path[len(self.stage) + 1 :],
+                path_parameters=matched.path_parameters,
+                claims=claims,
+                request_id=request_id,
+                received_at=datetime.now(UTC),
+            )
+            response = self._proxy(self.invoke(function, event, correlation_id))
+        except GatewayError as error:
+            response = self._error(error, correlation_id)
+        response.headers.setdefault("X-Correlation-Id", correlation_id)
+        response.headers["x-amzn-RequestId"] = request_id
+        logs.log(
+            "gateway",
+            "request",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            function=function,
+            request_id=request_id,
+            correlation_id=correlation_id,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return response(environ, start_response)
+
+    # --- the checks, in order ------------------------------------------------------------------
+
+    def _read_body(self, request: Request) -> bytes:
+        declared = request.content_length
+        if declared is not None and declared > AWS_MAX_BODY_BYTES:
+            raise self._too_large(request, drain=False)
+        chunks, size = [], 0
+        while chunk := request.stream.read(64 * 1024):
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise self._too_large(request, drain=True)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, request: Request, *, drain: bool) -> GatewayError:
+        if drain:  # so that the client reads our answer instead of a reset connection
+            while request.stream.read(64 * 1024):
+                pass
+        message = f"The request body is larger than the local limit of {self.max_body_bytes} bytes"
+        return GatewayError(413, "payload_too_large", message, aws_type="RequestEntityTooLarge")
+
+    def _match(self, request: Request) -> Matched:
+        try:
+            route, arguments = self._routes.bind_to_environ(request.environ).match()
+        except (NotFound, MethodNotAllowed):
+            raise GatewayError(
+                403,
+                "forbidden",
+                "Missing Authentication Token",
+                aws_type="MissingAuthenticationTokenException",
+            ) from None
+        return Matched(route, {name: str(value) for name, value in arguments.items()})
+
+    def _authorize(self, request: Request) -> dict[str, Any]:
+        try:
+            return self.verifier.claims(request.headers.get("Authorization"))
+        except Unauthorized as error:
+            logs.log("gateway", "unauthorized", level="WARNING", reason=str(error), path=request.path)
+            raise GatewayError(
+                401, "unauthorized", "Unauthorized", aws_type="UnauthorizedException"
+            ) from None
+
+    def _validate(self, request: Request, route: topology.Route, raw: bytes) -> None:
+        if route.request_model is None:
+            return
+        if request.mimetype not in JSON_TYPES:
+            raise GatewayError(
+                415,
+                "unsupported_media_type",
+                f"Content-Type must be application/json, not {request.mimetype or 'absent'!r}",
+                aws_type="UnsupportedMediaTypeException",
+            )
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw else None
+        except (UnicodeDecodeError, ValueError) as error:
+            raise _bad_request([{"field": "$", "message": f"is not a JSON document: {error}"}]) from None
+        if body is None and not raw:
+            raise _bad_request([{"field": "$", "message": "is required"}])
+        errors = body_errors(route.request_model, body)
+        if errors:
+            raise _bad_request([{"field": error.field, "message": error.message} for error in errors])
+
+    # --- answers -------------------------------------------------------------------------------
+
+    def _proxy(self, invocation: Invocation) -> Response:
+        """The function's proxy response; a failed or malformed one is API Gateway's 502."""
+        if not invocation.ok:
+            raise GatewayError(
+                502, "internal_error", "Internal server error", aws_type="InternalServerErrorException"
+            )
+        answer = invocation.result
+        status = answer.get("statusCode") if isinstance(answer, dict) else None
+        if not isinstance(status, int) or not 100 <= status <= 599:
+            logs.log(
+                "gateway", "malformed Lambda proxy response", level="ERROR", function=invocation.function
+            )
+            raise GatewayError(
+                502, "internal_error", "Internal server error", aws_type="InternalServerErrorException"
+            )
+        body = answer.get("body") or ""
+        if answer.get("isBase64Encoded"):
+            import base64
+
+            payload: bytes | str = base64.b64decode(body)
+        else:
+            payload = body if isinstance(body, str) else json.dumps(body)
+        response = Response(payload, status=status)
+        response.headers.pop("Content-Type", None)
+        for name, values in (answer.get("multiValueHeaders") or {}).items():
+            for value in values:
+                response.headers.add(name, str(value))
+        for name, value in (answer.get("headers") or {}).items():
+            response.headers[name] = str(value)
+        response.headers.setdefault("Content-Type", "application/json")
+        return response
+
+    @staticmethod
+    def _error(error: GatewayError, correlation_id: str) -> Response:
+        body: dict[str, Any] = {
+            "code": error.code,
+            "message": error.message,
+            "correlation_id": correlation_id,
+        }
+        if error.errors:
+            body["errors"] = error.errors
+        response = Response(json.dumps(body), status=error.status, mimetype="application/json")
+        response.headers["x-amzn-ErrorType"] = error.aws_type
+        if error.status == 413:
+            response.headers["Connection"] = "close"
+        return response
+
+
+def _bad_request(errors: list[dict[str, str]]) -> GatewayError:
+    return GatewayError(
+        400, "validation_error", "Invalid request body", errors=errors, aws_type="BadRequestException"
+    )

@@ -1,0 +1,319 @@
+"""`orders dev`: the whole system on 127.0.0.1, assembled from the topology.
+
+Start-up order: moto (DynamoDB + Streams, SQS, EventBridge, SES, Cognito) in this process;
+PostgreSQL (embedded, or DATABASE_URL); the read model's migrations; every resource of the
+topology; the saved table when there is a data directory; the function containers; the pumps
+(stream, SQS, EventBridge); a replay of the read model if a table was restored; the API
+gateway and the control endpoint; and last the state file, which tells the other commands the
+system is ready. Shutting down runs the other way, and saves the table first when asked to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from infra import topology
+from infra.local import logs, persistence, read_model, state
+from infra.local.auth import TokenVerifier
+from infra.local.aws import client
+from infra.local.control import ControlApi
+from infra.local.embedded_postgres import postgres_url
+from infra.local.environment import function_environment
+from infra.local.functions import DEFAULT_MAX_CONTAINERS, Functions
+from infra.local.gateway import MAX_BODY_BYTES, Gateway
+from infra.local.moto_atomic import make_dynamodb_writes_atomic
+from infra.local.queue_pump import QueuePump
+from infra.local.resources import Resources, create_resources
+from infra.local.retry import DEFAULT_BASE_SECONDS
+from infra.local.rule_pump import RulePump
+from infra.local.stream_pump import StreamConsumerPump, StreamReader
+from infra.local.throttle import TokenBucket
+
+HOST = "127.0.0.1"  # never another interface: moto and the control endpoint have no auth
+DRAIN_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Options:
+    port: int = 8000
+    data_dir: Path | None = None
+    state_file: Path = state.DEFAULT_PATH
+    rate_limit: float = topology.API.rate_limit
+    burst_limit: int = topology.API.burst_limit
+    retry_delay: float = DEFAULT_BASE_SECONDS
+    redelivery_delay: int | None = None
+    max_containers: int = DEFAULT_MAX_CONTAINERS
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+class _Server:
+    """A threaded werkzeug server (a thread per request) on 127.0.0.1, in a thread of its own."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        self.server: BaseWSGIServer = make_server(HOST, port, app, threaded=True)
+        self.port = self.server.server_port
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, daemon=True, name=f"http-{self.port}"
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=10)
+
+
+class LocalRuntime:
+    """`functions` are the topology's; tests pass stand-ins (same names and settings, other handlers)."""
+
+    def __init__(
+        self, options: Options, *, functions: tuple[topology.Function, ...] = topology.FUNCTIONS
+    ) -> None:
+        self.options = options
+        self.function_specs = functions
+        self._stack = contextlib.ExitStack()
+        self.state: state.DevState | None = None
+        self.functions: Functions | None = None
+        self._reader: StreamReader | None = None
+        self._stream_pumps: list[StreamConsumerPump] = []
+        self._queue_pumps: list[QueuePump] = []
+        self._rule_pumps: list[RulePump] = []
+        self._gateway: _Server | None = None
+        self._control: _Server | None = None
+        self._moto: ThreadedMotoServer | None = None
+        self.resources: Resources | None = None
+
+    # --- start ---------------------------------------------------------------------------------
+
+    def start(self) -> state.DevState:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop(save=False)
+            raise
+
+    def _start(self) -> state.DevState:
+        options = self.options
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our gateway logs its own lines
+        make_dynamodb_writes_atomic()
+        self._moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+        self._moto.start()
+        moto_url = "http://{}:{}".format(*self._moto.get_host_and_port())
+        logs.log("runtime", "moto is listening", url=moto_url)
+
+        database_url = self._stack.enter_context(postgres_url())
+        read_model.migrate(database_url)
+        logs.log("runtime", "read model migrated")
+
+        resources = self.resources = create_resources(moto_url)
+        loaded = 0
+        if options.data_dir is not None:
+            loaded = persistence.load(client("dynamodb", moto_url), resources.table_name, options.data_dir)
+            logs.log("runtime", "table restored", items=loaded, data_dir=str(options.data_dir))
+
+        environments = {
+            function.name: function_environment(function, resources, database_url)
+            for function in self.function_specs
+        }
+        self.functions = Functions(self.function_specs, environments, max_containers=options.max_containers)
+        self._start_pumps(resources, start_after_restore=loaded > 0)
+        if loaded:
+            read_model.rebuild(self.functions)
+            logs.log("runtime", "read model rebuilt from the restored log")
+
+        verifier = TokenVerifier(
+            jwks_url=resources.jwks_url, issuer=resources.issuer, audiences=[resources.app_client_id]
+        )
+        gateway = Gateway(
+            routes=topology.routes(),
+            stage=topology.API.stage,
+            verifier=verifier,
+            bucket=TokenBucket(options.rate_limit, options.burst_limit),
+            invoke=lambda name, event, correlation_id: self._functions().invoke(
+                name, event, source="api", correlation_id=correlation_id
+            ),
+            max_body_bytes=options.max_body_bytes,
+        )
+        self._control = _Server(ControlApi(self.functions, self.status), 0)
+        self._gateway = _Server(gateway, options.port)
+        self.state = state.DevState(
+            pid=os.getpid(),
+            api_url=f"http://{HOST}:{self._gateway.port}/{topology.API.stage}",
+            control_url=f"http://{HOST}:{self._control.port}",
+            moto_url=moto_url,
+            database_url=database_url,
+            resources=resources,
+        )
+        state.write(options.state_file, self.state)
+        return self.state
+
+    def _functions(self) -> Functions:
+        assert self.functions is not None
+        return self.functions
+
+    def _start_pumps(self, resources: Resources, *, start_after_restore: bool) -> None:
+        endpoint = resources.endpoint
+        streams = client("dynamodbstreams", endpoint)
+        shard = StreamReader.shard_of(streams, resources.stream_arn)
+        start_after = (
+            StreamReader.latest_sequence_number(streams, resources.stream_arn, shard)
+            if start_after_restore
+            else None
+        )
+        sqs = client("sqs", endpoint)
+        for settings in topology.STREAM_CONSUMERS:
+            failure_url = resources.queue_urls[settings.on_failure]
+            self._stream_pumps.append(
+                StreamConsumerPump(
+                    settings,
+                    invoke=self._invoker("stream"),
+                    send_failure=lambda pointer, url=failure_url: _send_json(sqs, url, pointer),
+                    function_arn=resources.function_arn(settings.function),
+                    stream_arn=resources.stream_arn,
+                    shard_id=shard,
+                    retry_delay=self.options.retry_delay,
+                )
+            )
+        self._reader = StreamReader(
+            streams,
+            stream_arn=resources.stream_arn,
+            region=resources.region,
+            consumers=self._stream_pumps,
+            shard_id=shard,
+            start_after=start_after,
+        )
+        for consumer in topology.QUEUE_CONSUMERS:
+            self._queue_pumps.append(
+                QueuePump(
+                    consumer,
+                    sqs=client("sqs", endpoint),
+                    queue_url=resources.queue_urls[consumer.queue],
+                    queue_arn=resources.queue_arns[consumer.queue],
+                    region=resources.region,
+                    invoke=self._invoker("sqs"),
+                    redelivery_delay=self.options.redelivery_delay,
+                )
+            )
+        for target in resources.rule_targets:
+            self._rule_pumps.append(
+                RulePump(
+                    target,
+                    sqs=client("sqs", endpoint),
+                    invoke=self._invoker("eventbridge"),
+                    function_arn=resources.function_arn(target.function),
+                    retry_delay=self.options.retry_delay,
+                )
+            )
+        for pump in [*self._stream_pumps, self._reader, *self._queue_pumps, *self._rule_pumps]:
+            pump.start()
+
+    def _invoker(self, source: str) -> Any:
+        def invoke(name: str, event: dict[str, Any]) -> Any:
+            return self._functions().invoke(name, event, source=source)
+
+        return invoke
+
+    # --- status --------------------------------------------------------------------------------
+
+    def _queue_depths(self) -> dict[str, dict[str, int]]:
+        assert self.resources is not None
+        sqs = client("sqs", self.resources.endpoint)
+        urls = dict(self.resources.queue_urls)
+        for target in self.resources.rule_targets:
+            urls[target.delivery_queue_url.rsplit("/", 1)[1]] = target.delivery_queue_url
+        depths = {}
+        for name, url in urls.items():
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            depths[name] = {
+                "visible": int(attributes["ApproximateNumberOfMessages"]),
+                "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+            }
+        return depths
+
+    def status(self) -> dict[str, Any]:
+        """Is the pipeline idle, what sits in which queue, what each stream consumer delivered."""
+        depths = self._queue_depths()
+        dead_letters = {q.name for q in topology.QUEUES if q.name != "payment"} | {
+            q.dead_letter for q in topology.QUEUES if q.dead_letter
+        }
+        working = {name: depth for name, depth in depths.items() if name not in dead_letters}
+        idle = (
+            self._reader is not None
+            and self._reader.idle
+            and not any(pump.busy for pump in [*self._queue_pumps, *self._rule_pumps])
+            and all(depth["visible"] == 0 and depth["in_flight"] == 0 for depth in working.values())
+        )
+        return {
+            "idle": idle,
+            "queues": depths,
+            "dead_letter_queues": sorted(dead_letters),
+            "stream_consumers": {
+                pump.name: {"delivered": pump.delivered, "dead_lettered": pump.dead_lettered}
+                for pump in self._stream_pumps
+            },
+        }
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the pipeline has been idle for three looks in a row, or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        streak = 0
+        while time.monotonic() < deadline:
+            streak = streak + 1 if self.status()["idle"] else 0
+            if streak >= 3:
+                return True
+            time.sleep(0.2)
+        return False
+
+    # --- stop ----------------------------------------------------------------------------------
+
+    def stop(self, *, save: bool = True) -> None:
+        """Stop taking requests, let the pipeline finish (with a data dir), save, then stop the rest."""
+        if self._gateway is not None:
+            self._gateway.stop()
+            self._gateway = None
+        data_dir = self.options.data_dir
+        if save and data_dir is not None and self.resources is not None and not self.wait_idle(DRAIN_SECONDS):
+            logs.log(
+                "runtime",
+                "the pipeline was still busy after the drain period; undelivered messages are not saved",
+                level="WARNING",
+                queues=self._queue_depths(),
+            )
+        for pump in [*self._queue_pumps, *self._rule_pumps, self._reader, *self._stream_pumps]:
+            if pump is not None:
+                pump.stop()
+        if save and data_dir is not None and self.resources is not None:
+            count = persistence.save(
+                client("dynamodb", self.resources.endpoint), self.resources.table_name, data_dir
+            )
+            logs.log("runtime", "table saved", items=count, data_dir=str(data_dir))
+        if self._control is not None:
+            self._control.stop()
+            self._control = None
+        if self.functions is not None:
+            self.functions.stop()
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        self._stack.close()
+        if self.state is not None:
+            state.remove(self.options.state_file, self.state.pid)
+
+
+def _send_json(sqs: Any, url: str, body: dict[str, Any]) -> None:
+    import json
+
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))

@@ -1,0 +1,81 @@
+"""Stand-in handlers: the local runtime runs these in place of the real functions when a test
+checks the runtime itself (pumps, containers, proxy events) rather than the business.
+
+Each writes what it received, one JSON line per invocation, to $RECORD_DIR/<function>.jsonl,
+and fails on command: a record, message or event whose payload contains the word "poison".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+POISON = "poison"
+_invocations = 0  # a module global: it lives as long as the container, as on Lambda
+
+
+def _record(entry: dict[str, Any]) -> None:
+    path = Path(os.environ["RECORD_DIR"]) / f"{os.environ['AWS_LAMBDA_FUNCTION_NAME']}.jsonl"
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(entry) + "\n")
+
+
+def stream(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A stream consumer. With FAIL_BY=raise it raises on a poison record (a function error),
+    otherwise it reports the poison and every later record (partial batch response)."""
+    records = event["Records"]
+    numbers = [record["dynamodb"]["SequenceNumber"] for record in records]
+    poisoned = [POISON in json.dumps(record["dynamodb"].get("NewImage", {})) for record in records]
+    first_bad = poisoned.index(True) if True in poisoned else len(records)
+    _record({"event": event, "processed": numbers[:first_bad], "failed": numbers[first_bad:]})
+    if first_bad == len(records):
+        return {"batchItemFailures": []}
+    if os.environ.get("FAIL_BY") == "raise":
+        raise ValueError(f"poison record {numbers[first_bad]}")
+    return {"batchItemFailures": [{"itemIdentifier": number} for number in numbers[first_bad:]]}
+
+
+def queue(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """An SQS consumer: every message whose body holds the poison is reported failed."""
+    failed = [record["messageId"] for record in event["Records"] if POISON in record["body"]]
+    _record({"event": event, "failed": failed})
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def rule_target(event: dict[str, Any], context: Any) -> None:
+    """An EventBridge target: raises on a poisoned event, so that EventBridge retries it."""
+    _record({"event": event})
+    if POISON in json.dumps(event.get("detail")):
+        raise ValueError(f"poison event {event.get('id')}")
+
+
+def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """An API function that answers with the proxy event it got, and what its container has seen."""
+    global _invocations
+    _invocations += 1
+    _record({"event": event})
+    if event.get("queryStringParameters") and "sleep" in event["queryStringParameters"]:
+        time.sleep(float(event["queryStringParameters"]["sleep"]))
+    body = {
+        "event": event,
+        "pid": os.getpid(),
+        "invocations_in_this_container": _invocations,
+        "environment": dict(os.environ),
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "request_id": context.aws_request_id,
+    }
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+
+
+def cognito(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A post-confirmation trigger: Cognito needs the event back."""
+    _record({"event": event})
+    return event
+
+
+def any_function(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _record({"event": event})
+    return {}

@@ -1,0 +1,362 @@
+"""The local runtime's machinery with stand-in handlers: what each pump delivers, in AWS's shapes,
+with the topology's batch, retry and dead-letter settings; and how function containers behave.
+
+The runtime runs in this process (moto in server mode, an embedded Postgres, the pumps), and
+each function in its own container process running tests/e2e/stand_ins.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import topology
+from infra.local.aws import client
+from infra.local.client import DevClient
+from infra.local.runtime import LocalRuntime, Options
+from infra.local.state import DevState
+from tests.e2e.conftest import STAND_IN_API_TIMEOUT, eventually, recorded, stand_in_functions
+
+pytestmark = [pytest.mark.e2e, pytest.mark.moto, pytest.mark.postgres]
+
+MAX_STREAM_ATTEMPTS = topology.STREAM_CONSUMERS[0].maximum_retry_attempts + 1
+RULE_TARGET = topology.EVENT_RULES[0].targets[0]
+
+
+@pytest.fixture(scope="module")
+def record_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("records")
+
+
+@pytest.fixture(scope="module")
+def runtime(record_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+    os.environ["ORDERS_TEST_SHELL_ONLY"] = "must not reach a function"
+    options = Options(
+        port=0,
+        state_file=tmp_path_factory.mktemp("state") / "dev.json",
+        retry_delay=0.01,
+        redelivery_delay=0,
+    )
+    local = LocalRuntime(options, functions=stand_in_functions(record_dir))
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop(save=False)
+        os.environ.pop("ORDERS_TEST_SHELL_ONLY", None)
+
+
+@pytest.fixture(scope="module")
+def state(runtime: LocalRuntime) -> DevState:
+    assert runtime.state is not None
+    return runtime.state
+
+
+@pytest.fixture(scope="module")
+def dev(state: DevState) -> DevClient:
+    return DevClient(state)
+
+
+@pytest.fixture(scope="module")
+def token(dev: DevClient) -> str:
+    return dev.token(f"pumps-{uuid.uuid4().hex[:8]}")
+
+
+def aws(state: DevState, service: str) -> Any:
+    return client(service, state.moto_url)
+
+
+def put_event_item(state: DevState, stream: str, version: int, **extra: str) -> None:
+    item = {"PK": {"S": stream}, "SK": {"S": f"EV#{version:010d}"}, "version": {"N": str(version)}}
+    item.update({name: {"S": value} for name, value in extra.items()})
+    aws(state, "dynamodb").put_item(TableName=state.resources.table_name, Item=item)
+
+
+def drain(state: DevState, queue: str) -> list[dict[str, Any]]:
+    sqs, url = aws(state, "sqs"), state.resources.queue_urls[queue]
+    found = []
+    while messages := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], AttributeNames=["All"]
+    ).get("Messages"):
+        found += messages
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def delivered_keys(record_dir: Path, function: str, stream: str) -> list[str]:
+    """SKs of `stream` the stand-in processed successfully, in the order it processed them."""
+    keys = []
+    for entry in recorded(record_dir, function):
+        for record in entry["event"]["Records"]:
+            if record["dynamodb"]["Keys"]["PK"]["S"] == stream and (
+                record["dynamodb"]["SequenceNumber"] in entry["processed"]
+            ):
+                keys.append(record["dynamodb"]["Keys"]["SK"]["S"])
+    return keys
+
+
+# --- DynamoDB Streams -> projector and publisher ----------------------------------------------------
+
+
+def test_both_stream_consumers_get_each_event_insert_once_in_order_in_lambdas_shape(state, record_dir):
+    stream = f"ORDER#{uuid.uuid4()}"
+    for version in (1, 2, 3):
+        put_event_item(state, stream, version)
+    # Not events, or not inserts: the filter keeps them from both consumers.
+    table = aws(state, "dynamodb")
+    table.put_item(TableName="orders", Item={"PK": {"S": stream}, "SK": {"S": "HEAD"}, "version": {"N": "3"}})
+    table.put_item(
+        TableName="orders", Item={"PK": {"S": stream}, "SK": {"S": "EV#0000000003"}, "note": {"S": "x"}}
+    )
+    put_event_item(state, stream, 4)
+
+    expected = [f"EV#{version:010d}" for version in (1, 2, 3, 4)]
+    for consumer in ("projector", "publisher"):
+        eventually(lambda consumer=consumer: delivered_keys(record_dir, consumer, stream) == expected)
+
+    record = next(
+        record
+        for entry in recorded(record_dir, "projector")
+        for record in entry["event"]["Records"]
+        if record["dynamodb"]["Keys"]["PK"]["S"] == stream
+    )
+    assert record["eventName"] == "INSERT"
+    assert record["eventSource"] == "aws:dynamodb"
+    assert record["eventSourceARN"] == state.resources.stream_arn
+    assert record["awsRegion"] == state.resources.region
+    assert record["dynamodb"]["StreamViewType"] == "NEW_IMAGE"
+    assert record["dynamodb"]["NewImage"]["version"] == {"N": "1"}
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int)
+
+
+def test_a_poison_record_ends_alone_in_each_on_failure_queue_and_the_rest_flow(state, record_dir):
+    stream = f"ORDER#{uuid.uuid4()}"
+    for version in (1, 2):
+        put_event_item(state, stream, version)
+    put_event_item(state, stream, 3, payload="poison")
+    for version in (4, 5):
+        put_event_item(state, stream, version)
+
+    good = [f"EV#{version:010d}" for version in (1, 2, 4, 5)]
+    for consumer, queue in (("projector", "projector-failures"), ("publisher", "publisher-failures")):
+        eventually(lambda c=consumer: [k for k in good if k in delivered_keys(record_dir, c, stream)] == good)
+        poison_numbers = {
+            record["dynamodb"]["SequenceNumber"]
+            for entry in recorded(record_dir, consumer)
+            for record in entry["event"]["Records"]
+            if record["dynamodb"]["Keys"] == {"PK": {"S": stream}, "SK": {"S": "EV#0000000003"}}
+        }
+        (poison,) = poison_numbers
+        pointers = eventually(
+            lambda q=queue, p=poison: [
+                body
+                for body in (json.loads(m["Body"]) for m in drain(state, q))
+                if body["DDBStreamBatchInfo"]["startSequenceNumber"] == p
+            ]
+        )
+        (pointer,) = pointers
+        info = pointer["DDBStreamBatchInfo"]
+        assert info["endSequenceNumber"] == poison
+        assert info["batchSize"] == 1
+        assert info["streamArn"] == state.resources.stream_arn
+        assert pointer["requestContext"]["condition"] == "RetryAttemptsExhausted"
+        assert pointer["requestContext"]["functionArn"].endswith(f":function:{consumer}")
+        attempts = [entry for entry in recorded(record_dir, consumer) if poison in entry["failed"]]
+        assert len(attempts) == MAX_STREAM_ATTEMPTS
+        assert all(poison not in entry["processed"] for entry in recorded(record_dir, consumer))
+
+
+# --- SQS -> payment ----------------------------------------------------------------------------------
+
+
+def test_sqs_batches_delete_what_succeeded_and_redrive_the_poison_after_max_receives(state, record_dir):
+    sqs = aws(state, "sqs")
+    tag = uuid.uuid4().hex
+    bodies = [f"good-1 {tag}", f"poison {tag}", f"good-2 {tag}"]
+    for body in bodies:
+        sqs.send_message(
+            QueueUrl=state.resources.queue_urls["payment"],
+            MessageBody=body,
+            MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": tag}},
+        )
+    dead = eventually(lambda: [m for m in drain(state, "payment-dlq") if tag in m["Body"]])
+    assert [message["Body"] for message in dead] == [f"poison {tag}"]
+
+    received = [
+        record
+        for entry in recorded(record_dir, "payment")
+        for record in entry["event"]["Records"]
+        if tag in record["body"]
+    ]
+    receives_of = {body: [r for r in received if r["body"] == body] for body in bodies}
+    assert len(receives_of[f"good-1 {tag}"]) == 1
+    assert len(receives_of[f"good-2 {tag}"]) == 1
+    max_receives = topology.queue("payment").max_receive_count
+    assert [r["attributes"]["ApproximateReceiveCount"] for r in receives_of[f"poison {tag}"]] == [
+        str(count) for count in range(1, max_receives + 1)
+    ]
+    record = receives_of[f"good-1 {tag}"][0]
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == state.resources.queue_arns["payment"]
+    assert record["messageAttributes"]["correlation_id"]["stringValue"] == tag
+    assert record["messageAttributes"]["correlation_id"]["dataType"] == "String"
+    assert record["receiptHandle"]
+    assert record["md5OfBody"]
+
+
+# --- EventBridge -> inventory and notification ---------------------------------------------------------
+
+
+def put_payment_event(
+    state: DevState, detail: dict[str, Any], detail_type: str = topology.PAYMENT_SUCCEEDED
+) -> None:
+    answer = aws(state, "events").put_events(
+        Entries=[
+            {
+                "Source": topology.EVENT_SOURCE,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+                "EventBusName": topology.EVENT_BUS,
+            }
+        ]
+    )
+    assert answer["FailedEntryCount"] == 0
+
+
+def events_for(record_dir: Path, function: str, tag: str) -> list[dict[str, Any]]:
+    return [entry["event"] for entry in recorded(record_dir, function) if tag in json.dumps(entry["event"])]
+
+
+def test_rules_deliver_matching_eventbridge_events_to_every_target(state, record_dir):
+    tag = uuid.uuid4().hex
+    put_payment_event(state, {"tag": tag, "kind": "ignored"}, detail_type="Something.Else")
+    put_payment_event(state, {"tag": tag, "kind": "paid"})
+    for function in ("inventory", "notification"):
+        (event,) = eventually(lambda f=function: events_for(record_dir, f, tag))
+        assert event["detail"] == {"tag": tag, "kind": "paid"}
+        assert event["detail-type"] == topology.PAYMENT_SUCCEEDED
+        assert event["source"] == topology.EVENT_SOURCE
+        assert {"version", "id", "account", "time", "region", "resources"} <= set(event)
+
+
+def test_a_failing_event_is_retried_by_the_policy_then_dead_lettered_with_its_attributes(state, record_dir):
+    tag = uuid.uuid4().hex
+    put_payment_event(state, {"tag": tag, "kind": "poison"}, detail_type=topology.PAYMENT_FAILED)
+    for function, dlq in (("inventory", "inventory-dlq"), ("notification", "notification-dlq")):
+        (dead,) = eventually(lambda q=dlq: [m for m in drain(state, q) if tag in m["Body"]])
+        attributes = {name: value["StringValue"] for name, value in dead["MessageAttributes"].items()}
+        assert attributes["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttemptsExhausted"
+        assert attributes["RETRY_ATTEMPTS"] == str(RULE_TARGET.maximum_retry_attempts)
+        assert attributes["ERROR_CODE"] == "ValueError"
+        assert attributes["TARGET_ARN"].endswith(f":function:{function}")
+        assert json.loads(dead["Body"])["detail"] == {"tag": tag, "kind": "poison"}
+        assert len(events_for(record_dir, function, tag)) == RULE_TARGET.maximum_retry_attempts + 1
+
+
+# --- containers ----------------------------------------------------------------------------------------
+
+
+def call(dev: DevClient, token: str, path: str = "/orders", **kwargs: Any) -> dict[str, Any]:
+    answer = dev.api("GET", path, token, **kwargs)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_each_function_sees_its_own_topology_environment_and_nothing_of_the_shell(dev, token, state):
+    query = call(dev, token)["environment"]
+    place = dev.api("POST", "/orders", token, json={"lines": [{"sku": "MUG-01", "quantity": 1}]}).json()
+    place = place["environment"]
+    assert query["AWS_LAMBDA_FUNCTION_NAME"] == "query_orders"
+    assert place["AWS_LAMBDA_FUNCTION_NAME"] == "place_order"
+    assert query["DATABASE_URL"] == state.database_url
+    assert "DATABASE_URL" not in place
+    assert query["TABLE_NAME"] == place["TABLE_NAME"] == state.resources.table_name
+    assert place["AWS_ENDPOINT_URL"] == state.moto_url
+    assert place["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert place["POWERTOOLS_SERVICE_NAME"] == topology.SERVICE
+    assert place["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == str(topology.function("place_order").memory_mb)
+    assert "ORDERS_TEST_SHELL_ONLY" not in place
+    assert "ORDERS_TEST_SHELL_ONLY" not in query
+
+
+def test_a_warm_container_keeps_its_globals_and_a_timeout_kills_it(dev, token):
+    first, second = call(dev, token), call(dev, token)
+    assert second["pid"] == first["pid"]
+    assert second["invocations_in_this_container"] == first["invocations_in_this_container"] + 1
+    assert 0 < second["remaining_ms"] <= STAND_IN_API_TIMEOUT * 1000
+
+    timed_out = dev.api("GET", "/orders", token, params={"sleep": STAND_IN_API_TIMEOUT + 1})
+    assert timed_out.status_code == 502
+    assert timed_out.json()["code"] == "internal_error"
+    after = call(dev, token)
+    assert after["pid"] != first["pid"]  # a new container: a cold start
+    assert after["invocations_in_this_container"] == 1
+
+
+def test_the_proxy_event_is_shaped_as_api_gateway_builds_it(dev, token, state):
+    order_id = str(uuid.uuid4())
+    answer = dev.api(
+        "GET",
+        f"/orders/{order_id}/events",
+        token,
+        params=[("limit", "5"), ("limit", "6")],
+        headers={"X-Correlation-Id": "corr-123", "X-Custom": "yes"},
+    )
+    assert answer.status_code == 200
+    assert answer.headers["X-Correlation-Id"] == "corr-123"
+    event = answer.json()["event"]
+    assert event["resource"] == "/orders/{order_id}/events"
+    assert event["path"] == f"/orders/{order_id}/events"
+    assert event["httpMethod"] == "GET"
+    assert event["pathParameters"] == {"order_id": order_id}
+    assert event["queryStringParameters"] == {"limit": "6"}
+    assert event["multiValueQueryStringParameters"] == {"limit": ["5", "6"]}
+    assert event["headers"]["X-Custom"] == "yes"
+    assert event["multiValueHeaders"]["X-Custom"] == ["yes"]
+    assert event["body"] is None
+    assert event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert context["stage"] == topology.API.stage
+    assert context["path"] == f"/{topology.API.stage}/orders/{order_id}/events"
+    assert context["resourcePath"] == "/orders/{order_id}/events"
+    assert context["requestId"] == answer.headers["x-amzn-RequestId"]
+    claims = context["authorizer"]["claims"]
+    assert claims["token_use"] == "id"
+    assert claims["aud"] == state.resources.app_client_id
+    assert claims["iss"] == state.resources.issuer
+    assert claims["email"].endswith("@example.com")
+    assert all(isinstance(value, str) for value in claims.values())
+    assert claims["exp"].endswith(claims["exp"][-4:])
+    assert " UTC " in claims["exp"]
+
+
+def test_a_post_body_reaches_the_function_as_the_client_sent_it(dev, token):
+    body = '{"lines": [{"sku": "MUG-01", "quantity": 2}], "client_reference": "r\\u00e9f"}'
+    answer = dev.api("POST", "/orders", token, content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text
+    event = answer.json()["event"]
+    assert event["body"] == body
+    assert event["isBase64Encoded"] is False
+
+
+def test_the_cognito_trigger_got_the_post_confirmation_event(dev, record_dir, state):
+    username = f"trigger-{uuid.uuid4().hex[:8]}"
+    dev.token(username)
+    (event,) = [
+        entry["event"]
+        for entry in recorded(record_dir, "register_user")
+        if entry["event"]["userName"] == username
+    ]
+    assert event["triggerSource"] == "PostConfirmation_ConfirmSignUp"
+    assert event["userPoolId"] == state.resources.user_pool_id
+    attributes = event["request"]["userAttributes"]
+    assert attributes["email"] == f"{username}@example.com"
+    assert attributes["sub"]
+    assert attributes["cognito:user_status"] == "CONFIRMED"
