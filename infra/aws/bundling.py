@@ -1,0 +1,226 @@
+"""Each function's deployment package, built on this machine without Docker.
+
+A function's asset holds its own package (`handlers/` or `streams/`), the shared core
+(`ordering/`, `generated/`) and the project's runtime dependencies installed for Lambda's
+platform (arm64, CPython 3.12) by `pip install --platform ... --only-binary=:all:`: pip never
+compiles anything, it fetches the wheels built for that platform. psycopg goes only into the
+functions whose topology entry uses the database; Powertools never goes in, it comes from
+the AWS-managed layer (infra/aws/functions.py). boto3 is bundled on purpose: the version we
+test with is the version that runs, not whatever the runtime happens to carry.
+
+CDK calls `LocalBundler.try_bundle` when it needs the asset (`cdk deploy`, `cdk synth`). With
+bundling skipped (context `aws:cdk:bundling-stacks` = [], what tests and CI use) it is never
+called: the template is the same, only the asset is not built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+from packaging.requirements import Requirement
+
+from infra import topology
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PYTHON_VERSION = "3.12"  # the Lambda runtime, the wheels and the Powertools layer all follow it
+# Lambda's Python 3.12 runs on Amazon Linux 2023 (glibc 2.34): wheels for any older glibc work too.
+PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64")
+SHARED_PACKAGES = ("ordering", "generated")
+FROM_LAYER = frozenset({"aws-lambda-powertools"})  # provided by the AWS-managed layer
+ONLY_FOR = {"psycopg": "database"}  # requirement -> the `uses` resource that needs it
+UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024  # Lambda's limit for function + layers, unzipped
+SKIPPED = ("__pycache__", "*.pyc", "*.pyo")
+
+
+class BundlingError(RuntimeError):
+    pass
+
+
+def project_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> tuple[Requirement, ...]:
+    """The runtime `dependencies` of pyproject.toml: what a Lambda needs."""
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    return tuple(Requirement(text) for text in data["project"]["dependencies"])
+
+
+def requirements_for(function: topology.Function) -> tuple[str, ...]:
+    """What pip installs into this function's asset, pinned to the versions tests ran with.
+
+    A requirement installed here is pinned to the installed version, so the package holds the
+    code the test suite exercised; otherwise pip resolves pyproject's range.
+    """
+    wanted = []
+    for requirement in project_requirements():
+        if requirement.name in FROM_LAYER:
+            continue
+        needs = ONLY_FOR.get(requirement.name)
+        if needs is not None and needs not in function.uses:
+            continue
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        try:
+            pinned = f"=={importlib.metadata.version(requirement.name)}"
+        except importlib.metadata.PackageNotFoundError:
+            pinned = str(requirement.specifier)
+        wanted.append(f"{requirement.name}{extras}{pinned}")
+    return tuple(sorted(wanted))
+
+
+def handler_package(function: topology.Function) -> str:
+    """The top-level package holding the handler: `handlers` or `streams`."""
+    return function.handler.split(".")[0]
+
+
+def handler_file(function: topology.Function, root: Path = REPO_ROOT) -> Path:
+    module = function.handler.rpartition(".")[0]
+    return root.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def first_party_packages(function: topology.Function) -> tuple[str, ...]:
+    return (handler_package(function), *SHARED_PACKAGES)
+
+
+def _source_files(root: Path, packages: tuple[str, ...]) -> list[Path]:
+    found = []
+    for package in packages:
+        for path in sorted((root / package).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
+                found.append(path)
+    return found
+
+
+def pip_command(requirements: tuple[str, ...], target: Path) -> list[str]:
+    platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        *platforms,
+        "--implementation",
+        "cp",
+        "--python-version",
+        PYTHON_VERSION,
+        "--only-binary=:all:",
+        "--no-compile",  # .pyc for this machine's Python would be dead weight
+        "--target",
+        str(target),
+        *requirements,
+    ]
+
+
+def asset_hash(function: topology.Function, root: Path = REPO_ROOT) -> str:
+    """A fingerprint of exactly what goes into the asset, cheap enough to compute on every synth."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([PYTHON_VERSION, PLATFORMS, requirements_for(function)]).encode())
+    for path in _source_files(root, first_party_packages(function)):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class AssetReport:
+    function: str
+    bytes: int
+    files: int
+    has_psycopg: bool
+
+    def line(self) -> str:
+        psycopg = "with psycopg" if self.has_psycopg else "no psycopg"
+        size = f"{self.bytes / 1_048_576:7.1f} MB unzipped"
+        return f"asset {self.function:<14} {size}, {self.files:5d} files, {psycopg}"
+
+
+def measure(function: topology.Function, directory: Path) -> AssetReport:
+    files = [p for p in directory.rglob("*") if p.is_file()]
+    return AssetReport(
+        function=function.name,
+        bytes=sum(p.stat().st_size for p in files),
+        files=len(files),
+        has_psycopg=(directory / "psycopg").is_dir(),
+    )
+
+
+@jsii.implements(ILocalBundling)
+class LocalBundler:
+    """Builds one function's asset with pip and file copies: no Docker anywhere."""
+
+    def __init__(
+        self, function: topology.Function, *, source_root: Path = REPO_ROOT, cache_root: Path | None = None
+    ) -> None:
+        self.function = function
+        self.source_root = source_root
+        # Installed dependencies are shared by every function with the same requirements.
+        self.cache_root = cache_root or source_root / "build" / "lambda-deps"
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage) -> bool:
+        """CDK's ILocalBundling: build into output_dir; `image` is never used."""
+        self.bundle(Path(output_dir))
+        return True
+
+    def bundle(self, output: Path) -> AssetReport:
+        entry = handler_file(self.function, self.source_root)
+        if not entry.is_file():
+            raise BundlingError(
+                f"function {self.function.name}: handler {self.function.handler} needs "
+                f"{entry.relative_to(self.source_root)}, which does not exist"
+            )
+        output.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(self._dependencies(), output, dirs_exist_ok=True)
+        for package in first_party_packages(self.function):
+            shutil.copytree(
+                self.source_root / package,
+                output / package,
+                ignore=shutil.ignore_patterns(*SKIPPED),
+                dirs_exist_ok=True,
+            )
+        report = measure(self.function, output)
+        sys.stderr.write(report.line() + "\n")
+        if report.bytes > UNZIPPED_LIMIT_BYTES:
+            raise BundlingError(f"{report.line()}: over Lambda's 250 MB unzipped limit")
+        return report
+
+    def _dependencies(self) -> Path:
+        requirements = requirements_for(self.function)
+        key = hashlib.sha256(json.dumps([PYTHON_VERSION, PLATFORMS, requirements]).encode()).hexdigest()[:16]
+        target = self.cache_root / key
+        complete = self.cache_root / f"{key}.complete"  # written last: a half-done install is redone
+        if complete.exists() and target.is_dir():
+            return target
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        command = pip_command(requirements, target)  # our interpreter, our requirement list
+        completed = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        if completed.returncode != 0:
+            raise BundlingError(
+                f"pip could not install {' '.join(requirements)} for {PLATFORMS[0]}:\n{completed.stderr}"
+            )
+        shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: nothing runs them on Lambda
+        complete.write_text("\n".join(requirements), encoding="utf-8")
+        return target
+
+
+def code_for(function: topology.Function, *, source_root: Path = REPO_ROOT) -> lambda_.Code:
+    """The function's code asset: bundled locally, fingerprinted by what goes into it."""
+    return lambda_.Code.from_asset(
+        str(source_root),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=asset_hash(function, source_root),
+        bundling=BundlingOptions(
+            # Never pulled: LocalBundler always bundles or raises. CDK's API requires an image.
+            image=DockerImage.from_registry(f"public.ecr.aws/sam/build-python{PYTHON_VERSION}"),
+            local=LocalBundler(function, source_root=source_root),
+        ),
+    )

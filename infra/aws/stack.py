@@ -1,0 +1,189 @@
+"""The whole system as one stack: the constructs of each concern, and the wiring between them.
+
+The constructs know nothing of each other; this stack connects them, reading the topology:
+each function gets the environment variables and IAM grants of the resources it `uses`
+(and nothing else), its triggers (API routes, queue, stream, rules, Cognito, deploy) and
+its alarms. Grants are written here, in one place, so least privilege can be read at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aws_cdk import Aws, CfnOutput, Duration, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra import topology
+from infra.aws import bundling
+from infra.aws.api import Api
+from infra.aws.auth import Auth
+from infra.aws.event_store import EventStore
+from infra.aws.functions import Functions
+from infra.aws.messaging import Messaging
+from infra.aws.operations import Operations
+from infra.aws.read_model import DATABASE_NAME, DATABASE_PORT, DATABASE_USER, ReadModel
+
+# What each topology.TableAccess may do to the table: explicit actions, never a wildcard.
+_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:DescribeTable")
+# Writes go through conditional PutItem/UpdateItem (TransactWriteItems is authorised item by
+# item with these); Powertools' idempotency layer also deletes its record when a call fails.
+_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem")
+TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "read": _READ,
+    "read_write": _READ + _WRITE,
+    "read_scan": (*_READ, "dynamodb:Scan"),
+}
+
+
+class OrdersStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        sender_email: str,
+        alarm_email: str | None = None,
+        stripe_secret_arn: str | None = None,
+        code: Callable[[topology.Function], lambda_.Code] = bundling.code_for,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        prefix = self.stack_name
+        self.event_store = EventStore(self, "EventStore")
+        self.read_model = ReadModel(self, "ReadModel", name_prefix=prefix)
+        self.messaging = Messaging(
+            self, "Messaging", queues=topology.QUEUES, name_prefix=prefix, sender_email=sender_email
+        )
+        self.functions = Functions(
+            self,
+            "Functions",
+            specs=topology.FUNCTIONS,
+            code=code,
+            network=self.read_model.network,
+            name_prefix=prefix,
+            async_failure_queues={
+                target.function: self.messaging.queues[target.dead_letter]
+                for rule in topology.EVENT_RULES
+                for target in rule.targets
+            },
+        )
+        self.auth = Auth(self, "Auth", post_confirmation=self.functions["register_user"], name_prefix=prefix)
+        self.api = Api(
+            self,
+            "Api",
+            settings=topology.API,
+            routes=topology.routes(),
+            functions=self.functions.by_name,
+            user_pool=self.auth.user_pool,
+            name_prefix=prefix,
+        )
+        for rule in topology.EVENT_RULES:
+            self.messaging.add_rule(rule, self.functions.by_name)
+        self._connect_queue_consumers()
+        self._connect_stream_consumers()
+        for spec in topology.FUNCTIONS:
+            self._give_resources(spec)
+        if stripe_secret_arn:
+            self._use_stripe(stripe_secret_arn)
+        self.read_model.run_migrations_on_deploy(self.functions["migrate"])
+        self.operations = Operations(
+            self,
+            "Operations",
+            alarms=topology.alarms(),
+            queues=self.messaging.queues,
+            functions=self.functions.by_name,
+            api=self.api.rest_api,
+            name_prefix=prefix,
+            alarm_email=alarm_email,
+        )
+        self._outputs()
+
+    # --- triggers ---------------------------------------------------------------------------
+
+    def _connect_queue_consumers(self) -> None:
+        for consumer in topology.QUEUE_CONSUMERS:
+            self.functions[consumer.function].add_event_source(
+                sources.SqsEventSource(
+                    self.messaging.queues[consumer.queue],
+                    batch_size=consumer.batch_size,
+                    max_batching_window=Duration.seconds(consumer.max_batching_window_seconds),
+                    report_batch_item_failures=True,
+                )
+            )
+
+    def _connect_stream_consumers(self) -> None:
+        for consumer in topology.STREAM_CONSUMERS:
+            self.functions[consumer.function].add_event_source(
+                sources.DynamoEventSource(
+                    self.event_store.table,
+                    starting_position=lambda_.StartingPosition[consumer.starting_position],
+                    batch_size=consumer.batch_size,
+                    bisect_batch_on_error=consumer.bisect_on_error,
+                    retry_attempts=consumer.maximum_retry_attempts,
+                    max_record_age=Duration.seconds(consumer.maximum_record_age_seconds),
+                    parallelization_factor=consumer.parallelization_factor,
+                    on_failure=sources.SqsDlq(self.messaging.queues[consumer.on_failure]),
+                    report_batch_item_failures=True,
+                    filters=[lambda_.FilterCriteria.filter(consumer.filter_pattern)],
+                )
+            )
+
+    # --- what each function may use ---------------------------------------------------------
+
+    def _give_resources(self, spec: topology.Function) -> None:
+        """Environment variables (names from ordering/config.py) and grants, per resource used."""
+        function = self.functions[spec.name]
+        for resource in sorted(spec.uses):
+            if resource == "table":
+                table = self.event_store.table
+                function.add_environment("TABLE_NAME", table.table_name)
+                table.grant(function, *TABLE_ACTIONS[spec.table_access])
+            elif resource == "payment_queue":
+                queue = self.messaging.queues["payment"]
+                function.add_environment("PAYMENT_QUEUE_URL", queue.queue_url)
+                queue.grant_send_messages(function)
+            elif resource == "event_bus":
+                function.add_environment("EVENT_BUS_NAME", self.messaging.event_bus.event_bus_name)
+                self.messaging.event_bus.grant_put_events_to(function)
+            elif resource == "database":
+                proxy = self.read_model.proxy
+                function.add_environment("DB_HOST", proxy.endpoint)
+                function.add_environment("DB_PORT", str(DATABASE_PORT))
+                function.add_environment("DB_NAME", DATABASE_NAME)
+                function.add_environment("DB_USER", DATABASE_USER)
+                function.add_environment("DB_IAM_AUTH", "true")
+                function.add_environment("DB_SSLMODE", "require")
+                proxy.grant_connect(function, DATABASE_USER)
+            elif resource == "mailer":
+                function.add_environment("SENDER_EMAIL", self.messaging.sender_email)
+                self.messaging.sender.grant_send_email(function)
+            else:
+                raise ValueError(f"function {spec.name} uses {resource!r}, which this stack does not provide")
+
+    def _use_stripe(self, secret_arn: str) -> None:
+        """`-c stripeSecretArn=...`: charge through Stripe with the API key kept in that secret."""
+        payment = self.functions["payment"]
+        secret = secretsmanager.Secret.from_secret_complete_arn(self, "StripeSecret", secret_arn)
+        payment.add_environment("PAYMENT_GATEWAY", "stripe")
+        payment.add_environment("STRIPE_SECRET_ARN", secret.secret_arn)
+        secret.grant_read(payment)
+
+    # --- what `cdk deploy` prints -----------------------------------------------------------
+
+    def _outputs(self) -> None:
+        outputs = {
+            "ApiUrl": self.api.rest_api.url,
+            "UserPoolId": self.auth.user_pool.user_pool_id,
+            "UserPoolClientId": self.auth.client.user_pool_client_id,
+            "Region": Aws.REGION,
+            "TableName": self.event_store.table.table_name,
+            "EventBusName": self.messaging.event_bus.event_bus_name,
+            "PaymentQueueUrl": self.messaging.queues["payment"].queue_url,
+            "AlarmTopicArn": self.operations.topic.topic_arn,
+            "DashboardName": self.operations.dashboard.dashboard_name,
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)

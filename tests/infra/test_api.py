@@ -1,0 +1,125 @@
+"""The API as API Gateway will run it: authorizer, models, validation, throttling, logs, errors."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from infra import topology
+from infra.aws.api import ACCESS_LOG_FORMAT, CORRELATION_HEADER, GATEWAY_RESPONSES, request_model_document
+from tests.infra.conftest import Synthesized, ref
+from tests.infra.test_topology_parity import api_routes
+
+pytestmark = pytest.mark.infra
+
+
+def only(resources: dict) -> tuple[str, dict]:
+    assert len(resources) == 1, list(resources)
+    return next(iter(resources.items()))
+
+
+def test_every_route_needs_a_cognito_token(synthesized: Synthesized) -> None:
+    authorizer_id, authorizer = only(synthesized.of_type("AWS::ApiGateway::Authorizer"))
+    assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
+    assert authorizer["Properties"]["IdentitySource"] == "method.request.header.Authorization"
+    (pool_id,) = synthesized.of_type("AWS::Cognito::UserPool")
+    assert authorizer["Properties"]["ProviderARNs"] == [{"Fn::GetAtt": [pool_id, "Arn"]}]
+    for route, method in api_routes(synthesized).items():
+        assert method["AuthorizationType"] == "COGNITO_USER_POOLS", route
+        assert method["AuthorizerId"] == ref(authorizer_id), route
+
+
+def test_request_models_are_the_generated_documents_unchanged(synthesized: Synthesized) -> None:
+    models = {
+        m["Properties"]["Name"]: (k, m["Properties"])
+        for k, m in synthesized.of_type("AWS::ApiGateway::Model").items()
+    }
+    wanted = {r.request_model for r in topology.routes() if r.request_model}
+    assert set(models) == wanted
+    routes = api_routes(synthesized)
+    for route in topology.routes():
+        method = routes[(route.method, route.path)]
+        if route.request_model is None:
+            assert "RequestModels" not in method, route
+            continue
+        logical_id, model = models[route.request_model]
+        assert model["ContentType"] == "application/json"
+        assert model["Schema"] == request_model_document(route.request_model)
+        assert method["RequestModels"] == {"application/json": ref(logical_id)}
+
+
+def test_every_method_validates_body_and_parameters(synthesized: Synthesized) -> None:
+    validator_id, validator = only(synthesized.of_type("AWS::ApiGateway::RequestValidator"))
+    assert validator["Properties"]["ValidateRequestBody"] is True
+    assert validator["Properties"]["ValidateRequestParameters"] is True
+    for route, method in api_routes(synthesized).items():
+        assert method["RequestValidatorId"] == ref(validator_id), route
+
+
+def test_openapi_parameters_are_declared_with_their_required_flag(synthesized: Synthesized) -> None:
+    routes = api_routes(synthesized)
+    get_order = routes[("GET", "/orders/{order_id}")]
+    assert get_order["RequestParameters"] == {"method.request.path.order_id": True}
+    list_orders = routes[("GET", "/orders")]
+    assert list_orders["RequestParameters"] == {
+        "method.request.querystring.limit": False,
+        "method.request.querystring.cursor": False,
+    }
+    place_order = routes[("POST", "/orders")]
+    assert place_order["RequestParameters"][f"method.request.header.{CORRELATION_HEADER}"] is False
+
+
+def test_throttling_on_the_stage_and_a_quota_in_the_usage_plan(synthesized: Synthesized) -> None:
+    _, stage = only(synthesized.of_type("AWS::ApiGateway::Stage"))
+    assert stage["Properties"]["StageName"] == topology.API.stage
+    settings = {(s["HttpMethod"], s["ResourcePath"]): s for s in stage["Properties"]["MethodSettings"]}
+    everything = settings[("*", "/*")]
+    assert everything["ThrottlingRateLimit"] == topology.API.rate_limit
+    assert everything["ThrottlingBurstLimit"] == topology.API.burst_limit
+    _, plan = only(synthesized.of_type("AWS::ApiGateway::UsagePlan"))
+    assert plan["Properties"]["Throttle"] == {
+        "RateLimit": topology.API.rate_limit,
+        "BurstLimit": topology.API.burst_limit,
+    }
+    assert plan["Properties"]["Quota"] == {"Limit": topology.API.quota_per_day, "Period": "DAY"}
+
+
+def test_access_logs_record_each_request_as_json(synthesized: Synthesized) -> None:
+    _, stage = only(synthesized.of_type("AWS::ApiGateway::Stage"))
+    access = stage["Properties"]["AccessLogSetting"]
+    assert json.loads(access["Format"]) == ACCESS_LOG_FORMAT
+    assert ACCESS_LOG_FORMAT["requestId"] == "$context.requestId"  # API Gateway requires it
+    destination = json.dumps(access["DestinationArn"])
+    (log_group_id,) = [
+        k for k in synthesized.of_type("AWS::Logs::LogGroup") if json.dumps(ref(k)) in destination
+    ]
+    assert synthesized.props(log_group_id)["RetentionInDays"] > 0
+    assert stage["Properties"]["TracingEnabled"] is True
+
+
+def _render(template: str) -> dict:
+    """What API Gateway sends: simple substitution of $context variables (messageString comes quoted)."""
+    body = template.replace("$context.error.messageString", json.dumps('Invalid request body "x"'))
+    return json.loads(body.replace("$context.requestId", "4f6b3f0e-6b9e-4f7b-9a59-0d9d5b1e2c11"))
+
+
+def test_gateway_errors_have_the_error_model_shape_and_echo_the_correlation_id(
+    synthesized: Synthesized,
+) -> None:
+    error_schema = request_model_document("Error")
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in synthesized.of_type("AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert set(responses) == {t.response_type for t, _, _ in GATEWAY_RESPONSES}
+    for response_type, status, code in GATEWAY_RESPONSES:
+        response = responses[response_type.response_type]
+        assert response.get("StatusCode") == status
+        body = _render(response["ResponseTemplates"]["application/json"])
+        jsonschema.Draft4Validator(error_schema).validate(body)
+        assert body["code"] == code
+        assert response["ResponseParameters"] == {
+            f"gatewayresponse.header.{CORRELATION_HEADER}": f"method.request.header.{CORRELATION_HEADER}"
+        }
