@@ -8,6 +8,9 @@ functions whose topology entry uses the database; Powertools never goes in, it c
 the AWS-managed layer (infra/aws/functions.py). boto3 is bundled on purpose: the version we
 test with is the version that runs, not whatever the runtime happens to carry.
 
+Functions with the same contents (package, requirements) share one asset: four packages serve
+the eleven functions today, each built and uploaded once.
+
 CDK calls `LocalBundler.try_bundle` when it needs the asset (`cdk deploy`, `cdk synth`). With
 bundling skipped (context `aws:cdk:bundling-stacks` = [], what tests and CI use) it is never
 called: the template is the same, only the asset is not built.
@@ -22,7 +25,9 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import jsii
@@ -47,6 +52,7 @@ class BundlingError(RuntimeError):
     pass
 
 
+@cache
 def project_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> tuple[Requirement, ...]:
     """The runtime `dependencies` of pyproject.toml: what a Lambda needs."""
     data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
@@ -75,9 +81,21 @@ def requirements_for(function: topology.Function) -> tuple[str, ...]:
     return tuple(sorted(wanted))
 
 
-def handler_package(function: topology.Function) -> str:
-    """The top-level package holding the handler: `handlers` or `streams`."""
-    return function.handler.split(".")[0]
+@dataclass(frozen=True)
+class PackageSpec:
+    """What goes into a deployment package. Functions with equal specs share one asset."""
+
+    packages: tuple[str, ...]  # first-party top-level packages, copied as they are
+    requirements: tuple[str, ...]  # installed by pip for Lambda's platform
+
+    @property
+    def has_psycopg(self) -> bool:
+        return any(r.startswith("psycopg") for r in self.requirements)
+
+
+def package_spec(function: topology.Function) -> PackageSpec:
+    handler_package = function.handler.split(".")[0]  # `handlers` or `streams`
+    return PackageSpec(packages=(handler_package, *SHARED_PACKAGES), requirements=requirements_for(function))
 
 
 def handler_file(function: topology.Function, root: Path = REPO_ROOT) -> Path:
@@ -85,8 +103,13 @@ def handler_file(function: topology.Function, root: Path = REPO_ROOT) -> Path:
     return root.joinpath(*module.split(".")).with_suffix(".py")
 
 
-def first_party_packages(function: topology.Function) -> tuple[str, ...]:
-    return (handler_package(function), *SHARED_PACKAGES)
+def missing_handlers(functions: Iterable[topology.Function], root: Path = REPO_ROOT) -> list[str]:
+    """Functions whose handler module does not exist (their package would deploy but never run)."""
+    return [
+        f"{f.name}: {handler_file(f, root).relative_to(root)} does not exist"
+        for f in functions
+        if not handler_file(f, root).is_file()
+    ]
 
 
 def _source_files(root: Path, packages: tuple[str, ...]) -> list[Path]:
@@ -120,11 +143,11 @@ def pip_command(requirements: tuple[str, ...], target: Path) -> list[str]:
     ]
 
 
-def asset_hash(function: topology.Function, root: Path = REPO_ROOT) -> str:
+def asset_hash(spec: PackageSpec, root: Path = REPO_ROOT) -> str:
     """A fingerprint of exactly what goes into the asset, cheap enough to compute on every synth."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([PYTHON_VERSION, PLATFORMS, requirements_for(function)]).encode())
-    for path in _source_files(root, first_party_packages(function)):
+    digest.update(json.dumps([PYTHON_VERSION, PLATFORMS, spec.requirements]).encode())
+    for path in _source_files(root, spec.packages):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -132,21 +155,21 @@ def asset_hash(function: topology.Function, root: Path = REPO_ROOT) -> str:
 
 @dataclass(frozen=True)
 class AssetReport:
-    function: str
+    label: str
     bytes: int
     files: int
     has_psycopg: bool
 
     def line(self) -> str:
         psycopg = "with psycopg" if self.has_psycopg else "no psycopg"
-        size = f"{self.bytes / 1_048_576:7.1f} MB unzipped"
-        return f"asset {self.function:<14} {size}, {self.files:5d} files, {psycopg}"
+        size = f"{self.bytes / 1_048_576:6.1f} MB unzipped"
+        return f"asset {size}, {self.files:5d} files, {psycopg:<12} for {self.label}"
 
 
-def measure(function: topology.Function, directory: Path) -> AssetReport:
+def measure(label: str, directory: Path) -> AssetReport:
     files = [p for p in directory.rglob("*") if p.is_file()]
     return AssetReport(
-        function=function.name,
+        label=label,
         bytes=sum(p.stat().st_size for p in files),
         files=len(files),
         has_psycopg=(directory / "psycopg").is_dir(),
@@ -155,14 +178,13 @@ def measure(function: topology.Function, directory: Path) -> AssetReport:
 
 @jsii.implements(ILocalBundling)
 class LocalBundler:
-    """Builds one function's asset with pip and file copies: no Docker anywhere."""
+    """Builds one package with pip and file copies: no Docker anywhere."""
 
     def __init__(
-        self, function: topology.Function, *, source_root: Path = REPO_ROOT, cache_root: Path | None = None
+        self, spec: PackageSpec, *, label: str, source_root: Path = REPO_ROOT, cache_root: Path | None = None
     ) -> None:
-        self.function = function
-        self.source_root = source_root
-        # Installed dependencies are shared by every function with the same requirements.
+        self.spec, self.label, self.source_root = spec, label, source_root
+        # Installed dependencies are kept between synths, one directory per requirement set.
         self.cache_root = cache_root or source_root / "build" / "lambda-deps"
 
     def try_bundle(self, output_dir: str, *, image: DockerImage) -> bool:
@@ -171,29 +193,23 @@ class LocalBundler:
         return True
 
     def bundle(self, output: Path) -> AssetReport:
-        entry = handler_file(self.function, self.source_root)
-        if not entry.is_file():
-            raise BundlingError(
-                f"function {self.function.name}: handler {self.function.handler} needs "
-                f"{entry.relative_to(self.source_root)}, which does not exist"
-            )
         output.mkdir(parents=True, exist_ok=True)
         shutil.copytree(self._dependencies(), output, dirs_exist_ok=True)
-        for package in first_party_packages(self.function):
+        for package in self.spec.packages:
             shutil.copytree(
                 self.source_root / package,
                 output / package,
                 ignore=shutil.ignore_patterns(*SKIPPED),
                 dirs_exist_ok=True,
             )
-        report = measure(self.function, output)
+        report = measure(self.label, output)
         sys.stderr.write(report.line() + "\n")
         if report.bytes > UNZIPPED_LIMIT_BYTES:
             raise BundlingError(f"{report.line()}: over Lambda's 250 MB unzipped limit")
         return report
 
     def _dependencies(self) -> Path:
-        requirements = requirements_for(self.function)
+        requirements = self.spec.requirements
         key = hashlib.sha256(json.dumps([PYTHON_VERSION, PLATFORMS, requirements]).encode()).hexdigest()[:16]
         target = self.cache_root / key
         complete = self.cache_root / f"{key}.complete"  # written last: a half-done install is redone
@@ -213,14 +229,20 @@ class LocalBundler:
 
 
 def code_for(function: topology.Function, *, source_root: Path = REPO_ROOT) -> lambda_.Code:
-    """The function's code asset: bundled locally, fingerprinted by what goes into it."""
+    """The function's code asset: bundled locally, fingerprinted by what goes into it.
+
+    Functions with the same package spec get the same fingerprint, so CDK builds and uploads
+    that package once for all of them.
+    """
+    spec = package_spec(function)
+    sharing = [f.name for f in topology.FUNCTIONS if package_spec(f) == spec] or [function.name]
     return lambda_.Code.from_asset(
         str(source_root),
         asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=asset_hash(function, source_root),
+        asset_hash=asset_hash(spec, source_root),
         bundling=BundlingOptions(
             # Never pulled: LocalBundler always bundles or raises. CDK's API requires an image.
             image=DockerImage.from_registry(f"public.ecr.aws/sam/build-python{PYTHON_VERSION}"),
-            local=LocalBundler(function, source_root=source_root),
+            local=LocalBundler(spec, label=", ".join(sharing), source_root=source_root),
         ),
     )

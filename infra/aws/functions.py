@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy, Tags
+from aws_cdk import Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -22,7 +22,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra import topology
-from infra.aws.bundling import PYTHON_VERSION
+from infra.aws.bundling import PYTHON_VERSION, BundlingError, missing_handlers
 from infra.aws.nag import acknowledge
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -60,6 +60,9 @@ class Functions(Construct):
         super().__init__(scope, construct_id)
         if RUNTIME.name != f"python{PYTHON_VERSION}":
             raise ValueError(f"runtime {RUNTIME.name} does not match the wheels built for {PYTHON_VERSION}")
+        if Stack.of(self).bundling_required and (missing := missing_handlers(specs)):
+            # Packages are shared, so a missing module would deploy without complaint and fail at run time.
+            raise BundlingError("cannot package the functions: " + "; ".join(missing))
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "Powertools",

@@ -20,6 +20,13 @@ use_wheel_node()
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SENDER = "orders@example.com"
+# What the CDK CLI adds to the context of every synth: with them the template is byte for byte
+# the one `cdk synth` writes (tests/infra/test_cdk_cli.py compares the two).
+CLI_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+}
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -67,7 +74,8 @@ def synthesize(outdir: Path, **context: Any) -> tuple[Any, Any]:
     from infra.aws.app import build_app
 
     app, stack = build_app(
-        {**cdk_json_context(), "skipBundling": "true", "senderEmail": SENDER, **context}, outdir=str(outdir)
+        {**cdk_json_context(), **CLI_CONTEXT, "skipBundling": "true", "senderEmail": SENDER, **context},
+        outdir=str(outdir),
     )
     return app, stack
 

@@ -44,6 +44,7 @@ HOLDS_DATA = {
 }
 # Types that hold no data of ours at rest (configuration, wiring, compute, permissions).
 HOLDS_NO_DATA = {
+    "AWS::CDK::Metadata",
     "AWS::ApiGateway::Account", "AWS::ApiGateway::Authorizer", "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::GatewayResponse", "AWS::ApiGateway::Method", "AWS::ApiGateway::Model",
     "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::Resource", "AWS::ApiGateway::RestApi",

@@ -1,0 +1,129 @@
+"""Function packages: built for Lambda's platform by pip, without Docker, holding only what they need."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+from pathlib import Path
+
+import pytest
+
+from infra import topology
+from infra.aws import bundling
+from tests.infra.conftest import REPO_ROOT, Synthesized
+
+pytestmark = pytest.mark.infra
+
+
+def test_psycopg_only_where_the_topology_uses_the_database() -> None:
+    for function in topology.FUNCTIONS:
+        assert bundling.package_spec(function).has_psycopg is ("database" in function.uses), function.name
+
+
+def test_powertools_is_never_bundled_it_comes_from_the_layer() -> None:
+    for function in topology.FUNCTIONS:
+        assert not any("powertools" in r for r in bundling.requirements_for(function)), function.name
+
+
+def test_requirements_are_pinned_to_the_versions_the_tests_ran_with() -> None:
+    for requirement in bundling.requirements_for(topology.function("query_orders")):
+        name, _, version = requirement.partition("==")
+        assert version == importlib.metadata.version(name.split("[")[0]), requirement
+
+
+def test_a_function_package_holds_its_own_top_level_package_and_the_shared_core() -> None:
+    assert bundling.package_spec(topology.function("place_order")).packages == (
+        "handlers",
+        "ordering",
+        "generated",
+    )
+    assert bundling.package_spec(topology.function("publisher")).packages == (
+        "streams",
+        "ordering",
+        "generated",
+    )
+
+
+def test_functions_share_an_asset_exactly_when_their_packages_are_equal(synthesized: Synthesized) -> None:
+    code = {name: synthesized.props(lid)["Code"]["S3Key"] for name, lid in synthesized.functions().items()}
+    for a in topology.FUNCTIONS:
+        for b in topology.FUNCTIONS:
+            same = bundling.package_spec(a) == bundling.package_spec(b)
+            assert (code[a.name] == code[b.name]) is same, (a.name, b.name)
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_the_asset_fingerprint_follows_the_contents(tmp_path: Path) -> None:
+    files = {
+        "handlers/__init__.py": "",
+        "handlers/a.py": "x = 1\n",
+        "ordering/__init__.py": "",
+        "generated/m.json": "{}",
+    }
+    spec = bundling.package_spec(
+        dataclasses.replace(topology.function("place_order"), handler="handlers.a.handler")
+    )
+    one, two = _tree(tmp_path / "one", files), _tree(tmp_path / "two", files)
+    assert bundling.asset_hash(spec, one) == bundling.asset_hash(spec, two)
+    (two / "handlers" / "__pycache__").mkdir()
+    (two / "handlers" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    assert bundling.asset_hash(spec, one) == bundling.asset_hash(spec, two)  # bytecode is not shipped
+    (two / "ordering" / "__init__.py").write_text("changed = True\n")
+    assert bundling.asset_hash(spec, one) != bundling.asset_hash(spec, two)
+    with_db = dataclasses.replace(spec, requirements=(*spec.requirements, "psycopg[binary]==3.3.9"))
+    assert bundling.asset_hash(with_db, one) != bundling.asset_hash(spec, one)
+
+
+def test_a_missing_handler_module_is_named() -> None:
+    ghost = dataclasses.replace(
+        topology.function("inventory"), name="ghost", handler="handlers.ghost.handler"
+    )
+    assert bundling.missing_handlers([ghost], REPO_ROOT) == ["ghost: handlers/ghost.py does not exist"]
+
+
+@pytest.fixture(scope="module")
+def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("lambda-deps")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["place_order", "query_orders"])
+def test_bundling_builds_a_package_for_lambda_arm64_python312(
+    name: str, tmp_path: Path, pip_cache: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    function = topology.function(name)
+    spec = bundling.package_spec(function)
+    bundler = bundling.LocalBundler(spec, label=name, cache_root=pip_cache)
+    output = tmp_path / "asset"
+    report = bundler.bundle(output)
+
+    for package in spec.packages:  # first-party code exactly as in the repository, minus bytecode
+        shipped = {p.relative_to(output) for p in (output / package).rglob("*") if p.is_file()}
+        source = {
+            p.relative_to(REPO_ROOT)
+            for p in (REPO_ROOT / package).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        }
+        assert shipped == source, package
+    assert not (output / "streams").exists()
+    assert not (output / "aws_lambda_powertools").exists()
+    assert (output / "pynamodb").is_dir()
+    assert (output / "pydantic_core").is_dir()
+    assert (output / "psycopg").is_dir() is ("database" in function.uses)
+    assert not list(output.rglob("__pycache__"))
+    binaries = list(output.rglob("*.so"))
+    assert binaries
+    for binary in binaries:  # compiled for Lambda, not for this machine
+        assert "aarch64" in binary.name or "abi3" in binary.name, binary
+        assert "x86_64" not in binary.name, binary
+        assert "cpython-311" not in binary.name, binary
+        assert binary.read_bytes()[18] == 0xB7, binary  # ELF e_machine: EM_AARCH64
+    assert report.bytes < bundling.UNZIPPED_LIMIT_BYTES
+    assert report.line() in capfd.readouterr().err  # each asset's size is printed
