@@ -23,6 +23,7 @@ import json
 from collections.abc import Mapping, Sequence
 from importlib import resources
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
@@ -107,7 +108,9 @@ class Api(Construct):
         name_prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH)
+        access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",

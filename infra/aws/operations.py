@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -38,7 +38,12 @@ class Operations(Construct):
         self.queues, self.functions, self.api, self.specs = queues, functions, api, alarms
         # CloudWatch can publish only to a topic whose key lets it: AWS's aws/sns key does not.
         key = kms.Key(
-            self, "AlarmTopicKey", enable_key_rotation=True, description="Encrypts alarm notifications"
+            self,
+            "AlarmTopicKey",
+            description="Encrypts alarm notifications",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,  # scheduled for deletion with the stack
+            pending_window=Duration.days(7),
         )
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         self.topic = sns.Topic(

@@ -36,7 +36,9 @@ DATABASE_PORT = 5432
 class ReadModel(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, name_prefix: str) -> None:
         super().__init__(scope, construct_id)
-        flow_logs = logs.LogGroup(self, "FlowLogs", retention=logs.RetentionDays.ONE_MONTH)
+        flow_logs = logs.LogGroup(
+            self, "FlowLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
