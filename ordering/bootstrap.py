@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _instances: dict[str, Any] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: building one instance may build another (settings) first
 
 
 def _once(name: str, build: Callable[[], T]) -> T:
