@@ -216,5 +216,13 @@ def replay(dry_run: bool, segments: int) -> None:
         click.echo(f"swapped in; {len(report.refreshed)} stream(s) caught up from the log after the scan")
 
 
+@main.command()
+def demo() -> None:
+    """Start the system, run a small day of business through it, check every outcome (exit 0 if all held)."""
+    from infra.local.demo import main as run_demo
+
+    sys.exit(run_demo())
+
+
 if __name__ == "__main__":
     main()

@@ -127,9 +127,11 @@ class LocalRuntime:
         }
         self.functions = Functions(self.function_specs, environments, max_containers=options.max_containers)
         self._start_pumps(resources, start_after_restore=loaded > 0)
-        if loaded:
+        # The read model must match the log: rebuild it when the log was restored, or when the
+        # database is not ours (DATABASE_URL) and may hold rows of another run.
+        if loaded or os.environ.get("DATABASE_URL"):
             read_model.rebuild(self.functions)
-            logs.log("runtime", "read model rebuilt from the restored log")
+            logs.log("runtime", "read model rebuilt from the log", events_restored=loaded)
 
         verifier = TokenVerifier(
             jwks_url=resources.jwks_url, issuer=resources.issuer, audiences=[resources.app_client_id]

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pgserver
 import pytest
+from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
 from infra import topology
+from infra.local import state as dev_state
+from infra.local.client import DevClient
+from tests.e2e.shop import Shop
 
 STAND_INS = {
     "stream": "tests.e2e.stand_ins.stream",
@@ -58,3 +68,108 @@ def eventually(check: Callable[[], Any], *, timeout: float = 30, interval: float
             return value
         time.sleep(interval)
     pytest.fail(f"not reached within {timeout} s; last value: {value!r}")
+
+
+# --- `orders dev`, as a user runs it: a subprocess, real handlers, its own Postgres -----------------
+
+ROOT = Path(__file__).resolve().parents[2]
+ORDERS = Path(sys.executable).with_name("orders")  # the console script of this environment
+START_TIMEOUT = 120
+
+
+@dataclass
+class Postgres:
+    """A Postgres the tests own (not the runtime), so that a test can stop and restart it."""
+
+    server: Any  # pgserver.PostgresServer
+
+    @property
+    def url(self) -> str:
+        return self.server.get_uri()
+
+    def stop(self) -> None:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user)
+
+    def start(self) -> None:
+        self.server.ensure_postgres_running()
+
+
+@dataclass
+class DevProcess:
+    process: subprocess.Popen
+    state_file: Path
+    log: Path
+    client: DevClient | None = None
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def start_orders_dev(tmp: Path, *arguments: str, database_url: str | None = None) -> DevProcess:
+    state_file, log = tmp / "dev.json", tmp / "dev.log"
+    environment = dict(os.environ)
+    if database_url:
+        environment["DATABASE_URL"] = database_url
+    command = [str(ORDERS), "dev", "--port", "0", "--state-file", str(state_file), *arguments]
+    with log.open("w", encoding="utf-8") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environment, cwd=ROOT)
+    dev = DevProcess(process, state_file, log)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"orders dev exited with {process.returncode}:\n{dev.log_tail()}")
+        try:
+            dev.client = DevClient(dev_state.read(state_file))
+            return dev
+        except dev_state.NotRunning:
+            time.sleep(0.2)
+    stop_orders_dev(dev)
+    pytest.fail(f"orders dev was not ready within {START_TIMEOUT} s:\n{dev.log_tail()}")
+
+
+def stop_orders_dev(dev: DevProcess) -> int:
+    """Ctrl-C, as a user would; the exit status."""
+    if dev.process.poll() is None:
+        dev.process.send_signal(signal.SIGINT)
+        try:
+            dev.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            dev.process.kill()
+            dev.process.wait()
+    return dev.process.returncode
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    # Not under pytest's tmp_path: as root, pgserver runs Postgres as another user, who cannot
+    # enter pytest's private (0700) directories; tempfile's directories it can prepare.
+    with tempfile.TemporaryDirectory(prefix="orders-e2e-pg-") as scratch:
+        server = pgserver.get_server(Path(scratch) / "pgdata", cleanup_mode="stop")
+        try:
+            yield Postgres(server)
+        finally:
+            server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def orders_dev(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
+    """One `orders dev` for the whole session, on a free port, with quick local retries."""
+    dev = start_orders_dev(
+        tmp_path_factory.mktemp("orders-dev"),
+        "--retry-delay",
+        "0.05",
+        "--redelivery-delay",
+        "1",
+        database_url=postgres.url,
+    )
+    try:
+        yield dev
+    finally:
+        status = stop_orders_dev(dev)
+        assert status == 0, f"orders dev exited with {status}:\n{dev.log_tail()}"
+
+
+@pytest.fixture(scope="session")
+def shop(orders_dev: DevProcess) -> Shop:
+    assert orders_dev.client is not None
+    return Shop(orders_dev.client)

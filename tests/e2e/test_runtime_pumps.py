@@ -23,7 +23,7 @@ from infra.local.runtime import LocalRuntime, Options
 from infra.local.state import DevState
 from tests.e2e.conftest import STAND_IN_API_TIMEOUT, eventually, recorded, stand_in_functions
 
-pytestmark = [pytest.mark.e2e, pytest.mark.moto, pytest.mark.postgres]
+pytestmark = [pytest.mark.e2e, pytest.mark.moto, pytest.mark.postgres, pytest.mark.xdist_group("e2e")]
 
 MAX_STREAM_ATTEMPTS = topology.STREAM_CONSUMERS[0].maximum_retry_attempts + 1
 RULE_TARGET = topology.EVENT_RULES[0].targets[0]

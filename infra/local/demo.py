@@ -1,0 +1,243 @@
+"""`orders demo`: start the whole system, run a small day of business through it, check every outcome.
+
+Two customers, a seeded catalog; orders that are paid, one beyond the stock, one declined by
+the fake payment gateway (its customer's e-mail is tagged `+decline`), and one customer trying
+to read the other's order. Then it waits for the pipeline, shows orders, e-mails and stock,
+rebuilds the read model from the log beside the live one and compares them. Every expectation
+is a line with a tick or a cross; the exit status is 0 only if all of them held.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from infra.local import logs
+from infra.local.catalog import CATALOG, seed
+from infra.local.client import DevClient
+from infra.local.runtime import LocalRuntime, Options
+
+STATE_DIR = Path(".orders")
+PIPELINE_TIMEOUT = 120
+
+
+@dataclass
+class Check:
+    name: str
+    held: bool
+    detail: str = ""
+
+
+@dataclass
+class Placed:
+    label: str
+    customer: str
+    lines: dict[str, int]
+    expected: str  # FULFILLED, CANCELLED, or the HTTP refusal (e.g. "422 out_of_stock")
+    order_id: str | None = None
+    answer: str = ""
+    status: str = "-"
+    total: str = "-"
+    emails: int = 0
+
+
+@dataclass
+class Demo:
+    dev: DevClient
+    console: Console
+    checks: list[Check] = field(default_factory=list)
+
+    def check(self, name: str, held: bool, detail: str = "") -> None:
+        self.checks.append(Check(name, held, detail))
+
+    def run(self) -> bool:
+        dev, say = self.dev, self.console.print
+        say("[bold]1. A catalog[/bold] (POST /inventory as an admin)")
+        initial = {item["sku"]: item["available"] for item in seed(dev)}
+        say("   " + ", ".join(f"{p.sku} x{p.quantity} at {p.price} {p.currency}" for p in CATALOG))
+
+        say("[bold]2. Two customers[/bold] (Cognito sign-up; the post-confirmation trigger registers them)")
+        stamp = time.strftime("%H%M%S")
+        ada_name, bob_name = f"ada-{stamp}", f"bob-{stamp}"
+        addresses = {ada_name: f"{ada_name}@example.com", bob_name: f"{bob_name}+decline@example.com"}
+        tokens = {name: dev.token(name, email=address) for name, address in addresses.items()}
+        say(f"   {ada_name} pays; {bob_name}'s card is declined by the fake gateway (+decline)")
+
+        say("[bold]3. Orders[/bold] (POST /orders)")
+        orders = [
+            Placed("mugs and a tee", ada_name, {"MUG-01": 2, "TEE-01": 1}, "FULFILLED"),
+            Placed("posters", ada_name, {"POSTER-01": 3}, "FULFILLED"),
+            Placed("more lamps than exist", ada_name, {"LAMP-01": 5}, "422 out_of_stock"),
+            Placed("tees, card declined", bob_name, {"TEE-01": 2}, "CANCELLED"),
+        ]
+        for order in orders:
+            body = {"lines": [{"sku": sku, "quantity": quantity} for sku, quantity in order.lines.items()]}
+            answer = dev.api("POST", "/orders", tokens[order.customer], json=body)
+            if answer.status_code == 202:
+                order.order_id = answer.json()["order_id"]
+                order.answer = "202 accepted"
+            else:
+                code = (
+                    answer.json().get("code", "")
+                    if answer.headers.get("content-type", "").startswith("application/json")
+                    else ""
+                )
+                order.answer = f"{answer.status_code} {code}".strip()
+                order.status = order.answer
+            say(f"   {order.customer}: {order.label} -> {order.answer}")
+
+        first = orders[0].order_id
+        if first:
+            peek = dev.api("GET", f"/orders/{first}", tokens[bob_name])
+            self.check(
+                f"{bob_name} reading {ada_name}'s order gets 404",
+                peek.status_code == 404,
+                str(peek.status_code),
+            )
+
+        say(
+            "[bold]4. Waiting for the pipeline[/bold] (stream -> payment -> EventBridge -> inventory, e-mail)"
+        )
+        self._wait(orders, tokens)
+        idle = dev.wait_idle(PIPELINE_TIMEOUT)
+        self.check("the pipeline went idle", idle)
+        sent = dev.emails()
+        for order in orders:
+            if order.order_id:
+                order.emails = sum(order.order_id in email.subject + email.body for email in sent)
+            self.check(f"{order.label}: {order.expected}", order.status == order.expected, order.status)
+            if order.order_id:
+                self.check(f"{order.label}: exactly one e-mail", order.emails == 1, str(order.emails))
+        for name, address in addresses.items():
+            paid = sum(o.expected == "FULFILLED" for o in orders if o.customer == name)
+            failed = sum(o.expected == "CANCELLED" for o in orders if o.customer == name)
+            received = sum(address in email.to for email in sent)
+            self.check(f"{name} received {paid + failed} e-mail(s)", received == paid + failed, str(received))
+        self._show_orders(orders)
+
+        self._stock(initial)
+        dead = {queue: len(messages) for queue, messages in dev.dead_letters().items() if messages}
+        self.check("every dead-letter queue is empty", not dead, str(dead))
+
+        say("[bold]5. Replay[/bold] (rebuild the read model from the log beside the live one, compare)")
+        report = dev.invoke("replay", {"action": "run", "dry_run": True})
+        differing = [d for d in report["differences"] if d["only_live"] or d["only_rebuilt"] or d["changed"]]
+        say(f"   {report['events']} events replayed into {sum(report['rows'].values())} rows")
+        self.check("the rebuilt read model equals the live one", not differing, str(differing))
+        swap = dev.invoke("replay", {"action": "run"})
+        self.check(
+            "the rebuilt read model was swapped in", bool(swap.get("swapped")), str(swap.get("swapped"))
+        )
+        after = dev.api("GET", f"/orders/{first}", tokens[ada_name]) if first else None
+        self.check(
+            "the API answers the same after the swap",
+            after is not None and after.status_code == 200 and after.json()["status"] == orders[0].status,
+        )
+        return self._verdict()
+
+    def _wait(self, orders: list[Placed], tokens: dict[str, str]) -> None:
+        deadline = time.monotonic() + PIPELINE_TIMEOUT
+        for order in orders:
+            if not order.order_id:
+                continue
+            while time.monotonic() < deadline:
+                answer = self.dev.api("GET", f"/orders/{order.order_id}", tokens[order.customer])
+                if answer.status_code == 200:
+                    body = answer.json()
+                    order.status, order.total = body["status"], f"{body['total']} {body['currency']}"
+                    if order.status in ("FULFILLED", "CANCELLED"):
+                        break
+                time.sleep(0.2)
+
+    def _show_orders(self, orders: list[Placed]) -> None:
+        table = Table(title="Orders")
+        for column in ("customer", "order", "lines", "answer", "status", "total", "e-mails"):
+            table.add_column(column)
+        for order in orders:
+            lines = ", ".join(f"{sku} x{quantity}" for sku, quantity in order.lines.items())
+            table.add_row(
+                order.customer,
+                (order.order_id or "-")[:8],
+                lines,
+                order.answer,
+                order.status,
+                order.total,
+                str(order.emails) if order.order_id else "-",
+            )
+        self.console.print(table)
+
+    def _stock(self, initial: dict[str, int]) -> dict[str, dict[str, int]]:
+        from infra.local.aws import client
+
+        dynamodb = client("dynamodb", self.dev.state.moto_url)
+        table = Table(title="Stock (SKU heads in the table)")
+        for column in ("sku", "initial", "available", "reserved", "committed", "adds up"):
+            table.add_column(column, justify="right" if column != "sku" else "left")
+        found = {}
+        for sku, start in initial.items():
+            item = dynamodb.get_item(
+                TableName=self.dev.resources.table_name,
+                Key={"PK": {"S": f"SKU#{sku}"}, "SK": {"S": "HEAD"}},
+                ConsistentRead=True,
+            )["Item"]
+            head = {name: int(item[name]["N"]) for name in ("available", "reserved", "committed")}
+            found[sku] = head
+            adds_up = sum(head.values()) == start
+            table.add_row(
+                sku,
+                str(start),
+                *(str(head[n]) for n in ("available", "reserved", "committed")),
+                "yes" if adds_up else "NO",
+            )
+            self.check(f"{sku}: initial = available + reserved + committed", adds_up, str(head))
+            self.check(f"{sku}: nothing left reserved", head["reserved"] == 0, str(head["reserved"]))
+        self.console.print(table)
+        expected_committed = {"MUG-01": 2, "TEE-01": 1, "POSTER-01": 3, "LAMP-01": 0}
+        for sku, committed in expected_committed.items():
+            if sku in found:
+                self.check(
+                    f"{sku}: {committed} committed", found[sku]["committed"] == committed, str(found[sku])
+                )
+        return found
+
+    def _verdict(self) -> bool:
+        self.console.print("[bold]6. Expectations[/bold]")
+        for check in self.checks:
+            mark = "[green]✓[/green]" if check.held else "[red]✗[/red]"
+            detail = "" if check.held or not check.detail else f"  ({check.detail})"
+            self.console.print(f"   {mark} {check.name}{detail}")
+        held = all(check.held for check in self.checks)
+        self.console.print(
+            "[bold green]All expectations held.[/bold green]"
+            if held
+            else "[bold red]Some expectations failed.[/bold red]"
+        )
+        return held
+
+
+def main(*, console: Console | None = None) -> int:
+    console = console or Console()
+    STATE_DIR.mkdir(exist_ok=True)
+    log_path = STATE_DIR / "demo.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        logs.configure(log)
+        console.print(f"[bold]orders demo[/bold]: starting the system on 127.0.0.1 (log: {log_path})")
+        runtime = LocalRuntime(
+            Options(port=0, state_file=STATE_DIR / "demo.json", retry_delay=0.2, redelivery_delay=2)
+        )
+        try:
+            state = runtime.start()
+            console.print(f"   API {state.api_url}")
+            held = Demo(DevClient(state), console).run()
+        except Exception as error:  # say what broke, and where to look
+            console.print(f"[bold red]The demo could not finish:[/bold red] {type(error).__name__}: {error}")
+            console.print(f"See {log_path}")
+            held = False
+        finally:
+            runtime.stop(save=False)
+            logs.configure()
+    return 0 if held else 1
