@@ -118,7 +118,7 @@ class PostgresRebuilds(Rebuilds):
 
     def tally(self, replay_id: str) -> Tally:
         with self._connection() as conn:
-            return _tally(conn, self.schema_of(replay_id))
+            return schema_tally(conn, self.schema_of(replay_id))
 
     def lagging(self, replay_id: str) -> list[str]:
         with self._connection() as conn:
@@ -194,7 +194,7 @@ def _copy(conn: psycopg.Connection, schema: str, table: Table, table_rows: list[
             copy.write_row(row)
 
 
-def _tally(conn: psycopg.Connection, schema: str) -> Tally:
+def schema_tally(conn: psycopg.Connection, schema: str) -> Tally:
     counts, sums = {}, {}
     for table in TABLES:
         query = sql.SQL("SELECT count(*), coalesce(sum({}), 0) FROM {} r").format(

@@ -11,7 +11,7 @@ import atexit
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -21,6 +21,8 @@ from infra.local.embedded_postgres import postgres_url
 from ordering.adapters.postgres_connection import CONNECT_OPTIONS, PostgresConnection
 from ordering.adapters.postgres_read_model import PostgresReadModel
 from ordering.adapters.postgres_rebuilds import PostgresRebuilds
+from ordering.ports.read_model import Aggregate
+from ordering.readmodel import rows
 from ordering.readmodel.migrator import migrate
 
 _server = contextlib.ExitStack()
@@ -88,3 +90,29 @@ def fresh_read_model() -> Iterator[Postgres]:
         with connect() as conn:
             for name in schemas_of(schema):
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+def canonical_rows(schema: str) -> dict[str, dict[str, str]]:
+    """Every row of every read-model table as Postgres computes its canonical text, by key."""
+    found: dict[str, dict[str, str]] = {}
+    with connect() as conn:
+        for table in rows.TABLES:
+            query = sql.SQL("SELECT {}, {} FROM {}.{} r").format(
+                sql.SQL(rows.key_sql(table, "r")),
+                sql.SQL(rows.canonical_sql(table, "r")),
+                sql.Identifier(schema),
+                sql.Identifier(table.name),
+            )
+            found[table.name] = dict(conn.execute(query).fetchall())
+    return found
+
+
+def expected_rows(states: Iterable[Aggregate]) -> dict[str, dict[str, str]]:
+    """The same, computed in Python from domain states (e.g. folded from the log)."""
+    found: dict[str, dict[str, str]] = {table.name: {} for table in rows.TABLES}
+    by_name = {table.name: table for table in rows.TABLES}
+    for state in states:
+        for name, table_rows in rows.rows_of(state).items():
+            for row in table_rows:
+                found[name][rows.key_of(by_name[name], row)] = rows.canonical(by_name[name], row)
+    return found
