@@ -100,47 +100,49 @@ class DevClient:
     # --- Cognito -------------------------------------------------------------------------------
 
     def token(self, username: str, *, admin: bool = False, email: str | None = None) -> str:
-        """An ID token for `username`: signed up and confirmed (running the post-confirmation
-        trigger, as Cognito does) the first time, added to the admin group if asked."""
+        """An ID token for a user who signs in with `email` (default: `username`@example.com, or
+        `username` itself if it is an address): signed up and confirmed the first time, which
+        runs the post-confirmation trigger as Cognito does, and added to the admin group if asked."""
         cognito = self._aws("cognito-idp")
         pool, app = self.resources.user_pool_id, self.resources.app_client_id
+        address = email or email_of(username)
         password = secrets.token_urlsafe(18) + "aA1!"
         try:
             cognito.sign_up(
                 ClientId=app,
-                Username=username,
+                Username=address,
                 Password=password,
-                UserAttributes=[{"Name": "email", "Value": email or email_of(username)}],
+                UserAttributes=[{"Name": "email", "Value": address}],
             )
         except cognito.exceptions.UsernameExistsException:
             cognito.admin_set_user_password(
-                UserPoolId=pool, Username=username, Password=password, Permanent=True
+                UserPoolId=pool, Username=address, Password=password, Permanent=True
             )
         else:
-            cognito.admin_confirm_sign_up(UserPoolId=pool, Username=username)
+            cognito.admin_confirm_sign_up(UserPoolId=pool, Username=address)
             try:
-                self._post_confirmation(cognito, username)
+                self._post_confirmation(cognito, address)
             except FunctionError:
                 # Cognito fails the confirmation when its trigger fails; start afresh next time.
-                cognito.admin_delete_user(UserPoolId=pool, Username=username)
+                cognito.admin_delete_user(UserPoolId=pool, Username=address)
                 raise
         if admin:
             cognito.admin_add_user_to_group(
-                UserPoolId=pool, Username=username, GroupName=self.resources.admin_group
+                UserPoolId=pool, Username=address, GroupName=self.resources.admin_group
             )
         answer = cognito.initiate_auth(
             ClientId=app,
             AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": username, "PASSWORD": password},
+            AuthParameters={"USERNAME": address, "PASSWORD": password},
         )
         return answer["AuthenticationResult"]["IdToken"]
 
-    def _post_confirmation(self, cognito: Any, username: str) -> None:
+    def _post_confirmation(self, cognito: Any, address: str) -> None:
         pool = cognito.describe_user_pool(UserPoolId=self.resources.user_pool_id)["UserPool"]
         trigger = pool.get("LambdaConfig", {}).get("PostConfirmation")
         if not trigger:
             return
-        user = cognito.admin_get_user(UserPoolId=self.resources.user_pool_id, Username=username)
+        user = cognito.admin_get_user(UserPoolId=self.resources.user_pool_id, Username=address)
         attributes = {attribute["Name"]: attribute["Value"] for attribute in user["UserAttributes"]}
         attributes.setdefault("email_verified", "true")
         attributes["cognito:user_status"] = "CONFIRMED"
@@ -148,7 +150,7 @@ class DevClient:
             "version": "1",
             "region": self.resources.region,
             "userPoolId": self.resources.user_pool_id,
-            "userName": username,
+            "userName": user["Username"],
             "callerContext": {
                 "awsSdkVersion": "aws-sdk-unknown-unknown",
                 "clientId": self.resources.app_client_id,

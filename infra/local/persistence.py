@@ -1,8 +1,9 @@
 """`orders dev --data-dir`: the table is saved on shutdown and restored on the next start.
 
-Only the table is kept, because it is the source of truth: the event log, the SKU heads and
-the idempotency records, item for item, like a DynamoDB backup. Everything else is derived
-and rebuilt: the read model by a replay of the log, queues start empty. A restored table,
+The table is kept, because it is the source of truth: the event log, the SKU heads and the
+idempotency records, item for item, like a DynamoDB backup. So are the Cognito users, with
+their `sub` (moto_cognito.py), so that customers still own their orders. Everything else is
+derived and rebuilt: the read model by a replay of the log; queues start empty. A restored table,
 like one restored from a backup on AWS, has a fresh stream, so its items are not delivered to
 the stream consumers again.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 TABLE_FILE = "table.jsonl"
+USERS_FILE = "users.json"
 BATCH = 25  # BatchWriteItem's limit
 
 
@@ -57,3 +59,16 @@ def load(dynamodb: Any, table_name: str, data_dir: Path) -> int:
 
 def _refuse_binary(value: Any) -> Any:
     raise TypeError(f"the table holds a {type(value).__name__} attribute, which the local save cannot write")
+
+
+def save_users(users: list[dict[str, Any]], data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = data_dir / USERS_FILE
+    scratch = target.with_suffix(".tmp")
+    scratch.write_text(json.dumps(users, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(scratch, target)
+
+
+def load_users(data_dir: Path) -> list[dict[str, Any]]:
+    source = data_dir / USERS_FILE
+    return json.loads(source.read_text(encoding="utf-8")) if source.exists() else []

@@ -180,9 +180,20 @@ def _create_rules(
 
 def _create_user_pool(cognito: Any, region: str) -> tuple[str, str]:
     register = next(f for f in topology.FUNCTIONS if f.trigger == "cognito")
+    # As infra/aws/auth.py: users sign in with their e-mail (their username is their `sub`).
     pool_id = cognito.create_user_pool(
         PoolName=USER_POOL_NAME,
+        UsernameAttributes=["email"],
         AutoVerifiedAttributes=["email"],
+        Policies={
+            "PasswordPolicy": {
+                "MinimumLength": 12,
+                "RequireUppercase": True,
+                "RequireLowercase": True,
+                "RequireNumbers": True,
+                "RequireSymbols": True,
+            }
+        },
         Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True}],
         LambdaConfig={"PostConfirmation": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{register.name}"},
     )["UserPool"]["Id"]

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra import topology
-from infra.local import logs, persistence, read_model, state
+from infra.local import logs, moto_cognito, persistence, read_model, state
 from infra.local.auth import TokenVerifier
 from infra.local.aws import client
 from infra.local.control import ControlApi
@@ -109,6 +110,8 @@ class LocalRuntime:
         self._moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
         self._moto.start()
         moto_url = "http://{}:{}".format(*self._moto.get_host_and_port())
+        # moto keeps its state in this process's memory: a run starts empty even if another ran here.
+        httpx.post(f"{moto_url}/moto-api/reset", timeout=30).raise_for_status()
         logs.log("runtime", "moto is listening", url=moto_url)
 
         database_url = self._stack.enter_context(postgres_url())
@@ -119,7 +122,9 @@ class LocalRuntime:
         loaded = 0
         if options.data_dir is not None:
             loaded = persistence.load(client("dynamodb", moto_url), resources.table_name, options.data_dir)
-            logs.log("runtime", "table restored", items=loaded, data_dir=str(options.data_dir))
+            users = persistence.load_users(options.data_dir)
+            moto_cognito.restore_users(client("cognito-idp", moto_url), resources, users)
+            logs.log("runtime", "restored", items=loaded, users=len(users), data_dir=str(options.data_dir))
 
         environments = {
             function.name: function_environment(function, resources, database_url)
@@ -298,10 +303,11 @@ class LocalRuntime:
             if pump is not None:
                 pump.stop()
         if save and data_dir is not None and self.resources is not None:
-            count = persistence.save(
-                client("dynamodb", self.resources.endpoint), self.resources.table_name, data_dir
-            )
-            logs.log("runtime", "table saved", items=count, data_dir=str(data_dir))
+            endpoint = self.resources.endpoint
+            count = persistence.save(client("dynamodb", endpoint), self.resources.table_name, data_dir)
+            users = moto_cognito.saved_users(client("cognito-idp", endpoint), self.resources)
+            persistence.save_users(users, data_dir)
+            logs.log("runtime", "saved", items=count, users=len(users), data_dir=str(data_dir))
         if self._control is not None:
             self._control.stop()
             self._control = None

@@ -84,12 +84,12 @@ def other_client_token(shop: Shop, customer) -> str:
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"],
     )["UserPoolClient"]["ClientId"]
     cognito.admin_set_user_password(
-        UserPoolId=pool, Username=customer.username, Password="Other-pass-1!", Permanent=True
+        UserPoolId=pool, Username=customer.email, Password="Other-pass-1!", Permanent=True
     )
     answer = cognito.initiate_auth(
         ClientId=other,
         AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": customer.username, "PASSWORD": "Other-pass-1!"},
+        AuthParameters={"USERNAME": customer.email, "PASSWORD": "Other-pass-1!"},
     )
     return answer["AuthenticationResult"]["IdToken"]
 
@@ -98,12 +98,12 @@ def access_token(shop: Shop, customer) -> str:
     cognito = client("cognito-idp", shop.dev.state.moto_url)
     pool, app = shop.dev.resources.user_pool_id, shop.dev.resources.app_client_id
     cognito.admin_set_user_password(
-        UserPoolId=pool, Username=customer.username, Password="Access-pass-1!", Permanent=True
+        UserPoolId=pool, Username=customer.email, Password="Access-pass-1!", Permanent=True
     )
     answer = cognito.initiate_auth(
         ClientId=app,
         AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": customer.username, "PASSWORD": "Access-pass-1!"},
+        AuthParameters={"USERNAME": customer.email, "PASSWORD": "Access-pass-1!"},
     )
     return answer["AuthenticationResult"]["AccessToken"]
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
 from infra import topology
@@ -348,15 +349,15 @@ def test_a_post_body_reaches_the_function_as_the_client_sent_it(dev, token):
 
 def test_the_cognito_trigger_got_the_post_confirmation_event(dev, record_dir, state):
     username = f"trigger-{uuid.uuid4().hex[:8]}"
-    dev.token(username)
+    claims = jwt.decode(dev.token(username), options={"verify_signature": False})
     (event,) = [
         entry["event"]
         for entry in recorded(record_dir, "register_user")
-        if entry["event"]["userName"] == username
+        if entry["event"]["request"]["userAttributes"]["email"] == f"{username}@example.com"
     ]
     assert event["triggerSource"] == "PostConfirmation_ConfirmSignUp"
     assert event["userPoolId"] == state.resources.user_pool_id
+    assert event["userName"] == claims["sub"]  # with e-mail sign-in, the username is the sub
     attributes = event["request"]["userAttributes"]
-    assert attributes["email"] == f"{username}@example.com"
-    assert attributes["sub"]
+    assert attributes["sub"] == claims["sub"]
     assert attributes["cognito:user_status"] == "CONFIRMED"
