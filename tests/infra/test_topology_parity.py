@@ -7,7 +7,7 @@ import json
 import pytest
 
 from infra import topology
-from tests.infra.conftest import Synthesized, arn_of
+from tests.infra.conftest import Synthesized, arn_of, ref
 
 pytestmark = pytest.mark.infra
 
@@ -101,3 +101,12 @@ def test_cognito_triggers_register_user(synthesized: Synthesized) -> None:
     assert pool["Properties"]["LambdaConfig"] == {
         "PostConfirmation": arn_of(synthesized.functions()["register_user"])
     }
+
+
+def test_the_dashboard_shows_every_function_and_queue(synthesized: Synthesized) -> None:
+    (dashboard,) = synthesized.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for name, logical_id in synthesized.functions().items():
+        assert json.dumps(ref(logical_id)) in body, name
+    for name, logical_id in synthesized.queues().items():
+        assert json.dumps({"Fn::GetAtt": [logical_id, "QueueName"]}) in body, name
