@@ -1,0 +1,47 @@
+"""Run a step at most once per key, with Powertools idempotency on the event table.
+
+The first call with a key records "in progress", runs the step and stores its result; a repeat
+gets the stored result without running the step; a concurrent repeat gets
+IdempotencyAlreadyInProgressError (the caller answers 409 or lets its trigger retry). A step
+that raises leaves no record, so a retry runs it again. With `validate`, a repeat whose
+validated part differs raises IdempotencyValidationError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ordering import bootstrap
+
+
+def run_once(
+    step: Callable[..., dict[str, Any]],
+    *,
+    payload: dict[str, Any],
+    key: str,
+    context: LambdaContext,
+    validate: str = "",
+    **arguments: Any,
+) -> dict[str, Any]:
+    """`step(payload=payload, **arguments)` once per value of the JMESPath `key` in `payload`.
+
+    `validate` is a JMESPath into `payload` whose value must be the same on every repeat.
+    The configuration is built per call: it holds this invocation's Lambda context, which
+    Powertools uses to let an "in progress" record expire when the invocation times out.
+    """
+    config = IdempotencyConfig(
+        event_key_jmespath=key,
+        payload_validation_jmespath=validate,
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=bootstrap.settings().idempotency_ttl_seconds,
+    )
+    config.register_lambda_context(context)
+    store = bootstrap.idempotency_store(f"{step.__module__}.{step.__qualname__}")
+    guarded = idempotent_function(data_keyword_argument="payload", config=config, persistence_store=store)(
+        step
+    )
+    return guarded(payload=payload, **arguments)
