@@ -12,14 +12,10 @@ Every synth runs cdk-nag's AwsSolutions pack: an unexplained finding is an error
 
 from __future__ import annotations
 
-from infra.aws.toolchain import use_wheel_node
+import aws_cdk as cdk  # infra/aws/__init__.py has pointed jsii at the wheel's node
+from cdk_nag import AwsSolutionsChecks
 
-use_wheel_node()  # before aws_cdk starts its node process
-
-import aws_cdk as cdk  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
-
-from infra.aws.stack import OrdersStack  # noqa: E402
+from infra.aws.stack import OrdersStack
 
 BUNDLING_STACKS = "aws:cdk:bundling-stacks"  # CDK's own switch: the stacks whose assets are built
 
