@@ -268,7 +268,11 @@ class LocalRuntime:
             "queues": depths,
             "dead_letter_queues": sorted(dead_letters),
             "stream_consumers": {
-                pump.name: {"delivered": pump.delivered, "dead_lettered": pump.dead_lettered}
+                pump.name: {
+                    "delivered": pump.delivered,
+                    "retries": pump.retries,
+                    "dead_lettered": pump.dead_lettered,
+                }
                 for pump in self._stream_pumps
             },
         }

@@ -87,6 +87,7 @@ class StreamConsumerPump:
         self._busy = False
         self._stopping = threading.Event()
         self.delivered = 0
+        self.retries = 0
         self.dead_lettered = 0
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"stream-{settings.function}")
 
@@ -154,6 +155,7 @@ class StreamConsumerPump:
                 condition = "RecordAgeExceeded" if too_old else "RetryAttemptsExhausted"
                 self._dead_letter(batch, condition, invocation, attempts)
                 return
+            self.retries += 1
             logs.log(
                 "stream",
                 "batch failed; retrying",
