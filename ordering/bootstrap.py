@@ -85,7 +85,11 @@ def mailer() -> Mailer:
         from ordering.adapters.ses_mailer import SesMailer
 
         config = settings()
-        return SesMailer(sender=config.require("sender_email"))
+        return SesMailer(
+            sender=config.require("sender_email"),
+            region=config.aws_region,
+            endpoint_url=config.aws_endpoint_url,
+        )
 
     return _once("mailer", build)
 
