@@ -32,7 +32,8 @@ def ses_outbox(region: str = "eu-west-1") -> list[SentMail]:
                 sender=str(parsed["From"]),
                 to=str(parsed["To"]),
                 subject=str(parsed["Subject"]),
-                text=body.get_content() if body is not None else "",
+                # On the wire, lines end in CRLF; a mail client shows them as plain line ends.
+                text=body.get_content().replace("\r\n", "\n") if body is not None else "",
                 correlation_id=parsed["X-Correlation-Id"],
             )
         )
