@@ -1,0 +1,36 @@
+"""After the payment outcome (EventBridge "Payment.Success" / "Payment.Failed"): settle the stock.
+
+Paid: StockCommitted per SKU and OrderFulfilled. Failed: StockReleased per SKU (the heads give
+the units back) and OrderCancelled. Order and SKU streams change in one transaction; a
+redelivered or duplicated event finds the order settled and changes nothing. Any error raises,
+so that EventBridge retries the asynchronous invocation and finally dead-letters it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handlers.payment_outcome import payment_outcome
+from ordering import bootstrap
+from ordering.services.settlement import settle_order
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@event_source(data_class=EventBridgeEvent)
+def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(bus_event_id=event.get_id, detail_type=event.detail_type)
+    outcome = payment_outcome(event)
+    logger.set_correlation_id(outcome.correlation_id)
+    logger.append_keys(order_id=outcome.order_id)
+    written = settle_order(bootstrap.event_store(), outcome.order_id, outcome.paid, outcome.cause)
+    types = [recorded.type for recorded in written]
+    logger.info("Order settled" if written else "Order already settled", extra={"events": types})
+    return {"order_id": outcome.order_id, "events": types}

@@ -1,0 +1,70 @@
+"""After the payment outcome (EventBridge "Payment.Success" / "Payment.Failed"): e-mail the customer.
+
+A confirmation with the lines and total, or a payment-failed notice, sent through SES with the
+request's correlation id in its headers; then ConfirmationSent is appended to the order. A
+redelivered event finds ConfirmationSent and sends nothing. Two deliveries of the same event
+at the same moment are kept apart by Powertools idempotency on the envelope's event id: the
+second finds the first in progress and fails, and EventBridge's retry later gets the first's
+result. An SES error raises, so that EventBridge retries and finally dead-letters the event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from generated.models import EmailKind
+from handlers.once import run_once
+from handlers.payment_outcome import payment_outcome
+from ordering import bootstrap
+from ordering.services.notifications import notify_customer
+from ordering.services.stamp import Cause
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+def send_notice(payload: dict[str, Any]) -> dict[str, Any]:
+    """Runs once per payment outcome event."""
+    message_id = notify_customer(
+        bootstrap.event_store(),
+        bootstrap.mailer(),
+        payload["order_id"],
+        EmailKind(payload["kind"]),
+        Cause(payload["correlation_id"], causation_id=payload["event_id"]),
+    )
+    if message_id is not None:
+        metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "E-mail sent" if message_id else "E-mail had been sent already", extra={"message_id": message_id}
+    )
+    return {"order_id": payload["order_id"], "kind": payload["kind"], "message_id": message_id}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+@event_source(data_class=EventBridgeEvent)
+def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(bus_event_id=event.get_id, detail_type=event.detail_type)
+    outcome = payment_outcome(event)
+    logger.set_correlation_id(outcome.correlation_id)
+    logger.append_keys(order_id=outcome.order_id)
+    kind = EmailKind.order_confirmation if outcome.paid else EmailKind.payment_failed
+    payload = {
+        "event_id": outcome.event_id,
+        "order_id": outcome.order_id,
+        "kind": kind.value,
+        "correlation_id": outcome.correlation_id,
+    }
+    try:
+        return run_once(send_notice, payload=payload, key="event_id", context=context)
+    except IdempotencyAlreadyInProgressError:
+        logger.warning("The same event is being handled by another invocation; EventBridge will retry")
+        raise

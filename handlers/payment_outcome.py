@@ -1,0 +1,46 @@
+"""The payment outcome the event bus delivers to the inventory and notification functions.
+
+The publisher puts each PaymentSucceeded / PaymentFailed on the bus with detail-type
+"Payment.Success" / "Payment.Failed" and the event's envelope as `detail`. The envelope is
+the authority: its type decides, and it carries the correlation id from the original request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+
+from generated import models as m
+from ordering.domain.events import InvalidEvent
+from ordering.domain.recorded import from_envelope
+from ordering.services.stamp import Cause
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    order_id: str
+    paid: bool
+    event_id: str
+    correlation_id: str
+
+    @property
+    def cause(self) -> Cause:
+        """What the events written in reaction carry: the request's correlation, caused by this event."""
+        return Cause(self.correlation_id, causation_id=self.event_id)
+
+
+def payment_outcome(event: EventBridgeEvent) -> PaymentOutcome:
+    """Raises InvalidEvent when the detail is not a payment outcome's envelope."""
+    detail = event.detail
+    if not isinstance(detail, dict):
+        raise InvalidEvent(f"detail of {event.detail_type!r} is not an event envelope")
+    recorded = from_envelope(detail)
+    if not isinstance(recorded.data, m.PaymentSucceeded | m.PaymentFailed):
+        raise InvalidEvent(f"{event.detail_type!r} carries {recorded.type}, not a payment outcome")
+    return PaymentOutcome(
+        order_id=recorded.data.order_id,
+        paid=isinstance(recorded.data, m.PaymentSucceeded),
+        event_id=recorded.event_id,
+        correlation_id=recorded.correlation_id,
+    )
