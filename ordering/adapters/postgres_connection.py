@@ -36,7 +36,7 @@ def connector(settings: Settings, *, auth_token: Callable[[Settings], str] | Non
     if settings.database_url:
         url = settings.database_url
         return lambda: psycopg.connect(url, **CONNECT_OPTIONS)
-    base = {
+    base: dict[str, Any] = {
         "host": settings.require("db_host"),
         "port": settings.db_port,
         "dbname": settings.require("db_name"),

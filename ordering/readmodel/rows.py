@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from generated import models as m
 from ordering.domain.inventory import InventoryItem
@@ -52,7 +52,7 @@ class Table:
 
 def _columns(*spec: str) -> tuple[Column, ...]:
     """ "order_id:uuid" -> Column("order_id", "uuid")."""
-    return tuple(Column(name, kind) for name, kind in (item.split(":") for item in spec))  # type: ignore[misc]
+    return tuple(Column(name, cast(Kind, kind)) for name, kind in (item.split(":") for item in spec))
 
 
 USERS = Table(

@@ -9,8 +9,9 @@ redelivery, reordering and replay all converge on the same rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
+from typing import Any, cast
 
 from ordering.domain import inventory, order, user
 from ordering.domain.fold import fold
@@ -19,7 +20,12 @@ from ordering.domain.streams import ORDER, SKU, USER, split_stream
 from ordering.ports.event_store import EventStore
 from ordering.ports.read_model import Aggregate, ReadModel
 
-EVOLVE = {ORDER: order.evolve, SKU: inventory.evolve, USER: user.evolve}
+# Each kind of aggregate's evolve, by the prefix of its streams.
+EVOLVE: dict[str, Callable[[Any, Recorded], Any]] = {
+    ORDER: order.evolve,
+    SKU: inventory.evolve,
+    USER: user.evolve,
+}
 
 
 class Outcome(StrEnum):
@@ -35,7 +41,7 @@ class GapNotHealed(Exception):
 def fold_stream(stream: str, events: Iterable[Recorded], state: Aggregate | None = None) -> Aggregate | None:
     """The state of the aggregate `stream` names after `events`, by its kind's evolve."""
     kind, _ = split_stream(stream)
-    return fold(EVOLVE[kind], events, state)  # type: ignore[arg-type]
+    return cast("Aggregate | None", fold(EVOLVE[kind], events, state))
 
 
 def project(read_model: ReadModel, store: EventStore, event: Recorded) -> Outcome:
