@@ -43,6 +43,9 @@ class Settings:
     stripe_api_key: str | None = None
     stripe_secret_arn: str | None = None
     stripe_api_base: str | None = None
+    # This service has no checkout: every charge uses this payment method (Stripe's test card by default).
+    stripe_payment_method: str = "pm_card_visa"
+    stripe_timeout_seconds: float = 10.0
     fake_payment_decline_above: Decimal | None = None
     fake_payment_decline_tag: str = "decline"
     fake_payment_timeout_tag: str = "timeout"
@@ -82,6 +85,8 @@ class Settings:
             stripe_api_key=text("STRIPE_API_KEY"),
             stripe_secret_arn=text("STRIPE_SECRET_ARN"),
             stripe_api_base=text("STRIPE_API_BASE"),
+            stripe_payment_method=text("STRIPE_PAYMENT_METHOD", "pm_card_visa") or "pm_card_visa",
+            stripe_timeout_seconds=float(text("STRIPE_TIMEOUT_SECONDS") or 10.0),
             fake_payment_decline_above=Decimal(decline_above) if decline_above else None,
             fake_payment_decline_tag=text("FAKE_PAYMENT_DECLINE_TAG", "decline") or "",
             fake_payment_timeout_tag=text("FAKE_PAYMENT_TIMEOUT_TAG", "timeout") or "",
