@@ -119,8 +119,9 @@ class SqsEventBridgePublisher(Publisher):
             except (ClientError, BotoCoreError) as error:  # the whole call failed: all of it again
                 logger.warning("publishing %d events failed: %s", len(pending), error)
                 retry, hopeless = set(pending), set()
-            given_up.update({entry_id: pending[entry_id] for entry_id in hopeless})
-            pending = {entry_id: pending[entry_id] for entry_id in retry}
+            # In the order given, so that a resend keeps the order of the first call.
+            given_up.update({entry_id: event for entry_id, event in pending.items() if entry_id in hopeless})
+            pending = {entry_id: event for entry_id, event in pending.items() if entry_id in retry}
             if not pending:
                 break
             if attempt < self.attempts:
