@@ -1,0 +1,158 @@
+"""The PaymentGateway port on Stripe: one PaymentIntent per order, created and confirmed in one call.
+
+The idempotency key is the order id, so a redelivered message that charges again gets Stripe's
+first answer back instead of a second charge (Stripe keeps keys for at least 24 hours, far
+longer than the payment queue keeps a message). Amounts go in the currency's minor units.
+
+Stripe's answers become the port's:
+  - charged (status succeeded)                 -> ChargeResult(approved=True, reference=<PaymentIntent id>)
+  - card declined (402) or the payment method
+    refused after confirmation                 -> ChargeResult(approved=False, reason=<decline code>)
+  - no answer in time (read timeout)           -> PaymentTimeout: it may have charged; retry with the same key
+  - 5xx, 429, network, key still in flight     -> GatewayUnavailable
+  - anything else (bad key, bad request)       -> PaymentError: a configuration fault; redelivered, then DLQ
+There are no retries inside a call: SQS redelivery is the retry, so one attempt stays well
+inside the payment function's time budget.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import requests
+import stripe
+
+from ordering.config import MissingSetting, Settings
+from ordering.domain.money import to_cents
+from ordering.ports.payment_gateway import (
+    Charge,
+    ChargeResult,
+    GatewayUnavailable,
+    PaymentError,
+    PaymentGateway,
+    PaymentTimeout,
+)
+
+# Currencies Stripe counts in whole units (https://docs.stripe.com/currencies#zero-decimal).
+ZERO_DECIMAL = frozenset(
+    {
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    }
+)
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    """Decimal("12.30") EUR -> 1230; Decimal("1500.00") JPY -> 1500."""
+    if currency.upper() not in ZERO_DECIMAL:
+        return to_cents(amount)
+    if amount != amount.to_integral_value():
+        raise PaymentError(f"{amount} {currency}: {currency} has no minor unit")
+    return int(amount)
+
+
+class StripePaymentGateway(PaymentGateway):
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        api_base: str | None = None,
+        payment_method: str = "pm_card_visa",
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self.payment_method = payment_method
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base} if api_base else None,
+            max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=timeout_seconds),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StripePaymentGateway:
+        return cls(
+            api_key=_api_key(settings),
+            api_base=settings.stripe_api_base,
+            payment_method=settings.stripe_payment_method,
+            timeout_seconds=settings.stripe_timeout_seconds,
+        )
+
+    def charge(self, charge: Charge) -> ChargeResult:
+        params: dict[str, Any] = {
+            "amount": minor_units(charge.amount, charge.currency),
+            "currency": charge.currency.lower(),
+            "payment_method": self.payment_method,
+            "payment_method_types": ["card"],
+            "confirm": True,
+            "description": f"Order {charge.order_id}",
+            "metadata": {"order_id": charge.order_id, "customer_email": charge.customer_email},
+        }
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": charge.idempotency_key},
+            )
+            if intent.status == "processing":  # e.g. a replayed answer: ask for the state now
+                intent = self._client.v1.payment_intents.retrieve(intent.id)
+        except stripe.CardError as error:
+            return ChargeResult(approved=False, reason=_decline_reason(error.error, error.code))
+        except stripe.APIConnectionError as error:
+            if isinstance(error.__cause__, requests.exceptions.ReadTimeout):
+                raise PaymentTimeout(f"Stripe did not answer in time for {charge.idempotency_key}") from error
+            raise GatewayUnavailable(f"Stripe could not be reached: {error.user_message or error}") from error
+        except (stripe.APIError, stripe.RateLimitError, stripe.IdempotencyError) as error:
+            raise GatewayUnavailable(f"Stripe cannot take the charge now: {_describe(error)}") from error
+        except stripe.StripeError as error:
+            raise PaymentError(f"Stripe refused the request: {_describe(error)}") from error
+        return _result_of(intent)
+
+
+def _result_of(intent: Any) -> ChargeResult:
+    if intent.status in ("succeeded", "requires_capture"):
+        return ChargeResult(approved=True, reference=intent.id)
+    if intent.status == "processing":
+        raise PaymentError(f"{intent.id} is still processing; the redelivery asks again")
+    if intent.status == "requires_action":  # 3-D Secure: impossible without the customer present
+        return ChargeResult(approved=False, reason="authentication_required")
+    if intent.status == "canceled":
+        return ChargeResult(approved=False, reason="canceled")
+    return ChargeResult(
+        approved=False, reason=_decline_reason(getattr(intent, "last_payment_error", None), None)
+    )
+
+
+def _decline_reason(error: Any, code: str | None) -> str:
+    """Stripe's most specific reason: the issuer's decline code, else the error code."""
+    specific = getattr(error, "decline_code", None) or getattr(error, "code", None)
+    return str(specific or code or "card_declined")
+
+
+def _describe(error: stripe.StripeError) -> str:
+    parts = (type(error).__name__, error.http_status, error.code, error.user_message)
+    return " ".join(str(part) for part in parts if part)
+
+
+def _api_key(settings: Settings) -> str:
+    """STRIPE_API_KEY, or the secret STRIPE_SECRET_ARN names (read once per container)."""
+    if settings.stripe_api_key:
+        return settings.stripe_api_key
+    if settings.stripe_secret_arn:
+        from aws_lambda_powertools.utilities.parameters import get_secret
+
+        return str(get_secret(settings.stripe_secret_arn))
+    raise MissingSetting("STRIPE_API_KEY")

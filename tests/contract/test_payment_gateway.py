@@ -1,0 +1,214 @@
+"""One contract for every PaymentGateway adapter: the fake, and Stripe against a local Stripe stub.
+
+Both decide by a tag in the customer's e-mail (+decline, +timeout), the fake by its rules and
+the stub as documented in tests/support/stripe_stub.py, so the same charges mean the same here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ordering.adapters.fake_payment_gateway import FakePaymentGateway
+from ordering.adapters.stripe_payment_gateway import StripePaymentGateway, minor_units
+from ordering.config import MissingSetting, Settings
+from ordering.ports.payment_gateway import (
+    Charge,
+    GatewayUnavailable,
+    PaymentError,
+    PaymentGateway,
+    PaymentTimeout,
+)
+from tests.support.stripe_stub import StripeStub
+
+GATEWAYS = ["fake", "stripe"]
+CLIENT_TIMEOUT = 0.5  # seconds the Stripe client waits for an answer; the stub holds "timeouts" far longer
+
+
+class Backend:
+    gateway: PaymentGateway
+
+    def charges_made(self) -> int:
+        """How many charges the payment provider holds."""
+        raise NotImplementedError
+
+
+class FakeBackend(Backend):
+    def __init__(self) -> None:
+        self.gateway = self.fake = FakePaymentGateway()
+
+    def charges_made(self) -> int:
+        return self.fake.approved_charges
+
+
+class StripeBackend(Backend):
+    def __init__(self, stub: StripeStub) -> None:
+        self.stub = stub
+        self.gateway = StripePaymentGateway(
+            api_key=stub.api_key, api_base=stub.url, timeout_seconds=CLIENT_TIMEOUT
+        )
+
+    def charges_made(self) -> int:
+        return len(self.stub.charges)
+
+
+@contextlib.contextmanager
+def backend_of(kind: str) -> Iterator[Backend]:
+    if kind == "fake":
+        yield FakeBackend()
+        return
+    with StripeStub() as stub:
+        yield StripeBackend(stub)
+
+
+@pytest.fixture(params=GATEWAYS)
+def backend(request) -> Iterator[Backend]:
+    with backend_of(request.param) as backend:
+        yield backend
+
+
+def charge(email="ada@example.com", amount="19.20", currency="EUR", key=None) -> Charge:
+    order_id = key or str(uuid.uuid4())
+    return Charge(
+        idempotency_key=order_id,
+        order_id=order_id,
+        amount=Decimal(amount),
+        currency=currency,
+        customer_email=email,
+    )
+
+
+def test_a_charge_is_approved_with_a_reference(backend):
+    result = backend.gateway.charge(charge())
+    assert result.approved
+    assert result.reference
+    assert result.reason is None
+    assert backend.charges_made() == 1
+
+
+def test_the_same_key_charged_again_returns_the_first_charge(backend):
+    first = charge()
+    results = [backend.gateway.charge(first) for _ in range(3)]
+    assert results[0] == results[1] == results[2]
+    assert backend.charges_made() == 1
+
+
+def test_different_keys_are_different_charges(backend):
+    a, b = backend.gateway.charge(charge()), backend.gateway.charge(charge())
+    assert a.reference != b.reference
+    assert backend.charges_made() == 2
+
+
+def test_a_declined_card_is_a_decision_not_an_error_and_charges_nothing(backend):
+    declined = charge(email="bob+decline@example.net")
+    first = backend.gateway.charge(declined)
+    again = backend.gateway.charge(declined)
+    assert not first.approved
+    assert first.reason
+    assert first.reference is None
+    assert again == first
+    assert backend.charges_made() == 0
+
+
+def test_a_lost_answer_is_a_timeout_and_the_retry_returns_the_one_charge(backend):
+    slow = charge(email="ada+timeout@example.com")
+    with pytest.raises(PaymentTimeout):
+        backend.gateway.charge(slow)
+    assert backend.charges_made() == 1  # it did charge; only the answer was lost
+
+    result = backend.gateway.charge(slow)
+
+    assert result.approved
+    assert backend.charges_made() == 1
+
+
+# --- Stripe only --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stub() -> Iterator[StripeStub]:
+    with StripeStub() as stub:
+        yield stub
+
+
+def stripe_gateway(stub: StripeStub, **options) -> StripePaymentGateway:
+    return StripePaymentGateway(
+        api_key=options.pop("api_key", stub.api_key),
+        api_base=stub.url,
+        timeout_seconds=CLIENT_TIMEOUT,
+        **options,
+    )
+
+
+def test_stripe_gets_one_confirmed_payment_intent_in_minor_units_keyed_by_the_order(stub):
+    order = charge(amount="19.20", currency="EUR")
+    result = stripe_gateway(stub, payment_method="pm_card_mastercard").charge(order)
+
+    [request] = stub.received
+    assert request.idempotency_key == order.order_id
+    assert request.params["amount"] == "1920"
+    assert request.params["currency"] == "eur"
+    assert request.params["confirm"] == "true"
+    assert request.params["payment_method"] == "pm_card_mastercard"
+    assert request.params["metadata[order_id]"] == order.order_id
+    assert result.reference == stub.charges[0]["id"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "units"),
+    [
+        ("19.20", "EUR", 1920),
+        ("0.10", "USD", 10),
+        ("1500.00", "JPY", 1500),
+        ("9999999999.99", "EUR", 999999999999),
+    ],
+)
+def test_amounts_go_in_the_currencys_minor_units(amount, currency, units):
+    assert minor_units(Decimal(amount), currency) == units
+
+
+def test_a_fraction_of_a_zero_decimal_currency_is_refused():
+    with pytest.raises(PaymentError, match="JPY"):
+        minor_units(Decimal("10.50"), "JPY")
+
+
+def test_a_stripe_outage_is_gateway_unavailable_and_is_not_remembered(stub):
+    gateway = stripe_gateway(stub)
+    with pytest.raises(GatewayUnavailable, match="503"):
+        gateway.charge(charge(email="ada+unavailable@example.com"))
+    assert stub.charges == []
+
+
+def test_stripe_out_of_reach_is_gateway_unavailable():
+    gateway = StripePaymentGateway(
+        api_key="sk_test_x", api_base="http://127.0.0.1:9", timeout_seconds=CLIENT_TIMEOUT
+    )
+    with pytest.raises(GatewayUnavailable, match="could not be reached"):
+        gateway.charge(charge())
+
+
+def test_a_wrong_api_key_is_a_payment_error_but_not_unavailability(stub):
+    with pytest.raises(PaymentError) as raised:
+        stripe_gateway(stub, api_key="sk_test_wrong").charge(charge())
+    assert not isinstance(raised.value, GatewayUnavailable | PaymentTimeout)
+    assert "AuthenticationError" in str(raised.value)
+
+
+def test_the_api_key_can_come_from_secrets_manager(stub):
+    with mock_aws():
+        arn = boto3.client("secretsmanager", region_name="eu-west-1").create_secret(
+            Name="orders/stripe", SecretString=stub.api_key
+        )["ARN"]
+        settings = Settings(stripe_secret_arn=arn, stripe_api_base=stub.url, aws_region="eu-west-1")
+        assert StripePaymentGateway.from_settings(settings).charge(charge()).approved
+
+
+def test_without_a_key_the_gateway_names_the_missing_setting():
+    with pytest.raises(MissingSetting, match="STRIPE_API_KEY"):
+        StripePaymentGateway.from_settings(Settings(payment_gateway="stripe"))

@@ -1,0 +1,169 @@
+"""A local HTTP stand-in for the Stripe endpoints the Stripe gateway calls, in a thread.
+
+  POST /v1/payment_intents       create (and, with confirm=true, confirm) a PaymentIntent
+  GET  /v1/payment_intents/<id>  read one back
+
+It behaves as Stripe does where the adapter depends on it: the secret key is checked (401);
+parameters come form-encoded (metadata[order_id]=...); an Idempotency-Key seen before with the
+same parameters gets the first answer replayed (status and body, header Idempotent-Replayed),
+and with other parameters a 400 idempotency_error. It decides like the fake gateway, by a tag
+in metadata[customer_email]:
+  +decline      402 card_error card_declined (decline_code generic_decline), nothing charged;
+  +timeout      the first request for a key charges, then holds its answer until the client
+                gave up (the charge happened, the answer was lost);
+  +unavailable  503 api_error, nothing charged.
+Everything else is charged. `charges` lists the PaymentIntents that succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count
+from typing import Any
+from urllib.parse import parse_qsl
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    idempotency_key: str | None
+    params: dict[str, str]
+
+
+@dataclass
+class StripeStub:
+    api_key: str = "sk_test_stub"
+    hold_seconds: float = 5.0  # how long a "timeout" answer is held; the client gives up long before
+    received: list[Received] = field(default_factory=list)
+    intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _answers: dict[str, tuple[dict[str, str], int, dict[str, Any]]] = field(default_factory=dict)
+    _ids: count = field(default_factory=lambda: count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _release: threading.Event = field(default_factory=threading.Event)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start the stub first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def charges(self) -> list[dict[str, Any]]:
+        return [intent for intent in self.intents.values() if intent["status"] == "succeeded"]
+
+    def __enter__(self) -> StripeStub:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                params = dict(parse_qsl(self.rfile.read(length).decode()))
+                stub._serve(self, "POST", params)
+
+            def do_GET(self) -> None:
+                stub._serve(self, "GET", {})
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    # --- what Stripe does ---------------------------------------------------------------------
+
+    def _serve(self, request: BaseHTTPRequestHandler, method: str, params: dict[str, str]) -> None:
+        key = request.headers.get("Idempotency-Key")
+        with self._lock:
+            self.received.append(Received(method, request.path, key, params))
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return self._answer(request, 401, _error("invalid_request_error", "Invalid API Key provided"))
+        if method == "GET" and request.path.startswith("/v1/payment_intents/"):
+            intent = self.intents.get(request.path.rsplit("/", 1)[1])
+            if intent is None:
+                return self._answer(request, 404, _error("invalid_request_error", "No such payment_intent"))
+            return self._answer(request, 200, intent)
+        if method != "POST" or request.path != "/v1/payment_intents":
+            return self._answer(
+                request, 404, _error("invalid_request_error", f"Unrecognized request URL {request.path}")
+            )
+
+        hold = False
+        with self._lock:
+            if key is not None and key in self._answers:
+                first_params, status, body = self._answers[key]
+                if first_params != params:
+                    status, body = (
+                        400,
+                        _error(
+                            "idempotency_error",
+                            "Keys for idempotent requests can only be used with the same parameters",
+                        ),
+                    )
+                return self._answer(request, status, body, replayed=True)
+            status, body = self._decide(params)
+            if key is not None and status < 500:
+                self._answers[key] = (params, status, body)
+            hold = "+timeout" in params.get("metadata[customer_email]", "")
+        if hold:
+            self._release.wait(self.hold_seconds)  # the charge is made; the answer comes too late
+        return self._answer(request, status, body)
+
+    def _decide(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        email = params.get("metadata[customer_email]", "")
+        if "+unavailable" in email:
+            return 503, _error("api_error", "An unknown error occurred")
+        if params.get("confirm") != "true" or not params.get("payment_method"):
+            return 400, _error("invalid_request_error", "This stub only creates confirmed PaymentIntents")
+        intent = {
+            "id": f"pi_stub_{next(self._ids):04d}",
+            "object": "payment_intent",
+            "amount": int(params["amount"]),
+            "currency": params["currency"],
+            "payment_method": params["payment_method"],
+            "description": params.get("description"),
+            "metadata": {k[9:-1]: v for k, v in params.items() if k.startswith("metadata[")},
+            "livemode": False,
+        }
+        if "+decline" in email:
+            intent |= {"status": "requires_payment_method", "last_payment_error": {"code": "card_declined"}}
+            self.intents[intent["id"]] = intent
+            error = _error("card_error", "Your card was declined.", code="card_declined")
+            error["error"] |= {"decline_code": "generic_decline", "payment_intent": intent}
+            return 402, error
+        intent |= {"status": "succeeded", "latest_charge": intent["id"].replace("pi_", "ch_")}
+        self.intents[intent["id"]] = intent
+        return 200, intent
+
+    @staticmethod
+    def _answer(
+        request: BaseHTTPRequestHandler, status: int, body: dict[str, Any], replayed: bool = False
+    ) -> None:
+        data = json.dumps(body).encode()
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(data)))
+            request.send_header("Request-Id", "req_stub")
+            if replayed:
+                request.send_header("Idempotent-Replayed", "true")
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            pass
+
+
+def _error(kind: str, message: str, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"type": kind, "message": message, **({"code": code} if code else {})}}
