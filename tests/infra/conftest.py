@@ -14,9 +14,7 @@ from typing import Any
 
 import pytest
 
-from infra.aws.toolchain import use_wheel_node
-
-use_wheel_node()
+import infra.aws  # noqa: F401  (points jsii at the wheel's node before aws_cdk is imported)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SENDER = "orders@example.com"
