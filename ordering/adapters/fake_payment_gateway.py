@@ -1,11 +1,15 @@
 """A payment gateway that decides by rules, for local runs and tests. It is the default.
 
 Rules (each settable by configuration, see ordering/config.py):
-  - an amount above `decline_above` is declined ("amount_limit_exceeded");
-  - a customer e-mail tagged `+<decline_tag>` (ada+decline@example.com) is declined ("card_declined");
-  - a customer e-mail tagged `+<timeout_tag>` charges on the first attempt but the answer is
-    lost (PaymentTimeout); the retry with the same idempotency key returns that charge.
-Like a real gateway, one idempotency key is charged at most once.
+  - an amount above `decline_above` (FAKE_PAYMENT_DECLINE_ABOVE, unset: no limit) is declined
+    ("amount_limit_exceeded");
+  - a customer e-mail tagged `+<decline_tag>` (FAKE_PAYMENT_DECLINE_TAG, default "decline":
+    ada+decline@example.com) is declined ("card_declined");
+  - a customer e-mail tagged `+<timeout_tag>` (FAKE_PAYMENT_TIMEOUT_TAG, default "timeout") charges
+    on the first attempt but the answer is lost (PaymentTimeout); the retry with the same
+    idempotency key returns that charge.
+Like a real gateway, one idempotency key is charged at most once. PAYMENT_GATEWAY=stripe
+selects the Stripe adapter instead (ordering/adapters/stripe_payment_gateway.py).
 """
 
 from __future__ import annotations
