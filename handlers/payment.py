@@ -39,9 +39,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def charge_order(record: SQSRecord) -> None:
     """One message: raise to have it reported failed and redelivered."""
     logger.remove_keys(["order_id"])  # nothing of the previous record on this one's lines
-    attribute = record.message_attributes["correlation_id"]
-    logger.set_correlation_id(attribute.string_value if attribute else None)
-    logger.append_keys(message_id=record.message_id)
+    attributes = record.message_attributes  # the publisher's copy, for a body that cannot be read
+    correlation, event = attributes["correlation_id"], attributes["event_id"]
+    logger.set_correlation_id(correlation.string_value if correlation else None)
+    logger.append_keys(message_id=record.message_id, event_id=event.string_value if event else None)
     try:
         placed = from_envelope(record.json_body)
         if not isinstance(placed.data, m.OrderPlaced):
