@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from handlers import payment
 from ordering import bootstrap
-from tests.functional.invoke import USER_A, Context, sqs_batch
+from tests.functional.invoke import USER_A, Context, fixture, sqs_batch
 from tests.functional.steps import failed_ids, pay, place, the, types_of
 
 pytestmark = pytest.mark.moto
@@ -122,3 +122,10 @@ def test_metrics_count_payments_once(stocked, emitted_metrics):
     found = emitted_metrics()
     assert sum(v for n, _, v in found if n == "PaymentsSucceeded") == 1
     assert sum(v for n, _, v in found if n == "PaymentsFailed") == 1
+
+
+def test_the_fixture_batch_for_an_order_this_log_does_not_know_fails_for_redelivery(aws):
+    """tests/events/sqs_order_placed.json as SQS delivers it; the order was never placed here."""
+    with pytest.raises(BatchProcessingError, match="All records failed"):
+        payment.handler(fixture("sqs_order_placed"), Context("orders-payment"))
+    assert bootstrap.payment_gateway().attempts == {}  # nothing was charged
