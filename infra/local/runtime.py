@@ -267,6 +267,7 @@ class LocalRuntime:
             "idle": idle,
             "queues": depths,
             "dead_letter_queues": sorted(dead_letters),
+            "stream_read_up_to": None if self._reader is None else self._reader.last_read,
             "stream_consumers": {
                 pump.name: {
                     "delivered": pump.delivered,
