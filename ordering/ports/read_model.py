@@ -75,8 +75,10 @@ class Change(abc.ABC):
 class ReadModel(abc.ABC):
     @abc.abstractmethod
     def changing(self, stream: str) -> AbstractContextManager[Change]:
-        """A transaction over one aggregate. Another `changing` of the same aggregate waits until
-        this one ends; leaving the block with an exception writes nothing."""
+        """A transaction over one aggregate. Another `changing` of the same aggregate, once the
+        model holds it, waits until this one ends (two first writes of a new aggregate race, and
+        the lower version loses: a write never moves an aggregate back). Leaving the block with
+        an exception writes nothing."""
 
     @abc.abstractmethod
     def get(self, stream: str) -> Aggregate | None:
