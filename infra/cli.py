@@ -163,6 +163,7 @@ def replay(dry_run: bool, segments: int) -> None:
     from rich.table import Table
 
     from ordering import bootstrap
+    from ordering.config import MissingSetting
     from ordering.ports.read_model import ReadModelError
     from ordering.services import replay as replaying
 
@@ -194,6 +195,8 @@ def replay(dry_run: bool, segments: int) -> None:
                 dry_run=dry_run,
                 progress=Bar(progress),
             )
+    except MissingSetting as error:
+        raise click.ClickException(f"{error}: set TABLE_NAME and DATABASE_URL (or DB_*)") from None
     except (replaying.ReplayIncomplete, replaying.VerificationFailed, ReadModelError) as error:
         raise click.ClickException(f"replay failed, the live read model is unchanged: {error}") from None
 
