@@ -2,7 +2,8 @@
 
 Everything goes over the same doors a client on AWS would use: the API over HTTP, Cognito
 and SQS through moto's AWS API, the post-confirmation trigger through the control endpoint's
-Lambda Invoke API. Only reading the e-mails SES "sent" uses moto's own `/moto-api/`.
+Lambda Invoke API. Only the e-mails SES "sent" are read from the control endpoint, which reads
+moto's SES backend.
 """
 
 from __future__ import annotations
@@ -172,30 +173,12 @@ class DevClient:
     # --- what the system did -------------------------------------------------------------------
 
     def emails(self) -> list[Email]:
-        """Every e-mail SES accepted, from moto's record of them."""
-        data = self.http.get(f"{self.state.moto_url}/moto-api/data.json").json().get("ses", {})
-        found = []
-        for message in data.get("Message", []):
-            destinations = message.get("destinations") or {}
-            to = [
-                address
-                for kind in ("ToAddresses", "CcAddresses", "BccAddresses")
-                for address in destinations.get(kind, [])
-            ]
-            found.append(
-                Email(
-                    message["id"], message["source"], to, message.get("subject", ""), message.get("body", "")
-                )
-            )
-        for message in data.get("RawMessage", []):
-            raw = message.get("raw_data", "")
-            subject = next(
-                (line[9:] for line in raw.splitlines() if line.lower().startswith("subject: ")), ""
-            )
-            found.append(
-                Email(message["id"], message["source"], list(message.get("destinations", [])), subject, raw)
-            )
-        return found
+        """Every e-mail SES accepted (moto keeps them), from the control endpoint."""
+        answer = self.http.get(f"{self.state.control_url}/local/emails")
+        answer.raise_for_status()
+        return [
+            Email(e["id"], e["source"], e["to"], e["subject"], e["body"]) for e in answer.json()["emails"]
+        ]
 
     def dead_letters(self) -> dict[str, list[DeadLetter]]:
         """What sits in each dead-letter queue. Read without consuming: each message is made visible again."""

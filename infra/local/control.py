@@ -8,6 +8,7 @@
   never reached a function.
 - `GET /local/status` says whether the pipeline is idle (every stream record delivered,
   queues empty, no delivery running) and counts what each pump delivered or dead-lettered.
+- `GET /local/emails` lists the e-mails SES accepted (moto keeps them instead of sending).
 """
 
 from __future__ import annotations
@@ -24,13 +25,19 @@ from infra.local.functions import Functions
 
 
 class ControlApi:
-    def __init__(self, functions: Functions, status: Callable[[], dict[str, Any]]) -> None:
-        self.functions, self.status = functions, status
+    def __init__(
+        self,
+        functions: Functions,
+        status: Callable[[], dict[str, Any]],
+        emails: Callable[[], list[dict[str, Any]]],
+    ) -> None:
+        self.functions, self.status, self.emails = functions, status, emails
         self._map = Map(
             [
                 Rule("/2015-03-31/functions/<name>/invocations", methods=["POST"], endpoint="invoke"),
                 Rule("/local/invocations", methods=["GET"], endpoint="invocations"),
                 Rule("/local/status", methods=["GET"], endpoint="status"),
+                Rule("/local/emails", methods=["GET"], endpoint="emails"),
             ]
         )
 
@@ -75,6 +82,9 @@ class ControlApi:
 
     def _status(self, request: Request) -> Response:
         return _json(self.status(), 200)
+
+    def _emails(self, request: Request) -> Response:
+        return _json({"emails": self.emails()}, 200)
 
 
 def _json(body: Any, status: int, error_type: str | None = None) -> Response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -118,6 +119,7 @@ class Demo:
             received = sum(address in email.to for email in sent)
             self.check(f"{name} received {paid + failed} e-mail(s)", received == paid + failed, str(received))
         self._show_orders(orders)
+        self._show_emails(sent, set(addresses.values()))
 
         self._stock(initial)
         dead = {queue: len(messages) for queue, messages in dev.dead_letters().items() if messages}
@@ -170,6 +172,15 @@ class Demo:
             )
         self.console.print(table)
 
+    def _show_emails(self, sent: list[Any], addresses: set[str]) -> None:
+        table = Table(title="E-mails (SES in moto keeps them)")
+        table.add_column("to")
+        table.add_column("subject")
+        for email in sent:
+            if addresses & set(email.to):
+                table.add_row(", ".join(email.to), email.subject)
+        self.console.print(table)
+
     def _stock(self, initial: dict[str, int]) -> dict[str, dict[str, int]]:
         from infra.local.aws import client
 
@@ -220,7 +231,10 @@ class Demo:
 
 
 def main(*, console: Console | None = None) -> int:
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # piped or captured: wide enough for the tables anyway
+            console = Console(width=120)
     STATE_DIR.mkdir(exist_ok=True)
     log_path = STATE_DIR / "demo.log"
     with log_path.open("w", encoding="utf-8") as log:

@@ -19,6 +19,10 @@ Two more things moto does that DynamoDB does not, both fixed here:
   - Stream reads take it too, so that a reader never sees the records of a transaction that is
     still running, and may yet be cancelled: a stream consumer must not act on writes that
     never happened.
+  - moto keeps every shard iterator it ever issued (and a reference to each, for its
+    dashboard), and a stream pump asks for a new one several times a second. A used iterator
+    is dropped once it has been read, so that a long `orders dev` does not grow without end
+    (a pump never reads the same iterator twice: it continues with NextShardIterator).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import threading
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 READS = ("get_item", "query", "scan")
@@ -58,6 +62,18 @@ def _keep_stream_shards(method: Any) -> Any:
     return transact
 
 
+def _forget_used_iterators(method: Any) -> Any:
+    @functools.wraps(method)
+    def get_records(self: DynamoDBStreamsBackend, iterator_arn: str, *args: Any, **kwargs: Any) -> Any:
+        answer = method(self, iterator_arn, *args, **kwargs)
+        self.shard_iterators.pop(iterator_arn, None)
+        if len(ShardIterator.instances_tracked) > 1000:  # type: ignore[attr-defined]
+            ShardIterator.instances_tracked = []  # type: ignore[attr-defined]
+        return answer
+
+    return get_records
+
+
 def _shard_length(table: Any) -> int | None:
     return None if table.stream_shard is None else len(table.stream_shard.items)
 
@@ -71,6 +87,8 @@ def make_dynamodb_writes_atomic() -> None:
             continue
         if name == "transact_write_items":
             method = _keep_stream_shards(method)
+        elif name == "get_records":
+            method = _forget_used_iterators(method)
 
         @functools.wraps(method)
         def atomic(self: Any, *args: Any, _method: Any = method, **kwargs: Any) -> Any:

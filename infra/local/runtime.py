@@ -11,6 +11,8 @@ system is ready. Shutting down runs the other way, and saves the table first whe
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
 import logging
 import os
 import threading
@@ -151,7 +153,7 @@ class LocalRuntime:
             ),
             max_body_bytes=options.max_body_bytes,
         )
-        self._control = _Server(ControlApi(self.functions, self.status), 0)
+        self._control = _Server(ControlApi(self.functions, self.status, self.sent_emails), 0)
         self._gateway = _Server(gateway, options.port)
         self.state = state.DevState(
             pid=os.getpid(),
@@ -278,6 +280,36 @@ class LocalRuntime:
             },
         }
 
+    def sent_emails(self) -> list[dict[str, Any]]:
+        """What SES accepted, from moto's SES backend (it runs in this process), with raw MIME
+        messages decoded to their subject and text, as a mail client would show them."""
+        from moto.ses.models import ses_backends
+
+        assert self.resources is not None
+        found = []
+        for message in list(ses_backends[self.resources.account_id][self.resources.region].sent_messages):
+            destinations = getattr(message, "destinations", [])
+            if isinstance(destinations, dict):
+                destinations = [
+                    a
+                    for kind in ("ToAddresses", "CcAddresses", "BccAddresses")
+                    for a in destinations.get(kind, [])
+                ]
+            subject, body = getattr(message, "subject", ""), getattr(message, "body", "")
+            raw = getattr(message, "raw_data", None)
+            if raw:
+                subject, body = _decoded(raw)
+            found.append(
+                {
+                    "id": message.id,
+                    "source": message.source,
+                    "to": list(destinations),
+                    "subject": subject,
+                    "body": body,
+                }
+            )
+        return found
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait until the pipeline has been idle for three looks in a row, or `timeout` passes."""
         deadline = time.monotonic() + timeout
@@ -324,6 +356,13 @@ class LocalRuntime:
         self._stack.close()
         if self.state is not None:
             state.remove(self.options.state_file, self.state.pid)
+
+
+def _decoded(raw: str) -> tuple[str, str]:
+    """Subject and text of a raw MIME message (quoted-printable and base64 undone)."""
+    message = email.message_from_string(raw, policy=email.policy.default)
+    part = message.get_body(preferencelist=("plain", "html"))
+    return str(message.get("Subject", "")), part.get_content() if part is not None else ""
 
 
 def _send_json(sqs: Any, url: str, body: dict[str, Any]) -> None:
