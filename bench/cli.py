@@ -1,0 +1,84 @@
+"""`python -m bench <name>` and `orders bench <name>`: run a benchmark, save and print its results.
+
+Every benchmark writes <out>/<name>.json and <out>/<name>.md (default out: build/bench) and
+prints the Markdown, which docs/benchmarks.md quotes with the command and the machine.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bench.report import Report
+
+OUT = click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build") / "bench",
+    show_default=True,
+    help="Where the results go (<name>.json and <name>.md).",
+)
+
+
+def _command() -> str:
+    root = click.get_current_context().find_root().info_name or "bench"
+    return " ".join([root, *sys.argv[1:]])
+
+
+def _run(name: str, parameters: dict[str, Any], out: Path, body: Callable[[Report], Report]) -> Report:
+    report = body(Report(name=name, command=_command(), parameters=parameters)).finish()
+    as_json, _ = report.save(out)
+    click.echo(report.markdown())
+    click.echo(f"saved {as_json}", err=True)
+    return report
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Benchmarks, each against a baseline measured in the same run (docs/benchmarks.md)."""
+
+
+@main.command()
+@click.option(
+    "--runs", type=click.IntRange(1, 100), default=10, show_default=True, help="Fresh processes per side."
+)
+@click.option("--function", "functions", multiple=True, help="Only this function (repeatable; default: all).")
+@OUT
+def coldstart(runs: int, functions: tuple[str, ...], out: Path) -> None:
+    """Cold start per function against a bare boto3 handler, on a moto server."""
+    from bench import coldstart as benchmark
+
+    chosen = list(functions) or None
+    _run(
+        "coldstart",
+        {"runs": runs, "functions": chosen or "all"},
+        out,
+        lambda report: benchmark.run(report, runs=runs, functions=chosen),
+    )
+
+
+@main.command()
+@click.option(
+    "--invocations", type=click.IntRange(1, 100_000), default=1000, show_default=True, help="Per side."
+)
+@click.option("--function", "functions", multiple=True, help="Only this function (repeatable; default: all).")
+@OUT
+def warm(invocations: int, functions: tuple[str, ...], out: Path) -> None:
+    """Warm invocations with every adapter in memory: our own code's cost, against the bare service call."""
+    from bench import warm as benchmark
+
+    chosen = list(functions) or None
+    _run(
+        "warm",
+        {"invocations": invocations, "functions": chosen or "all"},
+        out,
+        lambda report: benchmark.run(report, invocations=invocations, functions=chosen),
+    )
+
+
+if __name__ == "__main__":
+    main()

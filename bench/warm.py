@@ -1,0 +1,389 @@
+"""Warm invocations with the I/O in memory: what our own code costs per invocation (issue 8, part 1).
+
+Each handler runs in this process through its production wiring, with ordering/bootstrap.py
+overridden by the in-memory adapters (event store, payment gateway, mailer, publisher, read
+model, idempotency records), so that nearly all the time measured is ours: event parsing,
+pydantic models, Powertools (logger, metrics, resolver, batch, idempotency), the domain.
+The baseline beside it, in the same run and interleaved, is the service call the handler
+makes (ordering/services), on the same in-memory adapters: the ratio is the price of the
+Lambda layer around the domain. Every invocation gets fresh state (its own order, user, SKU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from bench import aws_events, stats
+from bench.memory_idempotency import InMemoryPersistenceLayer
+from bench.report import Report, table
+from generated.models import EmailKind
+from infra import topology
+from infra.local.aws import ACCOUNT_ID, REGION
+from infra.local.queue_pump import lambda_message
+from infra.local.rule_pump import eventbridge_event
+from infra.local.worker import LambdaContext
+from ordering import bootstrap
+from ordering.adapters.fake_payment_gateway import FakePaymentGateway
+from ordering.adapters.memory_event_store import InMemoryEventStore
+from ordering.adapters.memory_mailer import InMemoryMailer
+from ordering.adapters.memory_publisher import InMemoryPublisher
+from ordering.adapters.memory_read_model import InMemoryReadModel
+from ordering.adapters.table_items import event_item
+from ordering.domain.placement import PlaceOrder, RequestedLine
+from ordering.domain.recorded import NewEvent, Recorded, to_envelope
+from ordering.domain.streams import order_stream
+from ordering.domain.user import RegisterUser
+from ordering.messaging import DETAIL_TYPES
+from ordering.services import queries
+from ordering.services.notifications import notify_customer
+from ordering.services.payments import record_payment
+from ordering.services.place_order import place_order
+from ordering.services.projection import project
+from ordering.services.restock import restock
+from ordering.services.settlement import settle_order
+from ordering.services.stamp import Cause
+from ordering.services.users import register_user
+
+SKU = "BENCH-MUG"
+WARM_UP = 5
+
+
+class Shop:
+    """The in-memory adapters, wired into bootstrap, with a stocked SKU and a customer."""
+
+    def __init__(self) -> None:
+        self.store = InMemoryEventStore()
+        self.gateway = FakePaymentGateway()
+        self.mailer = InMemoryMailer()
+        self.publisher = InMemoryPublisher()
+        self.read_model = InMemoryReadModel()
+        self.idempotency = InMemoryPersistenceLayer()
+        self.user_id, self.email = str(uuid.uuid4()), "bench.customer@example.com"
+        restock(self.store, SKU, 1_000_000, Decimal("7.50"), "EUR", Cause("bench-seed"))
+
+    def wire(self) -> None:
+        bootstrap.reset()
+        bootstrap.override(
+            event_store=self.store,
+            payment_gateway=self.gateway,
+            mailer=self.mailer,
+            publisher=self.publisher,
+            read_model=self.read_model,
+            **{"idempotency:handlers.notification.send_notice": self.idempotency},
+        )
+
+    def place(self) -> Recorded:
+        order_id = str(uuid.uuid4())
+        command = PlaceOrder(order_id, self.user_id, self.email, (RequestedLine(SKU, 1),))
+        place_order(self.store, command, Cause(f"bench-{order_id[:8]}"))
+        return self.store.read(order_stream(order_id))[0]
+
+    def paid(self) -> Recorded:
+        placed = self.place()
+        order_id = placed.data.order_id  # type: ignore[union-attr]
+        record_payment(self.store, self.gateway, order_id, Cause(placed.correlation_id, placed.event_id))
+        return self.store.read(order_stream(order_id))[-1]
+
+
+# --- events, shaped as the local runtime shapes them -----------------------------------------------
+
+
+def sqs_event(event: Recorded) -> dict[str, Any]:
+    message = {
+        "MessageId": str(uuid.uuid4()),
+        "ReceiptHandle": uuid.uuid4().hex,
+        "Body": json.dumps(to_envelope(event)),
+        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000))},
+        "MessageAttributes": {
+            "correlation_id": {"DataType": "String", "StringValue": event.correlation_id},
+            "event_id": {"DataType": "String", "StringValue": event.event_id},
+        },
+    }
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:payment"
+    return {"Records": [lambda_message(message, queue_arn=arn, region=REGION)]}
+
+
+def bus_event(event: Recorded) -> dict[str, Any]:
+    body = {
+        "id": str(uuid.uuid4()),
+        "detail-type": DETAIL_TYPES[event.type],
+        "source": topology.EVENT_SOURCE,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [],
+        "detail": to_envelope(event),
+    }
+    shaped = eventbridge_event(json.dumps(body), account_id=ACCOUNT_ID)
+    assert shaped is not None
+    return shaped
+
+
+def stream_event(event: Recorded) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    new = NewEvent(event.data, event.event_id, event.occurred_at, event.correlation_id, event.causation_id)
+    item = event_item(event.stream, event.version, new)
+    image = {name: TypeSerializer().serialize(value) for name, value in item.items()}
+    record = {
+        "eventID": uuid.uuid4().hex,
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": {
+            "ApproximateCreationDateTime": int(time.time()),
+            "Keys": {"PK": image["PK"], "SK": image["SK"]},
+            "NewImage": image,
+            "SequenceNumber": str(time.time_ns()),
+            "SizeBytes": len(json.dumps(image)),
+            "StreamViewType": "NEW_IMAGE",
+        },
+        "eventSourceARN": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/orders/stream/bench",
+    }
+    return {"Records": [record]}
+
+
+# --- cases ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WarmCase:
+    function: str
+    event: Callable[[Shop], dict[str, Any]]  # fresh input for one handler invocation
+    service: Callable[[Shop], Callable[[], Any]]  # the same work as one service call, ready to run
+    succeeded: Callable[[Any], bool]
+
+
+def _api_order(shop: Shop) -> dict[str, Any]:
+    return aws_events.api_event(
+        "POST",
+        "/orders",
+        resource="/orders",
+        body={"lines": [{"sku": SKU, "quantity": 1}]},
+        token_claims=aws_events.claims(shop.user_id, shop.email),
+    )
+
+
+def _order_service(shop: Shop) -> Callable[[], Any]:
+    command = PlaceOrder(str(uuid.uuid4()), shop.user_id, shop.email, (RequestedLine(SKU, 1),))
+    return lambda: place_order(shop.store, command, Cause("bench"))
+
+
+def _api_events(shop: Shop) -> dict[str, Any]:
+    order_id = shop.paid().data.order_id  # type: ignore[union-attr]
+    return aws_events.api_event(
+        "GET",
+        f"/orders/{order_id}/events",
+        resource="/orders/{order_id}/events",
+        path_parameters={"order_id": order_id},
+        token_claims=aws_events.claims(shop.user_id, shop.email),
+    )
+
+
+def _events_service(shop: Shop) -> Callable[[], Any]:
+    order_id = shop.paid().data.order_id  # type: ignore[union-attr]
+    return lambda: queries.order_history(shop.store, shop.user_id, order_id)
+
+
+def _api_restock(shop: Shop) -> dict[str, Any]:
+    admin = aws_events.claims(str(uuid.uuid4()), "bench.admin@example.com", admin=True)
+    body = {"sku": f"B-{uuid.uuid4().hex[:8].upper()}", "quantity": 5, "price": "2.50", "currency": "EUR"}
+    return aws_events.api_event("POST", "/inventory", resource="/inventory", body=body, token_claims=admin)
+
+
+def _restock_service(shop: Shop) -> Callable[[], Any]:
+    sku = f"B-{uuid.uuid4().hex[:8].upper()}"
+    return lambda: restock(shop.store, sku, 5, Decimal("2.50"), "EUR", Cause("bench"))
+
+
+def _cognito(shop: Shop) -> dict[str, Any]:
+    user_id = str(uuid.uuid4())
+    event = {
+        "version": "1",
+        "region": REGION,
+        "userPoolId": f"{REGION}_bench",
+        "userName": user_id,
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "bench"},
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "request": {"userAttributes": {"sub": user_id, "email": f"u{user_id[:8]}@example.com"}},
+        "response": {},
+    }
+    return event
+
+
+def _register_service(shop: Shop) -> Callable[[], Any]:
+    user_id = str(uuid.uuid4())
+    return lambda: register_user(shop.store, RegisterUser(user_id, f"u{user_id[:8]}@example.com"), Cause("b"))
+
+
+def _payment_service(shop: Shop) -> Callable[[], Any]:
+    placed = shop.place()
+    order_id = placed.data.order_id  # type: ignore[union-attr]
+    return lambda: record_payment(
+        shop.store, shop.gateway, order_id, Cause(placed.correlation_id, placed.event_id)
+    )
+
+
+def _settle_service(shop: Shop) -> Callable[[], Any]:
+    paid = shop.paid()
+    order_id = paid.data.order_id  # type: ignore[union-attr]
+    return lambda: settle_order(shop.store, order_id, True, Cause(paid.correlation_id, paid.event_id))
+
+
+def _notify_service(shop: Shop) -> Callable[[], Any]:
+    paid = shop.paid()
+    order_id = paid.data.order_id  # type: ignore[union-attr]
+    cause = Cause(paid.correlation_id, paid.event_id)
+    return lambda: notify_customer(shop.store, shop.mailer, order_id, EmailKind.order_confirmation, cause)
+
+
+def _publish_service(shop: Shop) -> Callable[[], Any]:
+    placed = shop.place()
+    return lambda: shop.publisher.to_payment_queue([placed])
+
+
+def _project_service(shop: Shop) -> Callable[[], Any]:
+    placed = shop.place()
+    return lambda: project(shop.read_model, shop.store, placed)
+
+
+def _status(code: int) -> Callable[[Any], bool]:
+    return lambda result: isinstance(result, dict) and result.get("statusCode") == code
+
+
+def _no_failures(result: Any) -> bool:
+    return isinstance(result, dict) and result.get("batchItemFailures") == []
+
+
+CASES: tuple[WarmCase, ...] = (
+    WarmCase("place_order", _api_order, _order_service, _status(202)),
+    WarmCase("query_orders", _api_events, _events_service, _status(200)),
+    WarmCase("restock", _api_restock, _restock_service, _status(200)),
+    WarmCase("register_user", _cognito, _register_service, lambda r: isinstance(r, dict) and "request" in r),
+    WarmCase("payment", lambda shop: sqs_event(shop.place()), _payment_service, _no_failures),
+    WarmCase(
+        "inventory",
+        lambda shop: bus_event(shop.paid()),
+        _settle_service,
+        lambda r: isinstance(r, dict) and "OrderFulfilled" in r.get("events", []),
+    ),
+    WarmCase(
+        "notification",
+        lambda shop: bus_event(shop.paid()),
+        _notify_service,
+        lambda r: isinstance(r, dict) and bool(r.get("message_id")),
+    ),
+    WarmCase("publisher", lambda shop: stream_event(shop.place()), _publish_service, _no_failures),
+    WarmCase("projector", lambda shop: stream_event(shop.place()), _project_service, _no_failures),
+)
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """The functions' log lines (Powertools writes them to stdout) go nowhere while we measure."""
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _context(function: topology.Function) -> LambdaContext:
+    return LambdaContext(
+        function_name=function.name,
+        memory_limit_in_mb=function.memory_mb,
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function.name}",
+        aws_request_id=str(uuid.uuid4()),
+        deadline_ms=int((time.time() + function.timeout_seconds) * 1000),
+    )
+
+
+def measure_case(case: WarmCase, shop: Shop, invocations: int) -> dict[str, Any]:
+    function = topology.function(case.function)
+    module_name, _, attribute = function.handler.rpartition(".")
+    handler = getattr(importlib.import_module(module_name), attribute)
+    ours: list[float] = []
+    baseline: list[float] = []
+    for n in range(WARM_UP + invocations):
+        event, call = case.event(shop), case.service(shop)
+        context = _context(function)
+        started = time.perf_counter()
+        result = handler(event, context)
+        handled = time.perf_counter()
+        if not case.succeeded(result):
+            raise RuntimeError(f"{function.handler} failed a warm invocation: {result!r}")
+        began = time.perf_counter()
+        call()
+        served = time.perf_counter()
+        if n >= WARM_UP:
+            ours.append(handled - started)
+            baseline.append(served - began)
+    return {
+        "function": case.function,
+        "invocations": invocations,
+        "ours_p50_ms": stats.ms(stats.percentile(ours, 50)),
+        "ours_p99_ms": stats.ms(stats.percentile(ours, 99)),
+        "service_p50_ms": stats.ms(stats.percentile(baseline, 50)),
+        "service_p99_ms": stats.ms(stats.percentile(baseline, 99)),
+        "ratio_p50": round(stats.ratio(stats.percentile(ours, 50), stats.percentile(baseline, 50)), 2),
+    }
+
+
+def run(report: Report, *, invocations: int, functions: list[str] | None = None) -> Report:
+    for name, value in {**topology.COMMON_ENVIRONMENT, "POWERTOOLS_TRACE_DISABLED": "true"}.items():
+        os.environ.setdefault(name, value)  # before the handlers are imported: Powertools reads them then
+    cases = [c for c in CASES if functions is None or c.function in functions]
+    results = []
+    try:
+        with _quiet_stdout():
+            for case in cases:
+                shop = Shop()
+                shop.wire()
+                results.append(measure_case(case, shop, invocations))
+    finally:
+        bootstrap.reset()
+    report.results["warm"] = results
+    rows = [
+        [
+            r["function"],
+            r["ours_p50_ms"],
+            r["ours_p99_ms"],
+            r["service_p50_ms"],
+            r["service_p99_ms"],
+            f"{r['ratio_p50']}x",
+        ]
+        for r in results
+    ]
+    report.add(
+        f"### Warm invocations, I/O in memory: {invocations} per side\n\n"
+        + table(
+            [
+                "function",
+                "handler p50 ms",
+                "handler p99 ms",
+                "service p50 ms",
+                "service p99 ms",
+                "p50 / service",
+            ],
+            rows,
+        )
+    )
+    return report
