@@ -80,5 +80,14 @@ def warm(invocations: int, functions: tuple[str, ...], out: Path) -> None:
     )
 
 
+@main.command()
+@OUT
+def bundle(out: Path) -> None:
+    """Each function asset's size, zipped, built as `cdk deploy` builds it (pip needs PyPI)."""
+    from bench import bundle as benchmark
+
+    _run("bundle", {}, out, benchmark.run)
+
+
 if __name__ == "__main__":
     main()

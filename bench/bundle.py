@@ -1,0 +1,128 @@
+"""Bundle size per function asset, zipped, without the Powertools layer (issue 8, part 2).
+
+Each asset is built exactly as `cdk deploy` builds it, by infra/aws/bundling.py's
+LocalBundler (pip for Lambda's arm64 platform, then our packages), then zipped the way a
+Lambda asset is uploaded (deflate). What dominates is read from the zip: the compressed bytes
+of each top-level entry. The baseline, built in the same run with the same pip command, is
+boto3 alone: what a bare function that bundles its own boto3 ships.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.report import Report, table
+from infra import topology
+
+TOP_ENTRIES = 6
+MB = 1_048_576
+
+
+def zip_directory(directory: Path, archive: Path) -> dict[str, Any]:
+    """Zip `directory` (deflate, as CDK does) and say what takes the room, by top-level entry."""
+    by_entry: Counter[str] = Counter()
+    unzipped = 0
+    files = 0
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for path in sorted(directory.rglob("*")):
+            if not path.is_file():
+                continue
+            name = path.relative_to(directory).as_posix()
+            out.write(path, name)
+            files += 1
+            unzipped += path.stat().st_size
+    with zipfile.ZipFile(archive) as written:
+        for info in written.infolist():
+            top = info.filename.split("/", 1)[0]
+            by_entry[_distribution_of(top)] += info.compress_size
+    return {
+        "zipped_bytes": archive.stat().st_size,
+        "unzipped_bytes": unzipped,
+        "files": files,
+        "by_entry_zipped_bytes": by_entry.most_common(),
+    }
+
+
+def _distribution_of(top: str) -> str:
+    """`botocore-1.35.0.dist-info` belongs with `botocore`, `psycopg_binary.libs` with `psycopg_binary`."""
+    if top.endswith(".dist-info"):
+        return top.split("-")[0]
+    return top.removesuffix(".libs")
+
+
+def _mb(size: int) -> float:
+    return round(size / MB, 2)
+
+
+def run(report: Report) -> Report:
+    from infra.aws.bundling import LocalBundler, PackageSpec, package_spec, pip_command
+
+    specs: dict[PackageSpec, list[str]] = {}
+    for function in topology.FUNCTIONS:
+        specs.setdefault(package_spec(function), []).append(function.name)
+    boto3_only = next(r for s in specs for r in s.requirements if r.startswith("boto3"))
+    assets = []
+    with tempfile.TemporaryDirectory(prefix="bench-bundle-") as scratch:
+        root = Path(scratch)
+        for number, (spec, functions) in enumerate(specs.items()):
+            built = root / f"asset{number}"
+            LocalBundler(spec, label=", ".join(functions)).bundle(built)
+            measured = zip_directory(built, root / f"asset{number}.zip")
+            assets.append({"functions": functions, "requirements": list(spec.requirements), **measured})
+        baseline_spec = PackageSpec(packages=(), requirements=(boto3_only,))
+        baseline_dir = root / "baseline"
+        LocalBundler(baseline_spec, label="boto3 alone").bundle(baseline_dir)
+        baseline = {"requirements": [boto3_only], **zip_directory(baseline_dir, root / "baseline.zip")}
+    for asset in assets:
+        asset["ratio_zipped"] = round(asset["zipped_bytes"] / baseline["zipped_bytes"], 2)
+    report.results["assets"] = assets
+    report.results["baseline"] = baseline
+    report.results["pip_command"] = " ".join(pip_command(("<requirements>",), Path("<target>"))[1:])
+    report.add(_markdown(assets, baseline))
+    return report
+
+
+def _markdown(assets: list[dict[str, Any]], baseline: dict[str, Any]) -> str:
+    def dominant(measured: dict[str, Any]) -> str:
+        total = measured["zipped_bytes"]
+        return ", ".join(
+            f"{name} {_mb(size)} MB ({100 * size / total:.0f}%)"
+            for name, size in measured["by_entry_zipped_bytes"][:TOP_ENTRIES]
+        )
+
+    rows = [
+        [
+            ", ".join(asset["functions"]),
+            _mb(asset["zipped_bytes"]),
+            _mb(asset["unzipped_bytes"]),
+            asset["files"],
+            f"{asset['ratio_zipped']}x",
+            dominant(asset),
+        ]
+        for asset in assets
+    ]
+    rows.append(
+        [
+            "baseline: boto3 alone",
+            _mb(baseline["zipped_bytes"]),
+            _mb(baseline["unzipped_bytes"]),
+            baseline["files"],
+            "1.0x",
+            dominant(baseline),
+        ]
+    )
+    return "### Function assets (zipped, without the Powertools layer)\n\n" + table(
+        [
+            "functions (one asset)",
+            "zipped MB",
+            "unzipped MB",
+            "files",
+            "zipped / baseline",
+            "largest parts, zipped",
+        ],
+        rows,
+    )
