@@ -14,6 +14,7 @@ limit keeps a local server from buffering megabytes per thread. See docs/local.m
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -216,20 +217,16 @@ class Gateway:
             )
         answer = invocation.result
         status = answer.get("statusCode") if isinstance(answer, dict) else None
-        if not isinstance(status, int) or not 100 <= status <= 599:
+        body = answer.get("body") if isinstance(answer, dict) else None
+        if not isinstance(status, int) or not 100 <= status <= 599 or not isinstance(body, str | None):
             logs.log(
                 "gateway", "malformed Lambda proxy response", level="ERROR", function=invocation.function
             )
             raise GatewayError(
                 502, "internal_error", "Internal server error", aws_type="InternalServerErrorException"
             )
-        body = answer.get("body") or ""
-        if answer.get("isBase64Encoded"):
-            import base64
-
-            payload: bytes | str = base64.b64decode(body)
-        else:
-            payload = body if isinstance(body, str) else json.dumps(body)
+        body = body or ""
+        payload: bytes | str = base64.b64decode(body) if answer.get("isBase64Encoded") else body
         response = Response(payload, status=status)
         response.headers.pop("Content-Type", None)
         for name, values in (answer.get("multiValueHeaders") or {}).items():

@@ -48,7 +48,7 @@ def _single_and_multi(
     return {name: values[-1] for name, values in multi.items()}, multi
 
 
-def body_of(request: Request, raw: bytes) -> tuple[str | None, bool]:
+def body_of(raw: bytes) -> tuple[str | None, bool]:
     """Text bodies are passed as they are; anything not UTF-8 is base64, flagged isBase64Encoded."""
     if not raw:
         return None, False
@@ -72,7 +72,7 @@ def proxy_event(
 ) -> dict[str, Any]:
     headers, multi_headers = _single_and_multi(request.headers.items())
     query, multi_query = _single_and_multi(request.args.items(multi=True))
-    body, is_base64 = body_of(request, raw_body)
+    body, is_base64 = body_of(raw_body)
     return {
         "resource": resource,
         "path": path,
