@@ -37,6 +37,7 @@ def test_a_data_dir_keeps_the_log_and_the_users_and_rebuilds_the_read_model(tmp_
         shop.restock(sku, 5, "4.00")
         order_id = shop.place(ada, {sku: 2}).json()["order_id"]
         assert shop.wait_for_status(ada, order_id)["status"] == "FULFILLED"
+        assert shop.dev.wait_idle()  # the e-mail too (ConfirmationSent may follow FULFILLED)
         history = shop.events_of(ada, order_id)
     finally:
         first.stop()  # drains the pipeline, then saves

@@ -51,13 +51,30 @@ def test_a_cancelled_transaction_leaves_no_stream_records_and_open_iterators_kee
         seen, iterator = read(streams, iterator)
         assert seen == ["a"]
 
-        # "b" is written, then "a" fails its condition: the transaction is cancelled.
+        # "b" is written and "a" updated, then "z" fails its check: the transaction is cancelled.
+        update_a = {
+            "Update": {
+                "TableName": table,
+                "Key": {"PK": {"S": "a"}, "SK": {"S": "EV#1"}},
+                "UpdateExpression": "SET note = :n",
+                "ExpressionAttributeValues": {":n": {"S": "changed"}},
+            }
+        }
+        z_exists = {
+            "ConditionCheck": {
+                "TableName": table,
+                "Key": {"PK": {"S": "z"}, "SK": {"S": "EV#1"}},
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        }
         with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
-            dynamodb.transact_write_items(TransactItems=[put(table, "b"), put(table, "a")])
+            dynamodb.transact_write_items(TransactItems=[put(table, "b"), update_a, z_exists])
         dynamodb.transact_write_items(TransactItems=[put(table, "c")])
 
         seen, iterator = read(streams, iterator)
         assert seen == ["c"]
         assert "Item" not in dynamodb.get_item(TableName=table, Key={"PK": {"S": "b"}, "SK": {"S": "EV#1"}})
+        a = dynamodb.get_item(TableName=table, Key={"PK": {"S": "a"}, "SK": {"S": "EV#1"}})["Item"]
+        assert "note" not in a
     finally:
         server.stop()
