@@ -361,3 +361,60 @@ def test_the_cognito_trigger_got_the_post_confirmation_event(dev, record_dir, st
     attributes = event["request"]["userAttributes"]
     assert attributes["sub"] == claims["sub"]
     assert attributes["cognito:user_status"] == "CONFIRMED"
+
+
+# --- the same set as the topology ---------------------------------------------------------------------
+
+
+def test_the_runtime_wires_exactly_what_the_topology_names(runtime, state):
+    sqs, events = aws(state, "sqs"), aws(state, "events")
+    queues = {url.rsplit("/", 1)[1] for url in sqs.list_queues()["QueueUrls"]}
+    delivery = {target.delivery_queue_url.rsplit("/", 1)[1] for target in state.resources.rule_targets}
+    assert queues - delivery == {queue.name for queue in topology.QUEUES}
+    payment = sqs.get_queue_attributes(QueueUrl=state.resources.queue_urls["payment"], AttributeNames=["All"])
+    redrive = json.loads(payment["Attributes"]["RedrivePolicy"])
+    assert redrive["maxReceiveCount"] == topology.queue("payment").max_receive_count
+    assert redrive["deadLetterTargetArn"] == state.resources.queue_arns["payment-dlq"]
+    assert payment["Attributes"]["VisibilityTimeout"] == str(
+        topology.queue("payment").visibility_timeout_seconds
+    )
+
+    rules = events.list_rules(EventBusName=topology.EVENT_BUS)["Rules"]
+    assert {rule["Name"] for rule in rules} == {rule.name for rule in topology.EVENT_RULES}
+    for rule in topology.EVENT_RULES:
+        (listed,) = [r for r in rules if r["Name"] == rule.name]
+        assert json.loads(listed["EventPattern"]) == rule.pattern
+        targets = events.list_targets_by_rule(Rule=rule.name, EventBusName=topology.EVENT_BUS)["Targets"]
+        assert [t["Id"] for t in targets] == [target.function for target in rule.targets]
+        assert [t["DeadLetterConfig"]["Arn"] for t in targets] == [
+            state.resources.queue_arns[target.dead_letter] for target in rule.targets
+        ]
+
+    assert sorted(runtime.functions.names()) == sorted(function.name for function in topology.FUNCTIONS)
+    assert {consumer.name for consumer in runtime._stream_pumps} == {
+        c.function for c in topology.STREAM_CONSUMERS
+    }
+    pool = aws(state, "cognito-idp").describe_user_pool(UserPoolId=state.resources.user_pool_id)["UserPool"]
+    register = next(f for f in topology.FUNCTIONS if f.trigger == "cognito")
+    assert pool["LambdaConfig"]["PostConfirmation"].endswith(f":function:{register.name}")
+    groups = aws(state, "cognito-idp").list_groups(UserPoolId=state.resources.user_pool_id)["Groups"]
+    assert [group["GroupName"] for group in groups] == [topology.ADMIN_GROUP]
+    identities = aws(state, "ses").list_identities()["Identities"]
+    assert state.resources.sender_email in identities
+
+
+BODIES = {
+    "PlaceOrderRequest": {"lines": [{"sku": "MUG-01", "quantity": 1}]},
+    "Restock": {"sku": "MUG-01", "quantity": 1, "price": "1.00", "currency": "EUR"},
+}
+
+
+@pytest.mark.parametrize("route", topology.routes(), ids=lambda route: route.operation_id)
+def test_every_route_of_the_topology_reaches_its_function(dev, token, route):
+    correlation_id = f"route-{uuid.uuid4().hex}"
+    path = route.path.replace("{order_id}", str(uuid.uuid4()))
+    body = {"json": BODIES[route.request_model]} if route.request_model else {}
+    answer = dev.api(route.method, path, token, headers={"X-Correlation-Id": correlation_id}, **body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["event"]["resource"] == route.path
+    assert [i["function"] for i in dev.invocations(correlation_id=correlation_id)] == [route.function]
