@@ -89,5 +89,47 @@ def bundle(out: Path) -> None:
     _run("bundle", {}, out, benchmark.run)
 
 
+@main.command()
+@click.option("--seconds", type=float, default=8.0, show_default=True, help="Per concurrency level and side.")
+@click.option(
+    "--concurrency", "levels", default="1,8,32", show_default=True, help="Comma-separated concurrency levels."
+)
+@OUT
+def throughput(seconds: float, levels: str, out: Path) -> None:
+    """POST /orders per second on `orders dev` against raw put_item on the same moto."""
+    from bench import throughput as benchmark
+
+    chosen = [int(level) for level in levels.split(",") if level.strip()]
+    _run(
+        "throughput",
+        {"seconds": seconds, "concurrency": chosen},
+        out,
+        lambda report: benchmark.run(
+            report, seconds=seconds, levels=chosen, log=out / "throughput-runtime.log"
+        ),
+    )
+
+
+@main.command()
+@click.option(
+    "--orders",
+    type=click.IntRange(1, 100_000),
+    default=150,
+    show_default=True,
+    help="Orders through the pipeline.",
+)
+@OUT
+def pipeline(orders: int, out: Path) -> None:
+    """Time from POST /orders to FULFILLED and e-mailed, per order, on `orders dev`."""
+    from bench import throughput as benchmark
+
+    _run(
+        "pipeline",
+        {"orders": orders},
+        out,
+        lambda report: benchmark.run_pipeline(report, orders=orders, log=out / "pipeline-runtime.log"),
+    )
+
+
 if __name__ == "__main__":
     main()

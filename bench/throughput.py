@@ -1,0 +1,363 @@
+"""Throughput and pipeline latency on the local runtime (issue 8, part 3).
+
+`orders dev` is started as a user starts it (a subprocess: moto, embedded Postgres, the API
+gateway, the functions in their own processes, the pumps), with the API's throttle lifted so
+that the gateway's 429s do not cap what is measured. Then, for each concurrency:
+  - baseline: raw boto3 put_item of one item into a plain table on the same moto server,
+    from that many threads, for `seconds`;
+  - ours: POST /orders through the gateway (JWT check, draft-04 validation, the place_order
+    function, one DynamoDB transaction), from that many threads, for `seconds`;
+and the ratio of the two rates. Levels run back to back: while POSTs are measured, the
+pipeline works on the orders already accepted, as it would in production.
+
+Pipeline (its own command, on a fresh `orders dev`): `orders` orders are posted (at
+concurrency 8); an order is done when its log holds OrderFulfilled and ConfirmationSent
+(written after SES accepted the e-mail). Its time is the later of the two events'
+`occurred_at` minus the moment its POST was sent (one clock: this machine's). The e-mails
+are counted in moto's SES as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import stats
+from bench.report import Report, table
+from infra.local import state as dev_state
+from infra.local.aws import client
+from infra.local.client import DevClient
+from infra.local.functions import CODE_ROOT
+
+START_TIMEOUT = 180
+SKUS = 20
+PIPELINE_CONCURRENCY = 8
+DRAIN_TIMEOUT = 240
+BASELINE_TABLE = "bench-put-item"
+ITEM_PADDING = "x" * 600  # about the size of a one-line OrderPlaced item
+
+
+@contextlib.contextmanager
+def orders_dev(scratch: Path, log: Path) -> Iterator[DevClient]:
+    """`orders dev` on free ports, throttle lifted; stopped with Ctrl-C (SIGINT) as a user stops it."""
+    state_file = scratch / "dev.json"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "infra.cli", "dev", "--port", "0", "--state-file", str(state_file),
+        "--rate-limit", "1000000", "--burst-limit", "1000000", "--quiet",
+    ]  # fmt: skip
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # its own embedded Postgres
+    with log.open("w", encoding="utf-8") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, cwd=CODE_ROOT, env=environment
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"orders dev exited with {process.returncode}:\n{_tail(log)}")
+            try:
+                dev = DevClient(dev_state.read(state_file))
+                break
+            except dev_state.NotRunning:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"orders dev was not ready in {START_TIMEOUT} s:\n{_tail(log)}"
+                    ) from None
+                time.sleep(0.2)
+        yield dev
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _tail(log: Path, lines: int = 40) -> str:
+    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def _for_duration(
+    concurrency: int, seconds: float, make_worker: Callable[[], Callable[[], bool]]
+) -> dict[str, Any]:
+    """Run `concurrency` threads, each calling its worker until `seconds` pass; rate and latencies."""
+    latencies: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+    start = threading.Barrier(concurrency + 1)
+
+    def loop() -> None:
+        nonlocal failures
+        work = make_worker()
+        start.wait()
+        mine, failed = [], 0
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            ok = work()
+            if ok:
+                mine.append(time.perf_counter() - began)
+            else:
+                failed += 1
+        with lock:
+            latencies.extend(mine)
+            failures += failed
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    deadline = time.perf_counter() + seconds + 10  # provisional, reset below once all are ready
+    start.wait()
+    began = time.perf_counter()
+    deadline = began + seconds
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    if not latencies:
+        raise RuntimeError(
+            f"no call succeeded in {seconds} s at concurrency {concurrency} ({failures} failed)"
+        )
+    return {
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 2),
+        "succeeded": len(latencies),
+        "failed": failures,
+        "per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": stats.ms(stats.percentile(latencies, 50)),
+        "p99_ms": stats.ms(stats.percentile(latencies, 99)),
+    }
+
+
+class Shop:
+    def __init__(self, dev: DevClient) -> None:
+        self.dev = dev
+        admin = dev.token(f"bench-admin-{uuid.uuid4().hex[:6]}", admin=True)
+        self.skus = [f"BENCH-{n:02d}-{uuid.uuid4().hex[:4].upper()}" for n in range(SKUS)]
+        for sku in self.skus:
+            body = {"sku": sku, "quantity": 1_000_000, "price": "1.00", "currency": "EUR"}
+            answer = dev.api("POST", "/inventory", admin, json=body)
+            if answer.status_code != 200:
+                raise RuntimeError(f"restock failed: {answer.status_code} {answer.text}")
+        dynamodb = client("dynamodb", dev.state.moto_url)
+        dynamodb.create_table(
+            TableName=BASELINE_TABLE,
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "PK", "AttributeType": "S"},
+                {"AttributeName": "SK", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.counter = 0
+
+    def customer(self) -> tuple[str, str]:
+        name = f"bench-{uuid.uuid4().hex[:8]}"
+        email = f"{name}@example.com"
+        return self.dev.token(name, email=email), email
+
+    def poster(self, token: str, placed: list[tuple[str, float]] | None = None) -> Callable[[], bool]:
+        """A worker that POSTs one order of one line (a SKU in turn) per call."""
+        http = httpx.Client(timeout=60)
+        url = f"{self.dev.state.api_url}/orders"
+        headers = {"Authorization": token}
+
+        def post() -> bool:
+            self.counter += 1
+            sku = self.skus[self.counter % len(self.skus)]
+            sent = time.time()
+            answer = http.post(url, headers=headers, json={"lines": [{"sku": sku, "quantity": 1}]})
+            if answer.status_code != 202:
+                return False
+            if placed is not None:
+                placed.append((answer.json()["order_id"], sent))
+            return True
+
+        return post
+
+    def putter(self) -> Callable[[], bool]:
+        dynamodb = client("dynamodb", self.dev.state.moto_url)
+
+        def put() -> bool:
+            item = {
+                "PK": {"S": f"B#{uuid.uuid4()}"},
+                "SK": {"S": "EV#0000000001"},
+                "data": {"S": ITEM_PADDING},
+            }
+            dynamodb.put_item(TableName=BASELINE_TABLE, Item=item)
+            return True
+
+        return put
+
+
+def _drain(dev: DevClient) -> None:
+    """Until the pipeline looks idle three times in a row, a second apart (few calls: moto shares its CPU)."""
+    deadline, streak = time.monotonic() + DRAIN_TIMEOUT, 0
+    while streak < 3:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the pipeline did not drain within {DRAIN_TIMEOUT} s: {dev.status()}")
+        streak = streak + 1 if dev.status()["idle"] else 0
+        time.sleep(1)
+
+
+def _pipeline(shop: Shop, orders: int) -> dict[str, Any]:
+    token, email = shop.customer()
+    placed: list[tuple[str, float]] = []
+    posted_at = time.time()
+
+    def post_all(count: int) -> None:
+        post = shop.poster(token, placed)
+        for _ in range(count):
+            post()
+
+    share = [
+        orders // PIPELINE_CONCURRENCY + (i < orders % PIPELINE_CONCURRENCY)
+        for i in range(PIPELINE_CONCURRENCY)
+    ]
+    with ThreadPoolExecutor(PIPELINE_CONCURRENCY) as pool:
+        list(pool.map(post_all, share))
+    accepted_in = time.time() - posted_at
+    _drain(shop.dev)
+    drained_in = time.time() - posted_at
+    dynamodb = client("dynamodb", shop.dev.state.moto_url)
+    table_name = shop.dev.resources.table_name
+    latencies, unfinished = [], []
+    for order_id, sent in placed:
+        items = dynamodb.query(
+            TableName=table_name,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}},
+            ConsistentRead=True,
+        )["Items"]
+        done = {item["type"]["S"]: item["occurred_at"]["S"] for item in items}
+        if "OrderFulfilled" not in done or "ConfirmationSent" not in done:
+            unfinished.append(order_id)
+            continue
+        finished = max(_epoch(done["OrderFulfilled"]), _epoch(done["ConfirmationSent"]))
+        latencies.append(finished - sent)
+    emails = [e for e in shop.dev.emails() if email in e.to]
+    if not latencies:
+        raise RuntimeError("no order was fulfilled and e-mailed")
+    return {
+        "orders_posted": orders,
+        "orders_accepted": len(placed),
+        "fulfilled_and_emailed": len(latencies),
+        "unfinished": len(unfinished),
+        "emails_to_customer": len(emails),
+        "post_concurrency": PIPELINE_CONCURRENCY,
+        "all_accepted_after_s": round(accepted_in, 1),
+        "pipeline_idle_after_s": round(drained_in, 1),
+        "p50_ms": stats.ms(stats.percentile(latencies, 50)),
+        "p99_ms": stats.ms(stats.percentile(latencies, 99)),
+        "min_ms": stats.ms(min(latencies)),
+        "max_ms": stats.ms(max(latencies)),
+    }
+
+
+def _epoch(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def run(report: Report, *, seconds: float, levels: list[int], log: Path) -> Report:
+    """POST /orders against put_item at each concurrency. `log`: where the runtime's own log is kept."""
+    report.results["runtime_log"] = str(log)
+    with tempfile.TemporaryDirectory(prefix="bench-dev-") as scratch, orders_dev(Path(scratch), log) as dev:
+        shop = Shop(dev)
+        token, _ = shop.customer()
+        warm = _for_duration(4, 2, lambda: shop.poster(token))  # start the containers: not measured
+        _drain(dev)
+        throughput = []
+        for concurrency in levels:
+            baseline = _for_duration(concurrency, seconds, shop.putter)
+            ours = _for_duration(concurrency, seconds, lambda: shop.poster(token))
+            throughput.append(
+                {
+                    "concurrency": concurrency,
+                    "ours": ours,
+                    "baseline": baseline,
+                    "ratio": round(stats.ratio(ours["per_second"], baseline["per_second"]), 3),
+                }
+            )
+    report.results.update({"warm_up": warm, "throughput": throughput})
+    report.add(_throughput_markdown(throughput, seconds))
+    return report
+
+
+def run_pipeline(report: Report, *, orders: int, log: Path) -> Report:
+    """`orders` orders from POST to FULFILLED and e-mailed, on an idle `orders dev`."""
+    report.results["runtime_log"] = str(log)
+    with tempfile.TemporaryDirectory(prefix="bench-dev-") as scratch, orders_dev(Path(scratch), log) as dev:
+        shop = Shop(dev)
+        token, _ = shop.customer()
+        _for_duration(4, 2, lambda: shop.poster(token))  # start the containers: not measured
+        _drain(dev)
+        pipeline = _pipeline(shop, orders)
+        reference = _for_duration(1, 3, shop.putter)  # the machine's yardstick: one raw write, same moto
+    report.results.update({"pipeline": pipeline, "put_item_reference": reference})
+    report.add(_pipeline_markdown(pipeline, reference))
+    return report
+
+
+def _throughput_markdown(throughput: list[dict[str, Any]], seconds: float) -> str:
+    rows = [
+        [
+            t["concurrency"],
+            t["ours"]["per_second"],
+            t["ours"]["p50_ms"],
+            t["ours"]["p99_ms"],
+            t["ours"]["failed"],
+            t["baseline"]["per_second"],
+            t["baseline"]["p50_ms"],
+            t["ratio"],
+        ]
+        for t in throughput
+    ]
+    return f"### POST /orders per second on `orders dev`, {seconds} s per level and side\n\n" + table(
+        [
+            "concurrency",
+            "POST /orders per s",
+            "POST p50 ms",
+            "POST p99 ms",
+            "non-202",
+            "baseline put_item per s",
+            "put_item p50 ms",
+            "POST / put_item",
+        ],
+        rows,
+    )
+
+
+def _pipeline_markdown(p: dict[str, Any], reference: dict[str, Any]) -> str:
+    columns = [
+        "accepted", "fulfilled and e-mailed", "e-mails in SES", "p50 ms", "p99 ms", "min ms", "max ms",
+        "all accepted after s", "pipeline idle after s",
+    ]  # fmt: skip
+    row = [
+        p["orders_accepted"], p["fulfilled_and_emailed"], p["emails_to_customer"], p["p50_ms"], p["p99_ms"],
+        p["min_ms"], p["max_ms"], p["all_accepted_after_s"], p["pipeline_idle_after_s"],
+    ]  # fmt: skip
+    return (
+        f"### Pipeline: POST to FULFILLED and e-mailed, {p['orders_posted']} orders posted at "
+        f"concurrency {p['post_concurrency']}\n\n"
+        + table(columns, [row])
+        + f"\n\nYardstick, same moto, same run: one raw put_item, p50 {reference['p50_ms']} ms "
+        f"({reference['per_second']} per s from one thread)."
+    )
