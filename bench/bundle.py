@@ -58,12 +58,15 @@ def _mb(size: int) -> float:
     return round(size / MB, 2)
 
 
-def run(report: Report) -> Report:
+def run(report: Report, *, functions: list[str] | None = None) -> Report:
+    """Every asset (or those of `functions`), and the baseline."""
     from infra.aws.bundling import LocalBundler, PackageSpec, package_spec, pip_command
 
     specs: dict[PackageSpec, list[str]] = {}
     for function in topology.FUNCTIONS:
         specs.setdefault(package_spec(function), []).append(function.name)
+    if functions is not None:
+        specs = {spec: names for spec, names in specs.items() if set(names) & set(functions)}
     boto3_only = next(r for s in specs for r in s.requirements if r.startswith("boto3"))
     assets = []
     with tempfile.TemporaryDirectory(prefix="bench-bundle-") as scratch:

@@ -81,12 +81,16 @@ def warm(invocations: int, functions: tuple[str, ...], out: Path) -> None:
 
 
 @main.command()
+@click.option("--function", "functions", multiple=True, help="Only this function's asset (repeatable).")
 @OUT
-def bundle(out: Path) -> None:
+def bundle(functions: tuple[str, ...], out: Path) -> None:
     """Each function asset's size, zipped, built as `cdk deploy` builds it (pip needs PyPI)."""
     from bench import bundle as benchmark
 
-    _run("bundle", {}, out, benchmark.run)
+    chosen = list(functions) or None
+    _run(
+        "bundle", {"functions": chosen or "all"}, out, lambda report: benchmark.run(report, functions=chosen)
+    )
 
 
 @main.command()
@@ -94,18 +98,25 @@ def bundle(out: Path) -> None:
 @click.option(
     "--concurrency", "levels", default="1,8,32", show_default=True, help="Comma-separated concurrency levels."
 )
+@click.option(
+    "--orders",
+    type=click.IntRange(0, 100_000),
+    default=0,
+    show_default=True,
+    help="Then this many through the pipeline.",
+)
 @OUT
-def throughput(seconds: float, levels: str, out: Path) -> None:
+def throughput(seconds: float, levels: str, orders: int, out: Path) -> None:
     """POST /orders per second on `orders dev` against raw put_item on the same moto."""
     from bench import throughput as benchmark
 
     chosen = [int(level) for level in levels.split(",") if level.strip()]
     _run(
         "throughput",
-        {"seconds": seconds, "concurrency": chosen},
+        {"seconds": seconds, "concurrency": chosen, "orders": orders},
         out,
         lambda report: benchmark.run(
-            report, seconds=seconds, levels=chosen, log=out / "throughput-runtime.log"
+            report, seconds=seconds, levels=chosen, orders=orders, log=out / "throughput-runtime.log"
         ),
     )
 
@@ -120,15 +131,57 @@ def throughput(seconds: float, levels: str, out: Path) -> None:
 )
 @OUT
 def pipeline(orders: int, out: Path) -> None:
-    """Time from POST /orders to FULFILLED and e-mailed, per order, on `orders dev`."""
+    """Time from POST /orders to FULFILLED and e-mailed, per order, on an idle `orders dev`."""
     from bench import throughput as benchmark
 
     _run(
         "pipeline",
         {"orders": orders},
         out,
-        lambda report: benchmark.run_pipeline(report, orders=orders, log=out / "pipeline-runtime.log"),
+        lambda report: benchmark.run(
+            report, seconds=0, levels=[], orders=orders, log=out / "pipeline-runtime.log"
+        ),
     )
+
+
+@main.command()
+@click.option(
+    "--events",
+    type=click.IntRange(100, 10_000_000),
+    default=100_000,
+    show_default=True,
+    help="(a) from memory.",
+)
+@click.option(
+    "--table-events",
+    type=click.IntRange(0, 10_000_000),
+    default=10_000,
+    show_default=True,
+    help="(b) from the table on moto (0: skip); moto's scan slows as the table grows (docs/benchmarks.md).",
+)
+@click.option(
+    "--segments", type=click.IntRange(1, 64), default=4, show_default=True, help="Parallel scan segments."
+)
+@OUT
+def replay(events: int, table_events: int, segments: int, out: Path) -> None:
+    """Events per second rebuilding the read model, from memory (vs COPY) and from the table on moto."""
+    from bench import replay as benchmark
+
+    _run(
+        "replay",
+        {"events": events, "table_events": table_events, "segments": segments},
+        out,
+        lambda report: benchmark.run(report, events=events, segments=segments, table_events=table_events),
+    )
+
+
+@main.command(name="all")
+@OUT
+@click.pass_context
+def run_all(context: click.Context, out: Path) -> None:
+    """Every benchmark with its defaults, one after the other (mind the time: see docs/benchmarks.md)."""
+    for command in (coldstart, warm, bundle, throughput, pipeline, replay):
+        context.invoke(command, out=out)
 
 
 if __name__ == "__main__":

@@ -276,13 +276,14 @@ def _epoch(timestamp: str) -> float:
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
-def run(report: Report, *, seconds: float, levels: list[int], log: Path) -> Report:
-    """POST /orders against put_item at each concurrency. `log`: where the runtime's own log is kept."""
+def run(report: Report, *, seconds: float, levels: list[int], orders: int, log: Path) -> Report:
+    """POST /orders against put_item at each concurrency level, then (if `orders`) the pipeline,
+    on one `orders dev`. `log`: where the runtime's own log is kept, for a run that went wrong."""
     report.results["runtime_log"] = str(log)
     with tempfile.TemporaryDirectory(prefix="bench-dev-") as scratch, orders_dev(Path(scratch), log) as dev:
         shop = Shop(dev)
         token, _ = shop.customer()
-        warm = _for_duration(4, 2, lambda: shop.poster(token))  # start the containers: not measured
+        report.results["warm_up"] = _for_duration(4, 2, lambda: shop.poster(token))  # starts containers
         _drain(dev)
         throughput = []
         for concurrency in levels:
@@ -296,23 +297,15 @@ def run(report: Report, *, seconds: float, levels: list[int], log: Path) -> Repo
                     "ratio": round(stats.ratio(ours["per_second"], baseline["per_second"]), 3),
                 }
             )
-    report.results.update({"warm_up": warm, "throughput": throughput})
-    report.add(_throughput_markdown(throughput, seconds))
-    return report
-
-
-def run_pipeline(report: Report, *, orders: int, log: Path) -> Report:
-    """`orders` orders from POST to FULFILLED and e-mailed, on an idle `orders dev`."""
-    report.results["runtime_log"] = str(log)
-    with tempfile.TemporaryDirectory(prefix="bench-dev-") as scratch, orders_dev(Path(scratch), log) as dev:
-        shop = Shop(dev)
-        token, _ = shop.customer()
-        _for_duration(4, 2, lambda: shop.poster(token))  # start the containers: not measured
-        _drain(dev)
-        pipeline = _pipeline(shop, orders)
-        reference = _for_duration(1, 3, shop.putter)  # the machine's yardstick: one raw write, same moto
-    report.results.update({"pipeline": pipeline, "put_item_reference": reference})
-    report.add(_pipeline_markdown(pipeline, reference))
+        if throughput:
+            report.results["throughput"] = throughput
+            report.add(_throughput_markdown(throughput, seconds))
+        if orders:
+            _drain(dev)  # the pipeline starts idle
+            pipeline = _pipeline(shop, orders)
+            reference = _for_duration(1, 3, shop.putter)  # the machine's yardstick: one raw write, same moto
+            report.results.update({"pipeline": pipeline, "put_item_reference": reference})
+            report.add(_pipeline_markdown(pipeline, reference))
     return report
 
 

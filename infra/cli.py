@@ -227,5 +227,11 @@ def demo() -> None:
     sys.exit(run_demo())
 
 
+# `orders bench <name>`: the benchmarks of bench/cli.py, the same as `python -m bench <name>`.
+from bench.cli import main as bench  # noqa: E402  (the CLI is the top layer: it may import bench)
+
+main.add_command(bench, name="bench")
+
+
 if __name__ == "__main__":
     main()
