@@ -151,13 +151,25 @@ def dlq(state_file: Path, as_json: bool) -> None:
     show_default=True,
     help="Parallel scan segments (a thread each).",
 )
-def replay(dry_run: bool, segments: int) -> None:
+@STATE_FILE
+def replay(dry_run: bool, segments: int, state_file: Path) -> None:
     """Rebuild the read model from the event log, then swap it in atomically.
 
-    Reads TABLE_NAME (and AWS_ENDPOINT_URL locally) and DATABASE_URL or DB_* from the
-    environment. Never publishes anything. On AWS, invoke the replay function instead
+    Against a running `orders dev` (its state file) it runs with the replay function's own
+    environment. Otherwise it reads TABLE_NAME (and AWS_ENDPOINT_URL) and DATABASE_URL or DB_*
+    from the environment. Never publishes anything. On AWS, invoke the replay function instead
     (docs/replay.md).
     """
+    import os
+
+    if "TABLE_NAME" not in os.environ and state_file.exists():
+        from infra import topology
+        from infra.local.environment import function_environment
+
+        state = _dev_client(state_file).state
+        replayer = topology.function("replay")
+        os.environ.update(function_environment(replayer, state.resources, state.database_url))
+
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table

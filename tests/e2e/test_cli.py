@@ -42,6 +42,20 @@ def test_orders_seed_puts_the_catalog_in_through_the_api(orders_dev):
     assert [item["price"] for item in items] == [product.price for product in CATALOG]
 
 
+def test_orders_replay_rebuilds_the_read_model_of_the_running_system(orders_dev, shop):
+    customer = shop.customer("replayer")
+    shop.restock("REPLAY-01", 5, "3.00")
+    placed = shop.place(customer, {"REPLAY-01": 2})
+    assert placed.status_code == 202, placed.text
+    shop.wait_for_status(customer, placed.json()["order_id"])
+    state = ["--state-file", str(orders_dev.state_file)]
+    rebuilt = orders("replay", *state).stdout
+    assert "swapped in" in rebuilt
+    dry_run = orders("replay", "--dry-run", *state).stdout
+    assert "dry run: nothing swapped; no differences" in dry_run
+    assert "inventory" in dry_run
+
+
 def test_the_commands_say_plainly_when_no_orders_dev_is_running(tmp_path):
     answer = orders("token", "nobody", "--state-file", str(tmp_path / "none.json"), check=False)
     assert answer.returncode != 0
