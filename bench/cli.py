@@ -6,7 +6,7 @@ prints the Markdown, which docs/benchmarks.md quotes with the command and the ma
 
 from __future__ import annotations
 
-import sys
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,20 @@ OUT = click.option(
 
 
 def _command() -> str:
-    root = click.get_current_context().find_root().info_name or "bench"
-    return " ".join([root, *sys.argv[1:]])
+    """The command line that reproduces this run: every option written out, defaults included."""
+    context = click.get_current_context()
+    words = [context.command_path]
+    for parameter in context.command.params:
+        value = context.params.get(parameter.name or "")
+        if not isinstance(parameter, click.Option) or value is None or value == () or parameter.name == "out":
+            continue
+        flag = parameter.opts[0]
+        if parameter.is_flag:
+            words += [flag] if value else []
+        else:
+            for each in value if isinstance(value, tuple) else (value,):
+                words += [flag, shlex.quote(str(each))]
+    return " ".join(words)
 
 
 def _run(name: str, parameters: dict[str, Any], out: Path, body: Callable[[Report], Report]) -> Report:

@@ -46,7 +46,8 @@ from infra.local.functions import CODE_ROOT
 START_TIMEOUT = 180
 SKUS = 20
 PIPELINE_CONCURRENCY = 8
-DRAIN_TIMEOUT = 240
+DRAIN_TIMEOUT = 240  # seconds, plus DRAIN_PER_ORDER for each order posted to the pipeline
+DRAIN_PER_ORDER = 2.0
 BASELINE_TABLE = "bench-put-item"
 ITEM_PADDING = "x" * 600  # about the size of a one-line OrderPlaced item
 
@@ -208,12 +209,13 @@ class Shop:
         return put
 
 
-def _drain(dev: DevClient) -> None:
+def _drain(dev: DevClient, orders: int = 0) -> None:
     """Until the pipeline looks idle three times in a row, a second apart (few calls: moto shares its CPU)."""
-    deadline, streak = time.monotonic() + DRAIN_TIMEOUT, 0
+    timeout = DRAIN_TIMEOUT + DRAIN_PER_ORDER * orders
+    deadline, streak = time.monotonic() + timeout, 0
     while streak < 3:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the pipeline did not drain within {DRAIN_TIMEOUT} s: {dev.status()}")
+            raise RuntimeError(f"the pipeline did not drain within {timeout} s: {dev.status()}")
         streak = streak + 1 if dev.status()["idle"] else 0
         time.sleep(1)
 
@@ -235,7 +237,7 @@ def _pipeline(shop: Shop, orders: int) -> dict[str, Any]:
     with ThreadPoolExecutor(PIPELINE_CONCURRENCY) as pool:
         list(pool.map(post_all, share))
     accepted_in = time.time() - posted_at
-    _drain(shop.dev)
+    _drain(shop.dev, orders)
     drained_in = time.time() - posted_at
     dynamodb = client("dynamodb", shop.dev.state.moto_url)
     table_name = shop.dev.resources.table_name

@@ -316,6 +316,10 @@ def _context(function: topology.Function) -> LambdaContext:
     )
 
 
+def _us(seconds: float) -> float:
+    return round(seconds * 1e6, 1)
+
+
 def measure_case(case: WarmCase, shop: Shop, invocations: int) -> dict[str, Any]:
     function = topology.function(case.function)
     module_name, _, attribute = function.handler.rpartition(".")
@@ -339,10 +343,10 @@ def measure_case(case: WarmCase, shop: Shop, invocations: int) -> dict[str, Any]
     return {
         "function": case.function,
         "invocations": invocations,
-        "ours_p50_ms": stats.ms(stats.percentile(ours, 50)),
-        "ours_p99_ms": stats.ms(stats.percentile(ours, 99)),
-        "service_p50_ms": stats.ms(stats.percentile(baseline, 50)),
-        "service_p99_ms": stats.ms(stats.percentile(baseline, 99)),
+        "ours_p50_us": _us(stats.percentile(ours, 50)),
+        "ours_p99_us": _us(stats.percentile(ours, 99)),
+        "service_p50_us": _us(stats.percentile(baseline, 50)),
+        "service_p99_us": _us(stats.percentile(baseline, 99)),
         "ratio_p50": round(stats.ratio(stats.percentile(ours, 50), stats.percentile(baseline, 50)), 2),
     }
 
@@ -364,10 +368,10 @@ def run(report: Report, *, invocations: int, functions: list[str] | None = None)
     rows = [
         [
             r["function"],
-            r["ours_p50_ms"],
-            r["ours_p99_ms"],
-            r["service_p50_ms"],
-            r["service_p99_ms"],
+            r["ours_p50_us"],
+            r["ours_p99_us"],
+            r["service_p50_us"],
+            r["service_p99_us"],
             f"{r['ratio_p50']}x",
         ]
         for r in results
@@ -377,10 +381,10 @@ def run(report: Report, *, invocations: int, functions: list[str] | None = None)
         + table(
             [
                 "function",
-                "handler p50 ms",
-                "handler p99 ms",
-                "service p50 ms",
-                "service p99 ms",
+                "handler p50 µs",
+                "handler p99 µs",
+                "service p50 µs",
+                "service p99 µs",
                 "p50 / service",
             ],
             rows,
