@@ -47,12 +47,12 @@ RETRYABLE = {
 LAST_EVENT_KEY = event_key(9_999_999_999)
 
 
-def _models(table_name: str, region: str | None, host: str | None) -> tuple[type[Model], type[Model]]:
+def _models(table_name: str, region: str | None, host: str | None) -> tuple[Any, Any]:
     """pynamodb binds a table to a class; build the two item classes for this table."""
     meta = {"table_name": table_name, "region": region, "host": host, "max_retry_attempts": 3}
 
     class EventItem(Model):
-        Meta = type("Meta", (), meta)
+        Meta = type("Meta", (), meta)  # type: ignore[assignment]
         pk = UnicodeAttribute(hash_key=True, attr_name="PK")
         sk = UnicodeAttribute(range_key=True, attr_name="SK")
         stream = UnicodeAttribute()
@@ -66,7 +66,7 @@ def _models(table_name: str, region: str | None, host: str | None) -> tuple[type
         data = UnicodeAttribute()
 
     class HeadItem(Model):
-        Meta = type("Meta", (), meta)
+        Meta = type("Meta", (), meta)  # type: ignore[assignment]
         pk = UnicodeAttribute(hash_key=True, attr_name="PK")
         sk = UnicodeAttribute(range_key=True, attr_name="SK")
         sku = UnicodeAttribute()
@@ -80,7 +80,7 @@ def _models(table_name: str, region: str | None, host: str | None) -> tuple[type
     return EventItem, HeadItem
 
 
-def _attributes(model: Model) -> dict[str, Any]:
+def _attributes(model: Any) -> dict[str, Any]:
     return {name: getattr(model, name) for name in model.get_attributes()} | {"PK": model.pk, "SK": model.sk}
 
 

@@ -27,7 +27,7 @@ DomainEvent = (
     | m.UserRegistered
 )
 
-EVENT_CLASSES: dict[str, type[DomainEvent]] = {cls.__name__: cls for cls in DomainEvent.__args__}  # type: ignore[attr-defined]
+EVENT_CLASSES: dict[str, type[DomainEvent]] = {cls.__name__: cls for cls in DomainEvent.__args__}
 # Every event type is at schema version 1. A breaking change adds model/events/<name>.v2.json
 # and an upcaster here from v1 data to v2; the log itself is never rewritten.
 SCHEMA_VERSIONS: dict[str, int] = dict.fromkeys(EVENT_CLASSES, 1)
