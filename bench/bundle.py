@@ -75,7 +75,16 @@ def run(report: Report, *, functions: list[str] | None = None) -> Report:
             built = root / f"asset{number}"
             LocalBundler(spec, label=", ".join(functions)).bundle(built)
             measured = zip_directory(built, root / f"asset{number}.zip")
-            assets.append({"functions": functions, "requirements": list(spec.requirements), **measured})
+            ours = sum(size for name, size in measured["by_entry_zipped_bytes"] if name in spec.packages)
+            assets.append(
+                {
+                    "functions": functions,
+                    "packages": list(spec.packages),
+                    "requirements": list(spec.requirements),
+                    "first_party_zipped_bytes": ours,
+                    **measured,
+                }
+            )
         baseline_spec = PackageSpec(packages=(), requirements=(boto3_only,))
         baseline_dir = root / "baseline"
         LocalBundler(baseline_spec, label="boto3 alone").bundle(baseline_dir)
@@ -104,6 +113,7 @@ def _markdown(assets: list[dict[str, Any]], baseline: dict[str, Any]) -> str:
             _mb(asset["unzipped_bytes"]),
             asset["files"],
             f"{asset['ratio_zipped']}x",
+            f"{_mb(asset['first_party_zipped_bytes'])} MB ({', '.join(asset['packages'])})",
             dominant(asset),
         ]
         for asset in assets
@@ -115,6 +125,7 @@ def _markdown(assets: list[dict[str, Any]], baseline: dict[str, Any]) -> str:
             _mb(baseline["unzipped_bytes"]),
             baseline["files"],
             "1.0x",
+            "",
             dominant(baseline),
         ]
     )

@@ -117,18 +117,30 @@ def bundle(functions: tuple[str, ...], out: Path) -> None:
     show_default=True,
     help="Then this many through the pipeline.",
 )
+@click.option(
+    "--skus",
+    type=click.IntRange(1, 1000),
+    default=20,
+    show_default=True,
+    help="SKUs the orders take in turn.",
+)
 @OUT
-def throughput(seconds: float, levels: str, orders: int, out: Path) -> None:
+def throughput(seconds: float, levels: str, orders: int, skus: int, out: Path) -> None:
     """POST /orders per second on `orders dev` against raw put_item on the same moto."""
     from bench import throughput as benchmark
 
     chosen = [int(level) for level in levels.split(",") if level.strip()]
     _run(
         "throughput",
-        {"seconds": seconds, "concurrency": chosen, "orders": orders},
+        {"seconds": seconds, "concurrency": chosen, "orders": orders, "skus": skus},
         out,
         lambda report: benchmark.run(
-            report, seconds=seconds, levels=chosen, orders=orders, log=out / "throughput-runtime.log"
+            report,
+            seconds=seconds,
+            levels=chosen,
+            orders=orders,
+            skus=skus,
+            log=out / "throughput-runtime.log",
         ),
     )
 

@@ -119,10 +119,28 @@ def _raw_scan(endpoint: str, segments: int) -> tuple[int, float]:
     return items, time.perf_counter() - began
 
 
-def _replay(store: Any, rebuilds: PostgresRebuilds, segments: int) -> tuple[replaying.ReplayReport, float]:
+class _Phases(replaying.ReplayProgress):
+    """When each of replay's phases began, to say where the time went."""
+
+    def __init__(self) -> None:
+        self.began: list[tuple[str, float]] = []
+
+    def phase(self, name: str) -> None:
+        self.began.append((name, time.perf_counter()))
+
+    def seconds(self, ended: float) -> dict[str, float]:
+        ends = [at for _, at in self.began[1:]] + [ended]
+        return {name: round(end - at, 3) for (name, at), end in zip(self.began, ends, strict=True)}
+
+
+def _replay(
+    store: Any, rebuilds: PostgresRebuilds, segments: int
+) -> tuple[replaying.ReplayReport, float, dict]:
+    phases = _Phases()
     began = time.perf_counter()
-    report = replaying.replay(store, rebuilds, segments=segments)
-    return report, time.perf_counter() - began
+    report = replaying.replay(store, rebuilds, segments=segments, progress=phases)
+    ended = time.perf_counter()
+    return report, ended - began, phases.seconds(ended)
 
 
 def _log(events: int) -> tuple[InMemoryEventStore, list[Recorded]]:
@@ -155,7 +173,7 @@ def run(report: Report, *, events: int, segments: int, table_events: int) -> Rep
             migrate(conn, live)
         rebuilds = PostgresRebuilds(connect, live)
         try:
-            memory_report, memory_seconds = _replay(store, rebuilds, segments)
+            memory_report, memory_seconds, memory_phases = _replay(store, rebuilds, segments)
             with connect() as conn:
                 replayed = schema_tally(conn, live)
             copy_seconds = _copy_rows(connect, live, final)
@@ -169,6 +187,7 @@ def run(report: Report, *, events: int, segments: int, table_events: int) -> Rep
                 "events": memory_report.events,
                 "rows": dict(replayed.counts),
                 "replay_s": round(memory_seconds, 3),
+                "phases_s": memory_phases,
                 "replay_events_per_s": round(memory_report.events / memory_seconds),
                 "copy_s": round(copy_seconds, 3),
                 "copy_events_per_s": round(len(log) / copy_seconds),
@@ -185,7 +204,7 @@ def run(report: Report, *, events: int, segments: int, table_events: int) -> Rep
                     load_seconds = _load_table(endpoint, table_log)
                     items, scan_seconds = _raw_scan(endpoint, segments)
                     table_store = DynamoDBEventStore(TABLE, region="eu-west-1", host=endpoint)
-                    table_report, table_seconds = _replay(table_store, rebuilds, segments)
+                    table_report, table_seconds, table_phases = _replay(table_store, rebuilds, segments)
                 with connect() as conn:
                     from_moto = schema_tally(conn, live)
                 if from_moto != rows.tally_of(_final_rows(table_log)):
@@ -194,6 +213,7 @@ def run(report: Report, *, events: int, segments: int, table_events: int) -> Rep
                     "events": table_report.events,
                     "load_s": round(load_seconds, 1),
                     "replay_s": round(table_seconds, 3),
+                    "phases_s": table_phases,
                     "replay_events_per_s": round(table_report.events / table_seconds),
                     "raw_scan_items": items,
                     "raw_scan_s": round(scan_seconds, 3),
@@ -237,6 +257,10 @@ def _markdown(r: dict[str, Any]) -> str:
         rows_,
     )
     rows_line = ", ".join(f"{name} {count}" for name, count in m["rows"].items())
+    for label, measured in (("(a)", m), ("(b)", r.get("table"))):
+        if measured is not None:
+            spent = ", ".join(f"{name} {seconds} s" for name, seconds in measured["phases_s"].items())
+            text += f"\n\nWhere {label}'s time went, by replay phase: {spent}."
     text += f"\n\nRows built: {rows_line}. The COPYed rows' tally equals the replayed ones'."
     if "table" in r:
         text += (

@@ -44,7 +44,7 @@ from infra.local.client import DevClient
 from infra.local.functions import CODE_ROOT
 
 START_TIMEOUT = 180
-SKUS = 20
+SKUS = 20  # orders take their SKU in turn: no SKU head is hot unless asked (--skus 1)
 PIPELINE_CONCURRENCY = 8
 DRAIN_TIMEOUT = 240  # seconds, plus DRAIN_PER_ORDER for each order posted to the pipeline
 DRAIN_PER_ORDER = 2.0
@@ -146,10 +146,10 @@ def _for_duration(
 
 
 class Shop:
-    def __init__(self, dev: DevClient) -> None:
+    def __init__(self, dev: DevClient, skus: int = SKUS) -> None:
         self.dev = dev
         admin = dev.token(f"bench-admin-{uuid.uuid4().hex[:6]}", admin=True)
-        self.skus = [f"BENCH-{n:02d}-{uuid.uuid4().hex[:4].upper()}" for n in range(SKUS)]
+        self.skus = [f"BENCH-{n:02d}-{uuid.uuid4().hex[:4].upper()}" for n in range(skus)]
         for sku in self.skus:
             body = {"sku": sku, "quantity": 1_000_000, "price": "1.00", "currency": "EUR"}
             answer = dev.api("POST", "/inventory", admin, json=body)
@@ -278,13 +278,16 @@ def _epoch(timestamp: str) -> float:
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
-def run(report: Report, *, seconds: float, levels: list[int], orders: int, log: Path) -> Report:
+def run(
+    report: Report, *, seconds: float, levels: list[int], orders: int, log: Path, skus: int = SKUS
+) -> Report:
     """POST /orders against put_item at each concurrency level, then (if `orders`) the pipeline,
     on one `orders dev`. `log`: where the runtime's own log is kept, for a run that went wrong."""
     report.results["runtime_log"] = str(log)
     with tempfile.TemporaryDirectory(prefix="bench-dev-") as scratch, orders_dev(Path(scratch), log) as dev:
-        shop = Shop(dev)
+        shop = Shop(dev, skus)
         token, _ = shop.customer()
+        report.results["skus"] = skus
         report.results["warm_up"] = _for_duration(4, 2, lambda: shop.poster(token))  # starts containers
         _drain(dev)
         throughput = []
@@ -301,7 +304,7 @@ def run(report: Report, *, seconds: float, levels: list[int], orders: int, log: 
             )
         if throughput:
             report.results["throughput"] = throughput
-            report.add(_throughput_markdown(throughput, seconds))
+            report.add(_throughput_markdown(throughput, seconds, skus))
         if orders:
             _drain(dev)  # the pipeline starts idle
             pipeline = _pipeline(shop, orders)
@@ -311,7 +314,7 @@ def run(report: Report, *, seconds: float, levels: list[int], orders: int, log: 
     return report
 
 
-def _throughput_markdown(throughput: list[dict[str, Any]], seconds: float) -> str:
+def _throughput_markdown(throughput: list[dict[str, Any]], seconds: float, skus: int) -> str:
     rows = [
         [
             t["concurrency"],
@@ -325,18 +328,23 @@ def _throughput_markdown(throughput: list[dict[str, Any]], seconds: float) -> st
         ]
         for t in throughput
     ]
-    return f"### POST /orders per second on `orders dev`, {seconds} s per level and side\n\n" + table(
-        [
-            "concurrency",
-            "POST /orders per s",
-            "POST p50 ms",
-            "POST p99 ms",
-            "non-202",
-            "baseline put_item per s",
-            "put_item p50 ms",
-            "POST / put_item",
-        ],
-        rows,
+    title = f"### POST /orders per second on `orders dev`, {seconds} s per level and side, {skus} SKU(s)"
+    return (
+        title
+        + "\n\n"
+        + table(
+            [
+                "concurrency",
+                "POST /orders per s",
+                "POST p50 ms",
+                "POST p99 ms",
+                "non-202",
+                "baseline put_item per s",
+                "put_item p50 ms",
+                "POST / put_item",
+            ],
+            rows,
+        )
     )
 
 

@@ -40,5 +40,8 @@ def test_a_function_asset_is_built_zipped_and_set_against_boto3_alone(run_bench)
     assert asset["ratio_zipped"] == pytest.approx(asset["zipped_bytes"] / baseline["zipped_bytes"], abs=0.01)
     parts = dict(asset["by_entry_zipped_bytes"])
     assert {"streams", "ordering", "generated", "botocore"} <= set(parts)
+    assert asset["first_party_zipped_bytes"] == sum(
+        parts[name] for name in ("streams", "ordering", "generated")
+    )
     assert "aws_lambda_powertools" not in parts  # from the layer, not the asset
     assert "psycopg" not in parts  # the publisher does not use the database
