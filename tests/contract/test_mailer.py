@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,11 +34,12 @@ class Delivered:
     correlation_id: str | None
 
 
-class Backend:
+class Backend(abc.ABC):
     mailer: Mailer
 
+    @abc.abstractmethod
     def delivered(self) -> list[Delivered]:
-        raise NotImplementedError
+        """What recipients would see, in the order it was sent."""
 
 
 class MemoryBackend(Backend):

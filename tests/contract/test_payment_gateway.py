@@ -6,6 +6,7 @@ the stub as documented in tests/support/stripe_stub.py, so the same charges mean
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import uuid
 from collections.abc import Iterator
@@ -31,12 +32,12 @@ GATEWAYS = ["fake", "stripe"]
 CLIENT_TIMEOUT = 0.5  # seconds the Stripe client waits for an answer; the stub holds "timeouts" far longer
 
 
-class Backend:
+class Backend(abc.ABC):
     gateway: PaymentGateway
 
+    @abc.abstractmethod
     def charges_made(self) -> int:
         """How many charges the payment provider holds."""
-        raise NotImplementedError
 
 
 class FakeBackend(Backend):
