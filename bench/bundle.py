@@ -136,6 +136,7 @@ def _markdown(assets: list[dict[str, Any]], baseline: dict[str, Any]) -> str:
             "unzipped MB",
             "files",
             "zipped / baseline",
+            "our code, zipped",
             "largest parts, zipped",
         ],
         rows,

@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -169,6 +170,7 @@ class Shop:
             BillingMode="PAY_PER_REQUEST",
         )
         self.counter = 0
+        self.refusals: Counter[int] = Counter()  # status -> how many POSTs were not answered 202
 
     def customer(self) -> tuple[str, str]:
         name = f"bench-{uuid.uuid4().hex[:8]}"
@@ -187,6 +189,7 @@ class Shop:
             sent = time.time()
             answer = http.post(url, headers=headers, json={"lines": [{"sku": sku, "quantity": 1}]})
             if answer.status_code != 202:
+                self.refusals[answer.status_code] += 1
                 return False
             if placed is not None:
                 placed.append((answer.json()["order_id"], sent))
@@ -293,7 +296,11 @@ def run(
         throughput = []
         for concurrency in levels:
             baseline = _for_duration(concurrency, seconds, shop.putter)
+            shop.refusals.clear()
             ours = _for_duration(concurrency, seconds, lambda: shop.poster(token))
+            ours["non_202_by_status"] = {
+                str(status): count for status, count in sorted(shop.refusals.items())
+            }
             throughput.append(
                 {
                     "concurrency": concurrency,
@@ -321,7 +328,7 @@ def _throughput_markdown(throughput: list[dict[str, Any]], seconds: float, skus:
             t["ours"]["per_second"],
             t["ours"]["p50_ms"],
             t["ours"]["p99_ms"],
-            t["ours"]["failed"],
+            ", ".join(f"{n} x {status}" for status, n in t["ours"].get("non_202_by_status", {}).items()) or 0,
             t["baseline"]["per_second"],
             t["baseline"]["p50_ms"],
             t["ratio"],
