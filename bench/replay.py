@@ -186,10 +186,10 @@ def run(report: Report, *, events: int, segments: int, table_events: int) -> Rep
             results["memory"] = {
                 "events": memory_report.events,
                 "rows": dict(replayed.counts),
-                "replay_s": round(memory_seconds, 3),
+                "replay_s": round(memory_seconds, 6),
                 "phases_s": memory_phases,
                 "replay_events_per_s": round(memory_report.events / memory_seconds),
-                "copy_s": round(copy_seconds, 3),
+                "copy_s": round(copy_seconds, 6),
                 "copy_events_per_s": round(len(log) / copy_seconds),
                 "ratio_to_copy": round(stats.ratio(copy_seconds, memory_seconds), 3),
             }
@@ -212,14 +212,14 @@ def run(report: Report, *, events: int, segments: int, table_events: int) -> Rep
                 results["table"] = {
                     "events": table_report.events,
                     "load_s": round(load_seconds, 1),
-                    "replay_s": round(table_seconds, 3),
+                    "replay_s": round(table_seconds, 6),
                     "phases_s": table_phases,
                     "replay_events_per_s": round(table_report.events / table_seconds),
                     "raw_scan_items": items,
-                    "raw_scan_s": round(scan_seconds, 3),
+                    "raw_scan_s": round(scan_seconds, 6),
                     "raw_scan_items_per_s": round(items / scan_seconds),
                     "ratio_to_raw_scan": round(stats.ratio(scan_seconds, table_seconds), 3),
-                    "copy_s": round(copy_seconds, 3),
+                    "copy_s": round(copy_seconds, 6),
                     "ratio_to_copy": round(stats.ratio(copy_seconds, table_seconds), 3),
                 }
         finally:

@@ -26,7 +26,7 @@ def test_replay_from_memory_and_from_the_table_against_their_baselines(run_bench
     assert memory["events"] == result["events"] >= 600
     assert memory["rows"]["orders"] > 0
     assert memory["rows"]["users"] == 200
-    assert memory["ratio_to_copy"] == pytest.approx(memory["copy_s"] / memory["replay_s"], rel=0.05)
+    assert memory["ratio_to_copy"] == pytest.approx(memory["copy_s"] / memory["replay_s"], rel=0.01)
     assert 300 <= table["events"] < memory["events"]
     assert table["raw_scan_items"] == table["events"]  # the raw scan read the same log
-    assert table["ratio_to_raw_scan"] == pytest.approx(table["raw_scan_s"] / table["replay_s"], rel=0.05)
+    assert table["ratio_to_raw_scan"] == pytest.approx(table["raw_scan_s"] / table["replay_s"], rel=0.01)
