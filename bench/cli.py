@@ -27,7 +27,7 @@ OUT = click.option(
 def _command() -> str:
     """The command line that reproduces this run: every option written out, defaults included."""
     context = click.get_current_context()
-    words = [context.command_path]
+    words = [context.find_root().info_name or "bench", context.info_name or ""]  # `all` runs each as itself
     for parameter in context.command.params:
         value = context.params.get(parameter.name or "")
         if not isinstance(parameter, click.Option) or value is None or value == () or parameter.name == "out":
