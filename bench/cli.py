@@ -27,7 +27,11 @@ OUT = click.option(
 def _command() -> str:
     """The command line that reproduces this run: every option written out, defaults included."""
     context = click.get_current_context()
-    words = [context.find_root().info_name or "bench", context.info_name or ""]  # `all` runs each as itself
+    path = context.command_path
+    parent = context.parent
+    if parent is not None and parent.command.name == "all" and parent.parent is not None:
+        path = f"{parent.parent.command_path} {context.info_name}"  # what runs this one alone
+    words = [path]
     for parameter in context.command.params:
         value = context.params.get(parameter.name or "")
         if not isinstance(parameter, click.Option) or value is None or value == () or parameter.name == "out":
