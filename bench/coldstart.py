@@ -14,6 +14,7 @@ tracing is off for want of an X-Ray daemon; Powertools imports the X-Ray SDK all
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -21,8 +22,12 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import psycopg
+from psycopg import sql
 
 from bench import importtime, stats
 from bench.coldstart_cases import CASES, Case, World
@@ -30,8 +35,11 @@ from bench.local_aws import local_aws
 from bench.report import Report, table
 from infra import topology
 from infra.local.aws import ACCOUNT_ID, REGION
+from infra.local.embedded_postgres import postgres_url
 from infra.local.environment import function_environment
 from infra.local.functions import CODE_ROOT
+from ordering.adapters.postgres_connection import CONNECT_OPTIONS
+from ordering.readmodel.migrator import migrate
 
 NOT_USED_DATABASE = "postgresql://bench-not-used/none"  # the routes measured never open Postgres
 CHILD_TIMEOUT_SECONDS = 120
@@ -47,6 +55,20 @@ def context_for(function: topology.Function) -> dict[str, Any]:
         "deadline_ms": int((time.time() + function.timeout_seconds) * 1000),
         "log_group_name": f"/aws/lambda/{function.name}",
     }
+
+
+@contextlib.contextmanager
+def read_model_database() -> Iterator[tuple[str, str]]:
+    """Postgres (embedded, or DATABASE_URL) with a migrated read model in a schema of its own."""
+    with postgres_url() as url:
+        schema = f"bench_cold_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(url, **CONNECT_OPTIONS) as conn:
+            migrate(conn, schema)
+        try:
+            yield url, schema
+        finally:
+            with psycopg.connect(url, **CONNECT_OPTIONS) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 def run_child(
@@ -102,7 +124,9 @@ def _summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
 
 def measure_case(case: Case, world: World, runs: int, scratch: Path) -> dict[str, Any]:
     function = topology.function(case.function)
-    env = function_environment(function, world.resources, NOT_USED_DATABASE)
+    env = function_environment(function, world.resources, world.database_url or NOT_USED_DATABASE)
+    if world.schema is not None:
+        env["READ_MODEL_SCHEMA"] = world.schema
     ours: list[dict[str, Any]] = []
     baseline: list[dict[str, Any]] = []
     for _ in range(runs):  # interleaved: drift in the machine's load falls on both
@@ -125,6 +149,7 @@ def measure_case(case: Case, world: World, runs: int, scratch: Path) -> dict[str
     ours_summary, baseline_summary = _summary(ours), _summary(baseline)
     return {
         "function": case.function,
+        "case": case.name,
         "handler": function.handler,
         "baseline_handler": case.baseline,
         "event": case.route,
@@ -155,12 +180,18 @@ def measure_case(case: Case, world: World, runs: int, scratch: Path) -> dict[str
 
 def run(report: Report, *, runs: int, functions: list[str] | None = None) -> Report:
     cases = [c for c in CASES if functions is None or c.function in functions]
-    if functions is not None and len(cases) != len(set(functions)):
-        known = ", ".join(c.function for c in CASES)
-        raise ValueError(f"unknown function in {functions}; known: {known}")
+    unknown = set(functions or ()) - {c.function for c in CASES}
+    if unknown:
+        known = ", ".join(sorted({c.function for c in CASES}))
+        raise ValueError(f"unknown function in {sorted(unknown)}; known: {known}")
     results = []
-    with local_aws() as resources, tempfile.TemporaryDirectory(prefix="bench-cold-") as scratch:
-        world = World(resources)
+    with contextlib.ExitStack() as stack:
+        resources = stack.enter_context(local_aws())
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-cold-"))
+        database_url = schema = None
+        if any(case.needs_postgres for case in cases):
+            database_url, schema = stack.enter_context(read_model_database())
+        world = World(resources, database_url, schema)
         for case in cases:
             results.append(measure_case(case, world, runs, Path(scratch)))
     report.results["cold_start"] = results
@@ -174,7 +205,7 @@ def _markdown(results: list[dict[str, Any]], runs: int) -> str:
         o, b = r["ours"], r["baseline"]
         rows.append(
             [
-                r["function"],
+                r["case"],
                 o["init_ms"],
                 o["first_invocation_ms"],
                 o["sum_ms"],
@@ -207,7 +238,7 @@ def _markdown(results: list[dict[str, Any]], runs: int) -> str:
         ],
         [
             [
-                r["function"],
+                r["case"],
                 f"{r['imports']['ours_total_ms']} / {r['imports']['baseline_total_ms']}",
                 ", ".join(f"{name} {value}" for name, value in r["imports"]["ours_by_package_ms"]),
             ]
@@ -216,7 +247,7 @@ def _markdown(results: list[dict[str, Any]], runs: int) -> str:
     )
     calls = table(
         ["function", "event", "AWS calls on the first event (each side)"],
-        [[r["function"], r["event"], ", ".join(r["aws_calls"]["ours"]) or "none"] for r in results],
+        [[r["case"], r["event"], ", ".join(r["aws_calls"]["ours"]) or "none"] for r in results],
     )
     return (
         f"### Cold start: medians of {runs} fresh processes per side\n\n{main}\n\n"

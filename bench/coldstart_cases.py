@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import psycopg
+
 from bench import aws_events
 from infra.local.aws import client
 from infra.local.resources import Resources
@@ -32,10 +34,15 @@ PRICE = Decimal("7.50")
 
 
 class World:
-    """The moto resources, a stocked SKU and a customer; makes fresh state for each run."""
+    """The moto resources, a stocked SKU and a customer; makes fresh state for each run.
 
-    def __init__(self, resources: Resources) -> None:
+    With a database URL and schema, also the read model there, for the functions that use it."""
+
+    def __init__(
+        self, resources: Resources, database_url: str | None = None, schema: str | None = None
+    ) -> None:
         self.resources = resources
+        self.database_url, self.schema = database_url, schema
         self.store = DynamoDBEventStore(
             resources.table_name, region=resources.region, host=resources.endpoint
         )
@@ -59,6 +66,25 @@ class World:
         place_order(self.store, command, Cause(f"bench-{order_id[:8]}"))
         return self.store.read(order_stream(order_id))[0]
 
+    def projected(self) -> str:
+        """A new order, paid, and in the read model as the projector would have put it; its id."""
+        from ordering.adapters.postgres_connection import CONNECT_OPTIONS, PostgresConnection
+        from ordering.adapters.postgres_read_model import PostgresReadModel
+        from ordering.services.projection import project
+
+        if self.database_url is None or self.schema is None:
+            raise RuntimeError("this case needs the read model: World(..., database_url, schema)")
+        order_id = self.paid().data.order_id  # type: ignore[union-attr]
+        url = self.database_url
+        db = PostgresConnection(lambda: psycopg.connect(url, **CONNECT_OPTIONS))
+        try:
+            read_model = PostgresReadModel(db, self.schema)
+            for event in self.store.read(order_stream(order_id)):
+                project(read_model, self.store, event)
+        finally:
+            db.close()
+        return order_id
+
     def paid(self) -> Recorded:
         """A new order, paid; its PaymentSucceeded event."""
         placed = self.place()
@@ -76,6 +102,12 @@ class Case:
     prepare: Callable[[World], dict[str, Any]]  # a fresh first event
     succeeded: Callable[[Any], bool]  # did the handler do its work (else the run is not valid)
     route: str = ""  # what the event asks, for the report
+    needs_postgres: bool = False  # the read model must be there (projector, GET /orders/{id})
+    label: str = ""  # how the report names it, when a function has more than one case
+
+    @property
+    def name(self) -> str:
+        return self.label or self.function
 
 
 def _place_order_event(world: World) -> dict[str, Any]:
@@ -100,6 +132,17 @@ def _order_events_event(world: World) -> dict[str, Any]:
         "GET",
         f"/orders/{order_id}/events",
         resource="/orders/{order_id}/events",
+        path_parameters={"order_id": order_id},
+        token_claims=world.customer_claims(),
+    )
+
+
+def _order_event(world: World) -> dict[str, Any]:
+    order_id = world.projected()
+    return aws_events.api_event(
+        "GET",
+        f"/orders/{order_id}",
+        resource="/orders/{order_id}",
         path_parameters={"order_id": order_id},
         token_claims=world.customer_claims(),
     )
@@ -152,6 +195,7 @@ CASES: tuple[Case, ...] = (
         _order_events_event,
         _status(200),
         "GET /orders/{id}/events (the log; no Postgres)",
+        label="query_orders GET /orders/{id}/events",
     ),
     Case(
         "restock",
@@ -197,11 +241,28 @@ CASES: tuple[Case, ...] = (
         _no_failures,
         "stream batch: one OrderPlaced",
     ),
+    Case(
+        "projector",
+        "bench.baselines.projector.handler",
+        _publisher_event,
+        _no_failures,
+        "stream batch: one OrderPlaced, into Postgres",
+        needs_postgres=True,
+    ),
+    Case(
+        "query_orders",
+        "bench.baselines.query_order.handler",
+        _order_event,
+        _status(200),
+        "GET /orders/{id} (the read model in Postgres)",
+        needs_postgres=True,
+        label="query_orders GET /orders/{id}",
+    ),
 )
 
 
-def case(function: str) -> Case:
-    for found in CASES:
-        if found.function == function:
-            return found
-    raise KeyError(f"no cold-start case for {function!r}; known: {', '.join(c.function for c in CASES)}")
+def cases_of(function: str) -> list[Case]:
+    found = [c for c in CASES if c.function == function]
+    if not found:
+        raise KeyError(f"no cold-start case for {function!r}; known: {', '.join(c.function for c in CASES)}")
+    return found

@@ -2,14 +2,24 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = [pytest.mark.bench, pytest.mark.moto]
+pytestmark = [pytest.mark.bench, pytest.mark.moto, pytest.mark.postgres]
 
 
 def test_cold_start_measures_both_sides_with_the_same_aws_calls(run_bench):
-    report = run_bench("coldstart", "--runs", "1", "--function", "place_order", "--function", "notification")
+    report = run_bench(
+        "coldstart",
+        "--runs",
+        "1",
+        "--function",
+        "place_order",
+        "--function",
+        "notification",
+        "--function",
+        "projector",
+    )
 
-    results = {r["function"]: r for r in report["results"]["cold_start"]}
-    assert set(results) == {"place_order", "notification"}
+    results = {r["case"]: r for r in report["results"]["cold_start"]}
+    assert set(results) == {"place_order", "notification", "projector"}
     for r in results.values():
         for side in ("ours", "baseline"):
             measured = r[side]
@@ -23,12 +33,13 @@ def test_cold_start_measures_both_sides_with_the_same_aws_calls(run_bench):
         assert r["same_aws_calls"], r["aws_calls"]
         assert r["imports"]["ours_by_package_ms"]
         assert r["imports"]["baseline_by_package_ms"]
-        assert f"| {r['function']} |" in report["markdown"]
+        assert f"| {r['case']} |" in report["markdown"]
     assert results["place_order"]["aws_calls"]["ours"] == [
         "dynamodb:BatchGetItem",
         "dynamodb:TransactWriteItems",
     ]
     assert "sesv2:SendEmail" in results["notification"]["aws_calls"]["baseline"]
+    assert results["projector"]["aws_calls"] == {"ours": [], "baseline": []}  # Postgres only
     # What the handler imports is named: our generated models are among its packages.
     packages = [name for name, _ in results["place_order"]["imports"]["ours_by_package_ms"]]
     assert "bench" not in packages
