@@ -49,6 +49,7 @@ SKUS = 20  # orders take their SKU in turn: no SKU head is hot unless asked (--s
 PIPELINE_CONCURRENCY = 8
 DRAIN_TIMEOUT = 240  # seconds, plus DRAIN_PER_ORDER for each order posted to the pipeline
 DRAIN_PER_ORDER = 2.0
+DRAIN_LOOK_SECONDS = 0.5  # between looks at the pipeline's status; idle = three idle looks in a row
 BASELINE_TABLE = "bench-put-item"
 ITEM_PADDING = "x" * 600  # about the size of a one-line OrderPlaced item
 
@@ -213,14 +214,14 @@ class Shop:
 
 
 def _drain(dev: DevClient, orders: int = 0) -> None:
-    """Until the pipeline looks idle three times in a row, a second apart (few calls: moto shares its CPU)."""
+    """Until the pipeline looks idle three times in a row (few looks: moto shares its CPU with them)."""
     timeout = DRAIN_TIMEOUT + DRAIN_PER_ORDER * orders
     deadline, streak = time.monotonic() + timeout, 0
     while streak < 3:
         if time.monotonic() > deadline:
             raise RuntimeError(f"the pipeline did not drain within {timeout} s: {dev.status()}")
         streak = streak + 1 if dev.status()["idle"] else 0
-        time.sleep(1)
+        time.sleep(DRAIN_LOOK_SECONDS)
 
 
 def _pipeline(shop: Shop, orders: int) -> dict[str, Any]:

@@ -6,7 +6,9 @@ pytestmark = [pytest.mark.bench, pytest.mark.e2e, pytest.mark.slow, pytest.mark.
 
 
 def test_posts_are_set_against_put_items_and_orders_go_all_the_way(run_bench):
-    report = run_bench("throughput", "--seconds", "0.5", "--concurrency", "1,2", "--orders", "2")
+    report = run_bench(
+        "throughput", "--seconds", "0.5", "--concurrency", "1,2", "--orders", "2", "--skus", "2"
+    )
 
     levels = report["results"]["throughput"]
     assert [level["concurrency"] for level in levels] == [1, 2]
