@@ -31,7 +31,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         ExpressionAttributeValues={":now": {"N": str(now)}},
     )
     stream = f"ORDER#{order_id}"
-    placed = json.loads(common.read_stream(dynamodb, stream)[0]["data"])
+    events = common.read_stream(dynamodb, stream)
+    placed = json.loads(events[0]["data"])
     text = f"Thank you for your order {order_id}.\n\nTotal {placed['total']} {placed['currency']}\n"
     sent = ses.send_email(
         FromEmailAddress=SENDER,
@@ -43,7 +44,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             }
         },
     )
-    events = common.read_stream(dynamodb, stream)
     confirmed = {
         "order_id": order_id,
         "kind": "order_confirmation",

@@ -19,10 +19,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             placed = json.loads(record["body"])
             order_id = placed["data"]["order_id"]
             stream = f"ORDER#{order_id}"
-            if len(common.read_stream(dynamodb, stream)) != 1:
+            events = common.read_stream(dynamodb, stream)
+            if len(events) != 1:
                 continue  # already paid
             reference = f"fake_{order_id}"  # the charge
-            events = common.read_stream(dynamodb, stream)  # re-read before writing, as ours does
             paid = {
                 "order_id": order_id,
                 "amount": placed["data"]["total"],

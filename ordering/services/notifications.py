@@ -10,11 +10,11 @@ from generated.models import EmailKind
 from ordering.domain import order
 from ordering.domain.errors import NotFound
 from ordering.domain.order import RecordConfirmationSent
-from ordering.domain.streams import order_stream
 from ordering.ports.event_store import EventStore
 from ordering.ports.mailer import Mailer
 from ordering.services.emails import compose
 from ordering.services.loading import load_order
+from ordering.services.order_commands import record_on_order
 from ordering.services.retry import RetryPolicy
 from ordering.services.stamp import Cause, Stamp
 
@@ -41,11 +41,5 @@ def notify_customer(
     message_id = mailer.send(compose(current, kind, cause.correlation_id))
     command = RecordConfirmationSent(order_id, kind, current.email, message_id)
 
-    def attempt() -> None:
-        latest = load_order(store, order_id)
-        events = order.decide(latest, command)
-        if events and latest is not None:
-            store.append(order_stream(order_id), latest.version, stamp.events(events, cause))
-
-    (retry or RetryPolicy()).run(attempt)
+    record_on_order(store, current, command, cause, stamp=stamp, retry=retry or RetryPolicy())
     return message_id

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ordering.domain import order
 from ordering.domain.errors import NotFound
 from ordering.domain.order import RecordPayment, Status
-from ordering.domain.streams import order_stream
 from ordering.ports.event_store import EventStore
 from ordering.ports.payment_gateway import Charge, ChargeResult, PaymentGateway
 from ordering.services.loading import load_order
+from ordering.services.order_commands import record_on_order
 from ordering.services.retry import RetryPolicy
 from ordering.services.stamp import Cause, Stamp
 
@@ -58,11 +57,5 @@ def record_payment(
         order_id, result.approved, payment_reference=result.reference, reason=result.reason
     )
 
-    def attempt() -> None:
-        latest = load_order(store, order_id)
-        events = order.decide(latest, command)
-        if events and latest is not None:
-            store.append(order_stream(order_id), latest.version, stamp.events(events, cause))
-
-    (retry or RetryPolicy()).run(attempt)
+    record_on_order(store, current, command, cause, stamp=stamp, retry=retry or RetryPolicy())
     return PaymentOutcome(order_id, result.approved, charged_now=True)
