@@ -20,7 +20,8 @@ ADMIN_GROUP = "admin"
 # Every function gets these; each interpreter adds the variables of the resources it uses:
 #   table -> TABLE_NAME, payment_queue -> PAYMENT_QUEUE_URL, event_bus -> EVENT_BUS_NAME,
 #   mailer -> SENDER_EMAIL, database -> DATABASE_URL (local) or DB_HOST/DB_PORT/DB_NAME/DB_USER
-#   with DB_IAM_AUTH=true and DB_SSLMODE=require (AWS, through RDS Proxy).
+#   with DB_IAM_AUTH=true and DB_SSLMODE=require (AWS, through RDS Proxy), payment_gateway ->
+#   PAYMENT_GATEWAY=fake (AWS, with -c stripeSecretArn: stripe and STRIPE_SECRET_ARN).
 COMMON_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": SERVICE,
     "POWERTOOLS_METRICS_NAMESPACE": "Orders",
@@ -29,7 +30,7 @@ COMMON_ENVIRONMENT = {
 
 Trigger = Literal["api", "sqs", "stream", "eventbridge", "cognito", "deploy", "manual"]
 # Resources a function uses. Each interpreter turns them into environment variables and grants.
-Resource = Literal["table", "payment_queue", "event_bus", "database", "mailer"]
+Resource = Literal["table", "payment_queue", "event_bus", "database", "mailer", "payment_gateway"]
 # What a function that uses the table may do with it; infra/aws grants exactly these actions.
 TableAccess = Literal["read", "read_write", "read_scan"]
 
@@ -189,9 +190,8 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="handlers.payment.handler",
         trigger="sqs",
         description="Charge each placed order once; record PaymentSucceeded or PaymentFailed",
-        uses=frozenset({"table"}),
+        uses=frozenset({"table", "payment_gateway"}),
         timeout_seconds=30,
-        environment={"PAYMENT_GATEWAY": "fake"},
     ),
     Function(
         name="inventory",

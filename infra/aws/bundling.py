@@ -43,7 +43,8 @@ PYTHON_VERSION = "3.12"  # the Lambda runtime, the wheels and the Powertools lay
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64")
 SHARED_PACKAGES = ("ordering", "generated")
 FROM_LAYER = frozenset({"aws-lambda-powertools"})  # provided by the AWS-managed layer
-ONLY_FOR = {"psycopg": "database"}  # requirement -> the `uses` resource that needs it
+# requirement -> the `uses` resource that needs it
+ONLY_FOR = {"psycopg": "database", "stripe": "payment_gateway"}
 UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024  # Lambda's limit for function + layers, unzipped
 SKIPPED = ("__pycache__", "*.pyc", "*.pyo")
 

@@ -23,13 +23,15 @@ def resource_variables(
     function: topology.Function, resources: Resources, database_url: str
 ) -> dict[str, str]:
     """table -> TABLE_NAME, payment_queue -> PAYMENT_QUEUE_URL, event_bus -> EVENT_BUS_NAME,
-    mailer -> SENDER_EMAIL, database -> DATABASE_URL (see the comment in infra/topology.py)."""
+    mailer -> SENDER_EMAIL, database -> DATABASE_URL, payment_gateway -> PAYMENT_GATEWAY
+    (see the comment in infra/topology.py)."""
     values = {
         "table": ("TABLE_NAME", resources.table_name),
         "payment_queue": ("PAYMENT_QUEUE_URL", resources.queue_urls["payment"]),
         "event_bus": ("EVENT_BUS_NAME", resources.event_bus_name),
         "mailer": ("SENDER_EMAIL", resources.sender_email),
         "database": ("DATABASE_URL", database_url),
+        "payment_gateway": ("PAYMENT_GATEWAY", "fake"),
     }
     return dict(values[resource] for resource in sorted(function.uses))
 

@@ -20,6 +20,13 @@ def test_psycopg_only_where_the_topology_uses_the_database() -> None:
         assert bundling.package_spec(function).has_psycopg is ("database" in function.uses), function.name
 
 
+def test_stripe_only_where_the_topology_uses_the_payment_gateway() -> None:
+    for function in topology.FUNCTIONS:
+        has_stripe = any(r.startswith("stripe==") for r in bundling.requirements_for(function))
+        assert has_stripe is ("payment_gateway" in function.uses), function.name
+    assert "payment_gateway" in topology.function("payment").uses
+
+
 def test_powertools_is_never_bundled_it_comes_from_the_layer() -> None:
     for function in topology.FUNCTIONS:
         assert not any("powertools" in r for r in bundling.requirements_for(function)), function.name

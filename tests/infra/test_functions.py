@@ -21,6 +21,7 @@ RESOURCE_VARIABLES = {
     "event_bus": {"EVENT_BUS_NAME"},
     "mailer": {"SENDER_EMAIL"},
     "database": {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_IAM_AUTH", "DB_SSLMODE"},
+    "payment_gateway": {"PAYMENT_GATEWAY"},
 }
 
 
