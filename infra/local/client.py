@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import httpx
 
 from infra.local import state as dev_state
 from infra.local.aws import client
+from infra.local.background import wait_until_idle
 from infra.local.state import DevState
 
 EMAIL_DOMAIN = "example.com"
@@ -89,14 +89,7 @@ class DevClient:
 
     def wait_idle(self, timeout: float = 60) -> bool:
         """True once the pipeline has looked idle three times in a row (0.2 s apart)."""
-        deadline = time.monotonic() + timeout
-        streak = 0
-        while time.monotonic() < deadline:
-            streak = streak + 1 if self.status()["idle"] else 0
-            if streak >= 3:
-                return True
-            time.sleep(0.2)
-        return False
+        return wait_until_idle(lambda: self.status()["idle"], timeout)
 
     # --- Cognito -------------------------------------------------------------------------------
 

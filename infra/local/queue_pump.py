@@ -12,13 +12,13 @@ the payment queue), so that a local retry takes seconds, not minutes.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from infra import topology
 from infra.local import logs
+from infra.local.background import Background
 from infra.local.functions import Invocation
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
@@ -49,7 +49,7 @@ def lambda_message(message: dict[str, Any], *, queue_arn: str, region: str) -> d
     }
 
 
-class QueuePump:
+class QueuePump(Background):
     def __init__(
         self,
         consumer: topology.QueueConsumer,
@@ -65,20 +65,7 @@ class QueuePump:
         self.sqs, self.queue_url, self.queue_arn, self.region = sqs, queue_url, queue_arn, region
         self.invoke = invoke
         self.redelivery_delay = redelivery_delay
-        self._stopping = threading.Event()
-        self._busy = False
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"sqs-{consumer.queue}")
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=10)
-
-    @property
-    def busy(self) -> bool:
-        return self._busy
+        super().__init__(name=f"sqs-{consumer.queue}")
 
     def _receive(self) -> list[dict[str, Any]]:
         """Up to batch_size messages, waiting at most the batching window once one has arrived."""

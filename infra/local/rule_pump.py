@@ -13,12 +13,12 @@ EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from infra.local import logs
+from infra.local.background import Background
 from infra.local.functions import Invocation
 from infra.local.resources import RuleTargetQueue
 from infra.local.retry import backoff
@@ -44,7 +44,7 @@ def eventbridge_event(message_body: str, *, account_id: str) -> dict[str, Any] |
     return {name: event.get(name) for name in EVENT_FIELDS}
 
 
-class RulePump:
+class RulePump(Background):
     def __init__(
         self, target: RuleTargetQueue, *, sqs: Any, invoke: Invoke, function_arn: str, retry_delay: float
     ) -> None:
@@ -52,22 +52,7 @@ class RulePump:
         self.sqs, self.invoke = sqs, invoke
         self.function_arn = function_arn
         self.retry_delay = retry_delay
-        self._stopping = threading.Event()
-        self._busy = False
-        self._thread = threading.Thread(
-            target=self._run, daemon=True, name=f"rule-{target.rule}-{target.function}"
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=10)
-
-    @property
-    def busy(self) -> bool:
-        return self._busy
+        super().__init__(name=f"rule-{target.rule}-{target.function}")
 
     def _run(self) -> None:
         while not self._stopping.is_set():

@@ -16,7 +16,6 @@ import email.policy
 import logging
 import os
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from infra import topology
 from infra.local import logs, moto_cognito, persistence, read_model, state
 from infra.local.auth import TokenVerifier
 from infra.local.aws import client
+from infra.local.background import wait_until_idle
 from infra.local.control import ControlApi
 from infra.local.embedded_postgres import postgres_url
 from infra.local.environment import function_environment
@@ -312,14 +312,7 @@ class LocalRuntime:
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until the pipeline has been idle for three looks in a row, or `timeout` passes."""
-        deadline = time.monotonic() + timeout
-        streak = 0
-        while time.monotonic() < deadline:
-            streak = streak + 1 if self.status()["idle"] else 0
-            if streak >= 3:
-                return True
-            time.sleep(0.2)
-        return False
+        return wait_until_idle(lambda: self.status()["idle"], timeout)
 
     # --- stop ----------------------------------------------------------------------------------
 

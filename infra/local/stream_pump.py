@@ -28,6 +28,7 @@ from typing import Any
 
 from infra import topology
 from infra.local import logs
+from infra.local.background import Background
 from infra.local.event_filter import check_pattern, matches
 from infra.local.functions import Invocation
 from infra.local.retry import backoff
@@ -63,7 +64,7 @@ def sequence_number(record: dict[str, Any]) -> str:
     return record["dynamodb"]["SequenceNumber"]
 
 
-class StreamConsumerPump:
+class StreamConsumerPump(Background):
     """One event source mapping: a consumer's own queue of records, delivered in order."""
 
     def __init__(
@@ -84,25 +85,18 @@ class StreamConsumerPump:
         self.retry_delay = retry_delay
         self._pending: collections.deque[dict[str, Any]] = collections.deque()
         self._changed = threading.Condition()
-        self._busy = False
-        self._stopping = threading.Event()
         self.delivered = 0
         self.retries = 0
         self.dead_lettered = 0
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"stream-{settings.function}")
+        super().__init__(name=f"stream-{settings.function}")
 
     @property
     def name(self) -> str:
         return self.settings.function
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
+    def _wake(self) -> None:
         with self._changed:
             self._changed.notify_all()
-        self._thread.join(timeout=10)
 
     def offer(self, records: list[dict[str, Any]]) -> None:
         wanted = [record for record in records if matches(self.settings.filter_pattern, record)]
@@ -245,7 +239,7 @@ def _iso(epoch: Any) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
-class StreamReader:
+class StreamReader(Background):
     """Follows the table's stream and offers every record, in order, to each consumer."""
 
     def __init__(
@@ -264,8 +258,7 @@ class StreamReader:
         self.start_after = start_after
         self.last_read: str | None = start_after
         self.caught_up = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="stream-reader")
+        super().__init__(name="stream-reader")
 
     @staticmethod
     def shard_of(streams_client: Any, stream_arn: str) -> str:
@@ -285,13 +278,6 @@ class StreamReader:
                 return last
             last = answer["Records"][-1]["dynamodb"]["SequenceNumber"]
             iterator = answer["NextShardIterator"]
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=10)
 
     def _iterator(self) -> str:
         if self.last_read is None:
