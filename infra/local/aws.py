@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from typing import Any
 
 import boto3
@@ -14,17 +16,22 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_SESSION_TOKEN": "local",
 }
+_building = threading.Lock()  # boto3 sessions are not thread-safe while they build a client
 # Local calls either answer at once or the server is gone: fail fast instead of retrying for minutes.
 _CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=60)
 
 
+@functools.cache
 def client(service: str, endpoint: str, *, region: str = REGION) -> Any:
-    return boto3.session.Session().client(
-        service,
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-        config=_CONFIG,
-    )
+    """One client per service and endpoint: botocore clients are thread-safe, and building one
+    costs tens of milliseconds (it loads the service's model)."""
+    with _building:
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=endpoint,
+            region_name=region,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+            config=_CONFIG,
+        )
