@@ -282,6 +282,10 @@ class Functions:
     def names(self) -> list[str]:
         return list(self._runtimes)
 
+    def max_containers(self, name: str) -> int:
+        """How many invocations of `name` may run at once (its reserved concurrency, at most)."""
+        return self._runtimes[name].max_containers
+
     def invoke(self, name: str, event: Any, *, source: str, correlation_id: str | None = None) -> Invocation:
         return self._runtimes[name].invoke(event, source=source, correlation_id=correlation_id)
 

@@ -46,20 +46,27 @@ def eventbridge_event(message_body: str, *, account_id: str) -> dict[str, Any] |
 
 class RulePump(Background):
     def __init__(
-        self, target: RuleTargetQueue, *, sqs: Any, invoke: Invoke, function_arn: str, retry_delay: float
+        self,
+        target: RuleTargetQueue,
+        *,
+        sqs: Any,
+        invoke: Invoke,
+        function_arn: str,
+        retry_delay: float,
+        poller: int = 0,
     ) -> None:
         self.target = target
         self.sqs, self.invoke = sqs, invoke
         self.function_arn = function_arn
         self.retry_delay = retry_delay
-        super().__init__(name=f"rule-{target.rule}-{target.function}")
+        super().__init__(name=f"rule-{target.rule}-{target.function}-{poller}")
 
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
                 answer = self.sqs.receive_message(
                     QueueUrl=self.target.delivery_queue_url,
-                    MaxNumberOfMessages=10,
+                    MaxNumberOfMessages=1,  # one event per invocation; pollers give the concurrency
                     WaitTimeSeconds=LONG_POLL_SECONDS,
                     AttributeNames=["All"],
                 )

@@ -213,16 +213,22 @@ class LocalRuntime:
                     redelivery_delay=self.options.redelivery_delay,
                 )
             )
+        # EventBridge invokes a target's function concurrently, one event per invocation: as many
+        # pollers per target as the function may have containers. (The SQS consumer keeps one
+        # poller: the fake payment gateway's ledger lives in its container, and one idempotency
+        # key must meet one ledger.)
         for target in resources.rule_targets:
-            self._rule_pumps.append(
-                RulePump(
-                    target,
-                    sqs=client("sqs", endpoint),
-                    invoke=self._invoker("eventbridge"),
-                    function_arn=resources.function_arn(target.function),
-                    retry_delay=self.options.retry_delay,
+            for poller in range(self.functions.max_containers(target.function)):
+                self._rule_pumps.append(
+                    RulePump(
+                        target,
+                        sqs=client("sqs", endpoint),
+                        invoke=self._invoker("eventbridge"),
+                        function_arn=resources.function_arn(target.function),
+                        retry_delay=self.options.retry_delay,
+                        poller=poller,
+                    )
                 )
-            )
         for pump in [*self._stream_pumps, self._reader, *self._queue_pumps, *self._rule_pumps]:
             pump.start()
 
