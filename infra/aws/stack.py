@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aws_cdk import Aws, CfnOutput, Duration, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -23,6 +24,7 @@ from infra.aws.auth import Auth
 from infra.aws.event_store import EventStore
 from infra.aws.functions import Functions
 from infra.aws.messaging import Messaging
+from infra.aws.nag import acknowledge
 from infra.aws.operations import Operations
 from infra.aws.read_model import DATABASE_NAME, DATABASE_PORT, DATABASE_USER, ReadModel
 
@@ -31,6 +33,7 @@ _READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamod
 # Writes go through conditional PutItem/UpdateItem (TransactWriteItems is authorised item by
 # item with these); Powertools' idempotency layer also deletes its record when a call fails.
 _WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem")
+SES_RECIPIENTS_FINDING = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]"
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     "read": _READ,
     "read_write": _READ + _WRITE,
@@ -159,11 +162,31 @@ class OrdersStack(Stack):
                 proxy.grant_connect(function, DATABASE_USER)
             elif resource == "mailer":
                 function.add_environment("SENDER_EMAIL", self.messaging.sender_email)
-                self.messaging.sender.grant_send_email(function)
+                self._grant_send_email(function)
             elif resource == "payment_gateway":
                 function.add_environment("PAYMENT_GATEWAY", "fake")  # `-c stripeSecretArn` switches it
             else:
                 raise ValueError(f"function {spec.name} uses {resource!r}, which this stack does not provide")
+
+    def _grant_send_email(self, function: lambda_.Function) -> None:
+        """ses:SendEmail from our sender address only, to any verified identity.
+
+        In the SES sandbox (every new account) IAM also checks the recipient's identity ARN, so a
+        grant on the sender identity alone is refused for every message. The condition keeps the
+        wider resource to one From address.
+        """
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[self.format_arn(service="ses", resource="identity", resource_name="*")],
+                conditions={"StringEquals": {"ses:FromAddress": self.messaging.sender_email}},
+            )
+        )
+        acknowledge(
+            function,
+            SES_RECIPIENTS_FINDING,
+            "In the SES sandbox IAM checks each recipient identity too; ses:FromAddress pins the sender.",
+        )
 
     def _use_stripe(self, secret_arn: str) -> None:
         """`-c stripeSecretArn=...`: charge through Stripe with the API key kept in that secret."""

@@ -8,7 +8,7 @@ import pytest
 
 from infra import topology
 from infra.aws.stack import TABLE_ACTIONS
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import SENDER, Synthesized
 
 pytestmark = pytest.mark.infra
 
@@ -112,3 +112,15 @@ def test_rds_connect_is_limited_to_the_proxy_user(synthesized: Synthesized) -> N
                 resource = json.dumps(s["Resource"])
                 assert ":dbuser:" in resource, (name, resource)
                 assert resource.endswith('"/orders"]]}'), (name, resource)
+
+
+def test_mail_goes_out_from_the_sender_address_only(synthesized: Synthesized) -> None:
+    """The SES grant covers every identity (the sandbox checks recipients too), from one address."""
+    senders = set()
+    for name, statements in statements_by_function(synthesized).items():
+        for s in statements:
+            if "ses:SendEmail" in _as_list(s["Action"]):
+                assert s["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}, name
+                assert ":identity/*" in json.dumps(s["Resource"]), name
+                senders.add(name)
+    assert senders == {f.name for f in topology.FUNCTIONS if "mailer" in f.uses}
