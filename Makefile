@@ -3,7 +3,9 @@
 #   make test   run the test suite
 # Both create .venv on first use and reinstall only when pyproject.toml changes.
 
-PYTHON ?= python3
+# pgserver (the embedded Postgres) publishes wheels for CPython 3.11 and 3.12 only: use the
+# first of these that exists, or say PYTHON=/path/to/python3.12.
+PYTHON ?= $(firstword $(foreach p,python3.12 python3.11,$(if $(shell command -v $(p)),$(p))) python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -12,6 +14,9 @@ export PATH := $(abspath $(BIN)):$(PATH)
 .PHONY: demo dev test check lint codegen synth bench clean
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 12) else \
+	  "$(PYTHON) is Python %d.%d; this project needs 3.11 or 3.12 (pgserver has no wheels for newer). " \
+	  "Install one, or run: make PYTHON=/path/to/python3.12 ..." % sys.version_info[:2])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,infra]' --config-settings editable_mode=compat
