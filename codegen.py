@@ -15,6 +15,7 @@ output is deterministic, so two runs give the same bytes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import sys
@@ -308,6 +309,17 @@ def bundle(schemas: dict[str, Schema], ref_prefix: str, keep_examples: bool) -> 
 
 
 def pydantic_module(schemas: dict[str, Schema]) -> str:
+    sources = ", ".join(f"model/{source}" for source in schemas)
+    header = "# " + DO_NOT_EDIT.format(source="model/") + "\n# Sources: " + sources
+    document = {"$schema": DRAFT_2020_12, "$defs": bundle(schemas, "#/$defs/", keep_examples=False)}
+    with contextlib.chdir(ROOT):  # ruff reads its settings from the cwd's pyproject.toml
+        code = _generate_pydantic(document, header)
+    if not isinstance(code, str):
+        raise SchemaError("", "", "datamodel-code-generator returned several modules; expected one")
+    return code
+
+
+def _generate_pydantic(document: dict, header: str) -> object:
     from datamodel_code_generator import (
         DataModelType,
         InputFileType,
@@ -318,10 +330,7 @@ def pydantic_module(schemas: dict[str, Schema]) -> str:
     from datamodel_code_generator.enums import StrictTypes
     from datamodel_code_generator.format import Formatter
 
-    sources = ", ".join(f"model/{source}" for source in schemas)
-    header = "# " + DO_NOT_EDIT.format(source="model/") + "\n# Sources: " + sources
-    document = {"$schema": DRAFT_2020_12, "$defs": bundle(schemas, "#/$defs/", keep_examples=False)}
-    code = generate(
+    return generate(
         json.dumps(document, sort_keys=True),
         input_file_type=InputFileType.JsonSchema,
         output_model_type=DataModelType.PydanticV2BaseModel,
@@ -344,9 +353,6 @@ def pydantic_module(schemas: dict[str, Schema]) -> str:
         custom_file_header=header,
         formatters=[Formatter.RUFF_FORMAT],
     )
-    if not isinstance(code, str):
-        raise SchemaError("", "", "datamodel-code-generator returned several modules; expected one")
-    return code
 
 
 # ---------------------------------------------------------------------------------------------

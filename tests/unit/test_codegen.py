@@ -53,6 +53,13 @@ def test_committed_generated_dir_is_current(capsys):
     assert codegen.main(["--check"]) == 0, capsys.readouterr().err
 
 
+def test_the_output_does_not_depend_on_the_directory_it_runs_from(tmp_path, monkeypatch, capsys):
+    """The formatter's settings come from the project's pyproject.toml, not the cwd's."""
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 60\n")
+    monkeypatch.chdir(tmp_path)
+    assert codegen.main(["--check"]) == 0, capsys.readouterr().err
+
+
 def test_check_names_the_stale_file_and_writes_nothing(workspace, capsys):
     edit_json(
         workspace / "model/api/restock.json",
