@@ -82,7 +82,9 @@ class ReadModel(Construct):
             vpc_subnets=self.subnets,
             iam_auth=True,
             require_tls=True,
-            borrow_timeout=Duration.seconds(30),
+            # Well inside the API functions' 10 s: a full pool answers a clear error (retried
+            # by the stream and queue consumers) instead of a Lambda timeout.
+            borrow_timeout=Duration.seconds(5),
             security_groups=[self.proxy_security_group],
         )
         self.database.connections.allow_default_port_from(self.proxy, "RDS Proxy to PostgreSQL")

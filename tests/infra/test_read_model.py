@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from infra import topology
 from infra.aws.read_model import DATABASE_NAME, DATABASE_PORT, DATABASE_USER
 from tests.infra.conftest import Synthesized, ref
 
@@ -61,6 +62,14 @@ def test_rds_proxy_requires_iam_auth_and_tls(synthesized: Synthesized) -> None:
     _, target_group = only(synthesized.of_type("AWS::RDS::DBProxyTargetGroup"))
     (database_id,) = synthesized.of_type("AWS::RDS::DBInstance")
     assert target_group["Properties"]["DBInstanceIdentifiers"] == [ref(database_id)]
+
+
+def test_a_full_proxy_pool_fails_before_the_api_functions_time_out(synthesized: Synthesized) -> None:
+    _, target_group = only(synthesized.of_type("AWS::RDS::DBProxyTargetGroup"))
+    borrow = target_group["Properties"]["ConnectionPoolConfigurationInfo"]["ConnectionBorrowTimeout"]
+    for name, logical_id in synthesized.functions().items():
+        if "database" in topology.function(name).uses:
+            assert borrow < synthesized.props(logical_id)["Timeout"], name
 
 
 def test_only_the_functions_security_group_reaches_the_proxy(synthesized: Synthesized) -> None:
