@@ -193,6 +193,11 @@ class Api(Construct):
             authorization_type=apigw.AuthorizationType.COGNITO,
             authorizer=self.authorizer,
             request_validator=self.validator,
-            request_models={JSON: self.models[route.request_model]} if route.request_model else None,
+            # `$default` as well: a body sent as text/plain is validated like any other.
+            request_models=(
+                {JSON: self.models[route.request_model], "$default": self.models[route.request_model]}
+                if route.request_model
+                else None
+            ),
             request_parameters=request_parameters(route) or None,
         )

@@ -2,10 +2,10 @@
 
 For each request, in API Gateway's order: refuse a body above the payload limit (413),
 throttle with the stage's token bucket (429), find the route (an unknown route or method is
-AWS's 403 "Missing Authentication Token"), verify the Cognito ID token (401), check the
-content type (415) and validate the body against the route's generated draft-04 model
-(400, naming each field), then build the proxy event, invoke the function and return its
-answer with `X-Correlation-Id`. Nothing that fails a check reaches a function.
+404, the status infra/aws/api.py gives API Gateway's "Missing Authentication Token"),
+verify the Cognito ID token (401), validate the body, whatever its content type, against the
+route's generated draft-04 model (400, naming each field), then build the proxy event,
+invoke the function and return its answer with `X-Correlation-Id`. Nothing that fails a check reaches a function.
 
 Local payload limit: 256 KiB, not API Gateway's 10 MB. The largest valid body (49 order
 lines) is a few KB, and a DynamoDB item holds 400 KB, so nothing valid comes close; a low
@@ -39,7 +39,6 @@ from infra.local.throttle import TokenBucket
 MAX_BODY_BYTES = 256 * 1024
 AWS_MAX_BODY_BYTES = 10 * 1024 * 1024  # read and discard up to this much before answering 413
 CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # the CorrelationId schema's pattern
-JSON_TYPES = ("application/json",)
 
 Invoke = Callable[[str, dict[str, Any], str], Invocation]  # (function, event, correlation id)
 
@@ -171,8 +170,8 @@ class Gateway:
             route, arguments = self._routes.bind_to_environ(request.environ).match()
         except (NotFound, MethodNotAllowed):
             raise GatewayError(
-                403,
-                "forbidden",
+                404,
+                "not_found",
                 "Missing Authentication Token",
                 aws_type="MissingAuthenticationTokenException",
             ) from None
@@ -190,13 +189,6 @@ class Gateway:
     def _validate(self, request: Request, route: topology.Route, raw: bytes) -> None:
         if route.request_model is None:
             return
-        if request.mimetype not in JSON_TYPES:
-            raise GatewayError(
-                415,
-                "unsupported_media_type",
-                f"Content-Type must be application/json, not {request.mimetype or 'absent'!r}",
-                aws_type="UnsupportedMediaTypeException",
-            )
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, ValueError) as error:

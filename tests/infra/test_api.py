@@ -47,7 +47,7 @@ def test_request_models_are_the_generated_documents_unchanged(synthesized: Synth
         logical_id, model = models[route.request_model]
         assert model["ContentType"] == "application/json"
         assert model["Schema"] == request_model_document(route.request_model)
-        assert method["RequestModels"] == {"application/json": ref(logical_id)}
+        assert method["RequestModels"] == {"application/json": ref(logical_id), "$default": ref(logical_id)}
 
 
 def test_every_method_validates_body_and_parameters(synthesized: Synthesized) -> None:
