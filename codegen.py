@@ -110,6 +110,8 @@ def load_model(model_dir: Path = MODEL_DIR) -> dict[str, Schema]:
             raise SchemaError(source, pointer_of(error.path), error.message) from None
         if "title" not in document and source != "common.json":
             raise SchemaError(source, "/title", "every schema needs a title; it names the type")
+        if not isinstance(document.get("$id"), str):
+            raise SchemaError(source, "/$id", "every schema needs an $id; other schemas $ref it by that")
         schemas[source] = Schema(source, document)
     titles: dict[str, str] = {}
     for schema in schemas.values():

@@ -129,6 +129,13 @@ BROKEN = [
     ),
     pytest.param(
         "api/restock.json",
+        lambda d: d.pop("$id"),
+        "api/restock.json#/$id",
+        "needs an $id",
+        id="no-id",
+    ),
+    pytest.param(
+        "api/restock.json",
         lambda d: d["examples"].append({"sku": "MUG-01"}),
         "api/restock.json#/examples/1",
         "example is invalid",
