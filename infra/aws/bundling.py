@@ -8,7 +8,7 @@ functions whose topology entry uses the database; Powertools never goes in, it c
 the AWS-managed layer (infra/aws/functions.py). boto3 is bundled on purpose: the version we
 test with is the version that runs, not whatever the runtime happens to carry.
 
-Functions with the same contents (package, requirements) share one asset: four packages serve
+Functions with the same contents (package, requirements) share one asset: five packages serve
 the eleven functions today, each built and uploaded once.
 
 CDK calls `LocalBundler.try_bundle` when it needs the asset (`cdk deploy`, `cdk synth`). With
@@ -46,7 +46,9 @@ FROM_LAYER = frozenset({"aws-lambda-powertools"})  # provided by the AWS-managed
 # requirement -> the `uses` resource that needs it
 ONLY_FOR = {"psycopg": "database", "stripe": "payment_gateway"}
 UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024  # Lambda's limit for function + layers, unzipped
-SKIPPED = ("__pycache__", "*.pyc", "*.pyo")
+# What of our own packages runs on Lambda: code, generated JSON documents, SQL migrations.
+# Caches, linter settings and anything else a working copy holds stay out.
+SHIPPED_SUFFIXES = (".py", ".json", ".sql")
 
 
 class BundlingError(RuntimeError):
@@ -113,13 +115,18 @@ def missing_handlers(functions: Iterable[topology.Function], root: Path = REPO_R
     ]
 
 
-def _source_files(root: Path, packages: tuple[str, ...]) -> list[Path]:
+def source_files(root: Path, packages: tuple[str, ...]) -> list[Path]:
+    """Every file of `packages` that goes into an asset: the bundle copies and the hash reads these."""
     found = []
     for package in packages:
         for path in sorted((root / package).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
+            if path.is_file() and path.suffix in SHIPPED_SUFFIXES and not _hidden(path.relative_to(root)):
                 found.append(path)
     return found
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
 
 
 def pip_command(requirements: tuple[str, ...], target: Path) -> list[str]:
@@ -148,7 +155,7 @@ def asset_hash(spec: PackageSpec, root: Path = REPO_ROOT) -> str:
     """A fingerprint of exactly what goes into the asset, cheap enough to compute on every synth."""
     digest = hashlib.sha256()
     digest.update(json.dumps([PYTHON_VERSION, PLATFORMS, spec.requirements]).encode())
-    for path in _source_files(root, spec.packages):
+    for path in source_files(root, spec.packages):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -196,13 +203,10 @@ class LocalBundler:
     def bundle(self, output: Path) -> AssetReport:
         output.mkdir(parents=True, exist_ok=True)
         shutil.copytree(self._dependencies(), output, dirs_exist_ok=True)
-        for package in self.spec.packages:
-            shutil.copytree(
-                self.source_root / package,
-                output / package,
-                ignore=shutil.ignore_patterns(*SKIPPED),
-                dirs_exist_ok=True,
-            )
+        for path in source_files(self.source_root, self.spec.packages):
+            copy = output / path.relative_to(self.source_root)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)
         report = measure(self.label, output)
         sys.stderr.write(report.line() + "\n")
         if report.bytes > UNZIPPED_LIMIT_BYTES:

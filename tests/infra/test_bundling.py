@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,10 @@ def test_the_asset_fingerprint_follows_the_contents(tmp_path: Path) -> None:
     (two / "handlers" / "__pycache__").mkdir()
     (two / "handlers" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
     assert bundling.asset_hash(spec, one) == bundling.asset_hash(spec, two)  # bytecode is not shipped
+    (two / "ordering" / ".ruff_cache").mkdir()
+    (two / "ordering" / ".ruff_cache" / "CACHEDIR.TAG").write_text("cache")
+    (two / "ordering" / ".ruff.toml").write_text("[lint]\n")
+    assert bundling.asset_hash(spec, one) == bundling.asset_hash(spec, two)  # nor caches and settings
     (two / "ordering" / "__init__.py").write_text("changed = True\n")
     assert bundling.asset_hash(spec, one) != bundling.asset_hash(spec, two)
     with_db = dataclasses.replace(spec, requirements=(*spec.requirements, "psycopg[binary]==3.3.9"))
@@ -111,14 +116,13 @@ def test_bundling_builds_a_package_for_lambda_arm64_python312(
     output = tmp_path / "asset"
     report = bundler.bundle(output)
 
-    for package in spec.packages:  # first-party code exactly as in the repository, minus bytecode
-        shipped = {p.relative_to(output) for p in (output / package).rglob("*") if p.is_file()}
-        source = {
-            p.relative_to(REPO_ROOT)
-            for p in (REPO_ROOT / package).rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
-        }
-        assert shipped == source, package
+    tracked = subprocess.run(
+        ["git", "ls-files", *spec.packages], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for package in spec.packages:  # first-party code, documents and SQL: nothing left behind, nothing more
+        shipped = {p.relative_to(output).as_posix() for p in (output / package).rglob("*") if p.is_file()}
+        wanted = {f for f in tracked if f.startswith(f"{package}/") and f.endswith((".py", ".json", ".sql"))}
+        assert shipped == wanted, package
     assert not (output / "streams").exists()
     assert not (output / "aws_lambda_powertools").exists()
     assert (output / "pynamodb").is_dir()
