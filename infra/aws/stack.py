@@ -33,7 +33,9 @@ _READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamod
 # Writes go through conditional PutItem/UpdateItem (TransactWriteItems is authorised item by
 # item with these); Powertools' idempotency layer also deletes its record when a call fails.
 _WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem")
-SES_RECIPIENTS_FINDING = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]"
+SES_RECIPIENTS_FINDING = (
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]"
+)
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     "read": _READ,
     "read_write": _READ + _WRITE,

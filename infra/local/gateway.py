@@ -5,7 +5,8 @@ throttle with the stage's token bucket (429), find the route (an unknown route o
 404, the status infra/aws/api.py gives API Gateway's "Missing Authentication Token"),
 verify the Cognito ID token (401), validate the body, whatever its content type, against the
 route's generated draft-04 model (400, naming each field), then build the proxy event,
-invoke the function and return its answer with `X-Correlation-Id`. Nothing that fails a check reaches a function.
+invoke the function and return its answer with `X-Correlation-Id`. Nothing that fails a
+check reaches a function.
 
 Local payload limit: 256 KiB, not API Gateway's 10 MB. The largest valid body (49 order
 lines) is a few KB, and a DynamoDB item holds 400 KB, so nothing valid comes close; a low
