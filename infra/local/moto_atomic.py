@@ -23,6 +23,9 @@ What else moto does that DynamoDB does not, and is changed here:
     partition asked for: each query slows down as the log grows (a third of the local
     runtime's time at a few thousand orders). DynamoDB reads one partition. Here a query on
     the table's own key sorts only that partition's items.
+  - Each scan page sorts the whole table and walks it from the first item to the page's start
+    key (a scan of N items costs N^2 / page size). Here the sort compares keys natively and a
+    page starts at its key. The order, and so every page, is the same as moto's.
   - moto keeps every shard iterator it ever issued (and a reference to each, for its
     dashboard), and a stream pump asks for a new one several times a second. A used iterator
     is dropped once it has been read, so that a long `orders dev` does not grow without end
@@ -31,6 +34,7 @@ What else moto does that DynamoDB does not, and is changed here:
 
 from __future__ import annotations
 
+import bisect
 import copy
 import functools
 import inspect
@@ -39,13 +43,14 @@ from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 READS = ("get_item", "query", "scan")
 _lock = threading.RLock()
-_queried = threading.local()  # the partition a running base-table query reads, if any
+_reading = threading.local()  # what a running base-table query or scan needs (_reads_what_it_needs)
 
 
 class _CopyButNotTables:
@@ -102,38 +107,54 @@ def _undo_when_cancelled(method: Any) -> Any:
     return transact
 
 
-def _query_reads_one_partition(method: Any) -> Any:
-    """Table.query, which scans `all_items()` for a base-table query, told which partition it is."""
+def _reads_what_it_needs(method: Any, *, name: str) -> Any:
+    """Table.query or Table.scan, telling `all_items()` what this read needs of the table.
 
+    A base-table query needs its one partition; a scan page, the items after its start key.
+    Index reads are left as they are.
+    """
     signature = inspect.signature(method)
 
     @functools.wraps(method)
-    def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
-        _queried.partition = None if index_name else hash_key
+    def read(self: Table, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        if arguments.get("index_name") is None:
+            if name == "query":
+                _reading.partition = arguments["hash_key"]
+            elif arguments.get("exclusive_start_key"):
+                _reading.after = arguments["exclusive_start_key"]
         try:
-            return method(self, hash_key, *args, **kwargs)
+            return method(self, *args, **kwargs)
         finally:
-            _queried.partition = None
+            _reading.partition = _reading.after = None
 
-    return query
+    return read
 
 
-def _partition_items(method: Any) -> Any:
-    """Table.all_items: during a base-table query, only that partition's items (same order)."""
+def _key_order(item: Any) -> tuple[Any, ...]:
+    """moto's order of a table's items (DynamoType.__lt__ compares cast_value), compared natively."""
+    if item.range_key is None:
+        return (item.hash_key.cast_value,)
+    return (item.hash_key.cast_value, item.range_key.cast_value)
 
-    @functools.wraps(method)
-    def all_items(self: Table) -> Any:
-        partition = getattr(_queried, "partition", None)
-        if partition is None:
-            return method(self)
+
+def _all_items(self: Table) -> list[Any]:
+    """Table.all_items, in moto's order, holding only what the running read needs (see above)."""
+    partition = getattr(_reading, "partition", None)
+    if partition is None:
+        groups = list(self.items.values())
+    else:
         found = self.items.get(partition)  # .get: a defaultdict must not grow on a read
-        if not found:
-            return []
-        items = list(found.values()) if self.range_key_attr else [found]
-        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
-
-    return all_items
+        groups = [found] if found else []
+    items = [item for group in groups for item in (group.values() if self.range_key_attr else [group])]
+    items.sort(key=_key_order)
+    after = getattr(_reading, "after", None)
+    if after is not None:  # a scan page: moto would walk past every item up to this key
+        key = [DynamoType(after[self.hash_key_attr]).cast_value]
+        if self.range_key_attr:
+            key.append(DynamoType(after[self.range_key_attr]).cast_value)
+        items = items[bisect.bisect_right(items, tuple(key), key=_key_order) :]
+    return items
 
 
 def _forget_used_iterators(method: Any) -> Any:
@@ -151,10 +172,11 @@ def _forget_used_iterators(method: Any) -> Any:
 def make_dynamodb_writes_atomic() -> None:
     """Idempotent: wraps each write (and read) method of moto's DynamoDB backends once."""
     dynamodb_models.copy = _CopyButNotTables()  # type: ignore[assignment]
-    if not getattr(Table.query, "_one_partition", False):
-        Table.query = _query_reads_one_partition(Table.query)  # type: ignore[method-assign]
-        Table.all_items = _partition_items(Table.all_items)  # type: ignore[method-assign]
-        Table.query._one_partition = True  # type: ignore[attr-defined]
+    if not getattr(Table.all_items, "_reads_what_it_needs", False):
+        Table.query = _reads_what_it_needs(Table.query, name="query")  # type: ignore[method-assign]
+        Table.scan = _reads_what_it_needs(Table.scan, name="scan")  # type: ignore[method-assign]
+        Table.all_items = _all_items  # type: ignore[method-assign]
+        Table.all_items._reads_what_it_needs = True  # type: ignore[attr-defined]
     targets = [(DynamoDBBackend, name) for name in WRITES + READS] + [(DynamoDBStreamsBackend, "get_records")]
     for backend, name in targets:
         method = getattr(backend, name)
