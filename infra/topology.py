@@ -13,8 +13,10 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
+# The names on the wire: the publisher puts these, the rules below route them.
+from ordering.messaging import EVENT_SOURCE, PAYMENT_FAILED, PAYMENT_SUCCEEDED
+
 SERVICE = "orders"
-EVENT_SOURCE = "orders"  # EventBridge `source` of the events the publisher puts
 EVENT_BUS = "orders"
 ADMIN_GROUP = "admin"
 # Every function gets these; each interpreter adds the variables of the resources it uses:
@@ -295,9 +297,6 @@ STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (
     ),
 )
 
-PAYMENT_SUCCEEDED = "Payment.Success"
-PAYMENT_FAILED = "Payment.Failed"
-DETAIL_TYPES = {"PaymentSucceeded": PAYMENT_SUCCEEDED, "PaymentFailed": PAYMENT_FAILED}
 
 EVENT_RULES: tuple[EventRule, ...] = (
     EventRule(

@@ -1,7 +1,6 @@
 """Names on the wire between the stream publisher and its consumers.
 
-infra/topology.py describes the rules that route these; a test holds the two together
-(tests/functional/test_stream_publisher.py), because streams/ may not import infra.
+infra/topology.py imports them for the rules that route these (streams/ may not import infra).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from infra import topology
+from ordering import messaging
 from ordering.domain.recorded import Recorded, to_envelope
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -135,7 +135,7 @@ def eventbridge(event: Recorded) -> dict[str, Any]:
     )
     delivered = fixture(name)
     delivered["id"] = str(uuid.uuid4())
-    delivered["detail-type"] = topology.DETAIL_TYPES[event.type]
+    delivered["detail-type"] = messaging.DETAIL_TYPES[event.type]
     delivered["detail"] = to_envelope(event)
     return delivered
 
