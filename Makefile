@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo dev test check lint codegen synth bench clean
+.PHONY: demo dev test lint codegen synth bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 12) else \
@@ -50,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench all
 
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) cdk.out build .orders .pytest_cache .ruff_cache .mypy_cache

@@ -138,7 +138,7 @@ class Api:
 @dataclass(frozen=True)
 class Alarm:
     name: str
-    kind: Literal["dlq_depth", "iterator_age", "api_5xx", "throttles", "errors"]
+    kind: Literal["dlq_depth", "iterator_age", "api_5xx", "throttles"]
     subject: str  # the queue, function or API it watches
     threshold: float
     description: str

@@ -79,8 +79,6 @@ class Operations(Construct):
             return self.api.metric_server_error(period=PERIOD, statistic="Sum")
         if spec.kind == "throttles":
             return self.functions[spec.subject].metric_throttles(period=PERIOD, statistic="Sum")
-        if spec.kind == "errors":
-            return self.functions[spec.subject].metric_errors(period=PERIOD, statistic="Sum")
         raise ValueError(f"alarm {spec.name}: no metric for kind {spec.kind!r}")
 
     def _dashboard(self, name_prefix: str) -> cloudwatch.Dashboard:

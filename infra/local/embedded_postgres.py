@@ -15,10 +15,11 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def postgres_url(data_dir: Path | None = None) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """Yield a connection URL: DATABASE_URL if set, else an embedded server for the duration.
 
-    Without `data_dir` the server's data lives in a temporary directory removed afterwards.
+    The embedded server's data lives in a temporary directory, removed afterwards: the read
+    model is rebuilt from the event log (replay), never kept.
     """
     configured = os.environ.get("DATABASE_URL")
     if configured:
@@ -28,16 +29,8 @@ def postgres_url(data_dir: Path | None = None) -> Iterator[str]:
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import pgserver
 
-        if data_dir is None:
-            with tempfile.TemporaryDirectory(prefix="orders-pg-") as scratch:
-                server = pgserver.get_server(Path(scratch) / "pgdata", cleanup_mode="stop")
-                try:
-                    yield server.get_uri()
-                finally:
-                    server.cleanup()
-        else:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            server = pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
+        with tempfile.TemporaryDirectory(prefix="orders-pg-") as scratch:
+            server = pgserver.get_server(Path(scratch) / "pgdata", cleanup_mode="stop")
             try:
                 yield server.get_uri()
             finally:
