@@ -11,16 +11,26 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo dev test lint codegen synth bench clean
+.PHONY: demo dev test lint codegen synth bench constraints clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 12) else \
 	  "$(PYTHON) is Python %d.%d; this project needs 3.11 or 3.12 (pgserver has no wheels for newer). " \
 	  "Install one, or run: make PYTHON=/path/to/python3.12 ..." % sys.version_info[:2])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,infra]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,infra]' --config-settings editable_mode=compat
 	touch $(STAMP)
+
+# Every dependency at the newest version pyproject.toml allows, recorded in constraints.txt;
+# then run `make test` (it reinstalls) and commit both if it passes.
+constraints:
+	rm -rf .venv-upgrade
+	$(PYTHON) -m venv .venv-upgrade
+	.venv-upgrade/bin/python -m pip install --quiet -e '.[dev,infra]' --config-settings editable_mode=compat
+	{ sed -n '1,2p' constraints.txt; .venv-upgrade/bin/python -m pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
+	rm -rf .venv-upgrade
 
 demo: $(STAMP)
 	$(BIN)/orders demo

@@ -11,6 +11,7 @@ import pytest
 
 from infra import topology
 from infra.aws import bundling
+from infra.aws.functions import POWERTOOLS_VERSION
 from tests.infra.conftest import REPO_ROOT, Synthesized
 
 pytestmark = pytest.mark.infra
@@ -138,3 +139,8 @@ def test_bundling_builds_a_package_for_lambda_arm64_python312(
         assert binary.read_bytes()[18] == 0xB7, binary  # ELF e_machine: EM_AARCH64
     assert report.bytes < bundling.UNZIPPED_LIMIT_BYTES
     assert report.line() in capfd.readouterr().err  # each asset's size is printed
+
+
+def test_the_powertools_layer_is_the_version_the_tests_ran_with() -> None:
+    """Powertools comes from the layer, not the package: the two versions must be the same."""
+    assert importlib.metadata.version("aws-lambda-powertools") == POWERTOOLS_VERSION
