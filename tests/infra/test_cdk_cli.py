@@ -52,3 +52,11 @@ def test_cdk_synth_runs_offline_and_matches_the_in_process_template(
     assert completed.returncode == 0, completed.stderr[-4000:]
     template = json.loads((tmp_path / f"{synthesized.stack_name}.template.json").read_text())
     assert without_code_fingerprints(template) == without_code_fingerprints(synthesized.template)
+
+
+def test_instance_metadata_is_left_alone_for_commands_that_need_credentials(monkeypatch) -> None:
+    """`deploy` on EC2 or in CI may take its credentials from the instance's role."""
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
+    assert toolchain.cli_environment(["synth", "--quiet"])["AWS_EC2_METADATA_DISABLED"] == "true"
+    for command in (["deploy"], ["bootstrap"], ["destroy"], ["diff"]):
+        assert "AWS_EC2_METADATA_DISABLED" not in toolchain.cli_environment(command), command
