@@ -65,6 +65,10 @@ class ContainerDied(RuntimeError):
     pass
 
 
+class Stopped(RuntimeError):
+    """The function runtime was stopped: no new container starts."""
+
+
 class Container:
     """One worker process of one function."""
 
@@ -181,7 +185,12 @@ class FunctionRuntime:
             )
             return outcome(False, error={"errorType": "TooManyRequestsException", "errorMessage": message})
         try:
-            container, cold = self._container()
+            try:
+                container, cold = self._container()
+            except Stopped:
+                return outcome(
+                    False, error={"errorType": "ServiceException", "errorMessage": "the runtime is stopping"}
+                )
             if container is None:
                 return outcome(cold, error={"errorType": "Runtime.InitError", "errorMessage": "init failed"})
             context = {
@@ -208,10 +217,15 @@ class FunctionRuntime:
 
     def _container(self) -> tuple[Container | None, bool]:
         with self._lock:
+            if self._stopped:
+                raise Stopped(self.function.name)
             if self._idle:
                 return self._idle.pop(), False
         container = Container(self.function, self.environment)
         with self._lock:
+            if self._stopped:  # stop() ran while this one started: it would outlive the runtime
+                container.kill()
+                raise Stopped(self.function.name)
             self._all.add(container)
         try:
             container.wait_ready(INIT_TIMEOUT_SECONDS)

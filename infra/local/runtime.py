@@ -323,7 +323,10 @@ class LocalRuntime:
     # --- stop ----------------------------------------------------------------------------------
 
     def stop(self, *, save: bool = True) -> None:
-        """Stop taking requests, let the pipeline finish (with a data dir), save, then stop the rest."""
+        """Stop taking requests, let the pipeline finish (with a data dir), save, then stop the rest.
+
+        Safe to call again, and after a start that failed half-way: each part is stopped once.
+        """
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
@@ -338,23 +341,27 @@ class LocalRuntime:
         for pump in [*self._queue_pumps, *self._rule_pumps, self._reader, *self._stream_pumps]:
             if pump is not None:
                 pump.stop()
+        self._queue_pumps, self._rule_pumps, self._stream_pumps, self._reader = [], [], [], None
         if save and data_dir is not None and self.resources is not None:
             endpoint = self.resources.endpoint
             count = persistence.save(client("dynamodb", endpoint), self.resources.table_name, data_dir)
             users = moto_cognito.saved_users(client("cognito-idp", endpoint), self.resources)
             persistence.save_users(users, data_dir)
             logs.log("runtime", "saved", items=count, users=len(users), data_dir=str(data_dir))
+        self.resources = None  # saved once: a second stop() must not save an emptied table
         if self._control is not None:
             self._control.stop()
             self._control = None
         if self.functions is not None:
             self.functions.stop()
+            self.functions = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
         self._stack.close()
         if self.state is not None:
             state.remove(self.options.state_file, self.state.pid)
+            self.state = None
 
 
 def _decoded(raw: str) -> tuple[str, str]:
