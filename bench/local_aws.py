@@ -48,18 +48,24 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+SERVE_PATCHED_MOTO = (
+    "import sys; from infra.local.moto_atomic import make_dynamodb_writes_atomic; "
+    "make_dynamodb_writes_atomic(); from moto.server import main; main(sys.argv[1:])"
+)
+
+
 @contextlib.contextmanager
 def moto_process() -> Iterator[str]:
     """A moto server in a process of its own (its own interpreter lock), for bulk work; yields its URL.
 
-    Plain moto, without make_dynamodb_writes_atomic: use it only where writes do not race.
+    The same moto as `orders dev` runs: make_dynamodb_writes_atomic applied first.
     """
     use_fake_credentials()
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+        [sys.executable, "-c", SERVE_PATCHED_MOTO, "-H", HOST, "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
