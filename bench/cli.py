@@ -153,7 +153,7 @@ def throughput(seconds: float, levels: str, orders: int, skus: int, out: Path) -
 @click.option(
     "--orders",
     type=click.IntRange(1, 100_000),
-    default=150,
+    default=1000,
     show_default=True,
     help="Orders through the pipeline.",
 )
