@@ -2,8 +2,9 @@
 
 An append is a put conditioned on `attribute_not_exists`, so a lost race is a
 ConcurrencyError, never an overwrite. Several streams and SKU heads go in one
-TransactWriteItems; when it is cancelled, its cancellation reasons (one per item, in order)
-say which condition failed, and that stream is named in the error.
+TransactWriteItems; when it is cancelled, its cancellation reasons (one per item, in the
+order pynamodb sends them: condition checks, then puts) say which condition failed, and that
+stream is named in the error.
 """
 
 from __future__ import annotations
@@ -158,8 +159,10 @@ class DynamoDBEventStore(EventStore):
         checks: Sequence[Append],
     ) -> None:
         event, head = self._event_item, self._head_item
-        # Each position in the transaction -> (stream, expected version) it guards.
-        guards: list[tuple[str, int]] = []
+        # What each item guards: (stream, expected version). pynamodb sends the condition
+        # checks first, then the puts, and the cancellation reasons follow that order.
+        put_guards: list[tuple[str, int]] = []
+        check_guards: list[tuple[str, int]] = []
         try:
             with TransactWrite(connection=self._connection()) as transaction:
                 for item in items:
@@ -168,7 +171,7 @@ class DynamoDBEventStore(EventStore):
                     transaction.save(
                         event(item["PK"], item["SK"], **_fields(item)), condition=event.pk.does_not_exist()
                     )
-                    guards.append((item["PK"], int(item["version"]) - 1))
+                    put_guards.append((item["PK"], int(item["version"]) - 1))
                 for write in heads:
                     item = next(i for i in items if i["SK"] == HEAD_KEY and i["sku"] == write.head.sku)
                     if write.expected_version == 0:
@@ -178,14 +181,14 @@ class DynamoDBEventStore(EventStore):
                         if write.require_available:
                             condition &= head.available >= write.require_available
                     transaction.save(head(item["PK"], item["SK"], **_fields(item)), condition=condition)
-                    guards.append((item["PK"], write.expected_version))
+                    put_guards.append((item["PK"], write.expected_version))
                 for append in checks:
                     transaction.condition_check(
                         event, append.stream, event_key(append.expected_version), condition=event.pk.exists()
                     )
-                    guards.append((append.stream, append.expected_version))
+                    check_guards.append((append.stream, append.expected_version))
         except TransactWriteError as error:
-            raise self._cancelled(error, guards) from error
+            raise self._cancelled(error, check_guards + put_guards) from error
 
     def _cancelled(self, error: TransactWriteError, guards: list[tuple[str, int]]) -> EventStoreError:
         if _code_of(error) != "TransactionCanceledException":

@@ -98,6 +98,31 @@ def test_a_transaction_with_one_failing_condition_writes_nothing(store):
     assert store.read_heads(["MUG-01"])["MUG-01"].available == 10
 
 
+def test_a_cancelled_transaction_names_the_stream_that_moved_among_checks_and_heads(store):
+    """Settling an order: its stream (checked, it has no head) and two SKUs; only CAP-01 moved."""
+    order_id = new_id()
+    order = f"ORDER#{order_id}"
+    store.append(order, 0, [new_event(order_fulfilled(order_id))])
+    for sku in ("MUG-01", "CAP-01"):
+        store.transact([Append(f"SKU#{sku}", 0, [new_event(stock_added(sku))])], [HeadWrite(head(sku), 0)])
+    store.transact(
+        [Append("SKU#CAP-01", 1, [new_event(stock_added("CAP-01"))])],
+        [HeadWrite(head("CAP-01", version=2), 1)],
+    )
+    with pytest.raises(ConcurrencyError) as raised:
+        store.transact(
+            [
+                Append(order, 1, [new_event(order_fulfilled(order_id))]),
+                Append("SKU#MUG-01", 1, [new_event(stock_added("MUG-01"))]),
+                Append("SKU#CAP-01", 1, [new_event(stock_added("CAP-01"))]),
+            ],
+            [HeadWrite(head("MUG-01", version=2), 1), HeadWrite(head("CAP-01", version=2), 1)],
+        )
+    assert (raised.value.stream, raised.value.expected, raised.value.found) == ("SKU#CAP-01", 1, 2)
+    assert store.version_of(order) == 1
+    assert store.version_of("SKU#MUG-01") == 1
+
+
 def test_a_head_condition_on_available_stock_is_enforced(store):
     store.transact(
         [Append("SKU#MUG-01", 0, [new_event(stock_added(quantity=1))])], [HeadWrite(head(available=1), 0)]
