@@ -65,12 +65,12 @@ def charge_order(record: SQSRecord) -> None:
             "No answer from the payment gateway; the message will be redelivered", extra={"error": str(error)}
         )
         raise
-    if outcome.charged_now:
+    if outcome.recorded_now:
         metrics.add_metric(
             name="PaymentsSucceeded" if outcome.approved else "PaymentsFailed", unit=MetricUnit.Count, value=1
         )
     logger.info(
-        "Payment recorded" if outcome.charged_now else "Payment already recorded",
+        "Payment recorded" if outcome.recorded_now else "Payment already recorded",
         extra={"approved": outcome.approved},
     )
 

@@ -23,7 +23,7 @@ from ordering.services.stamp import Cause, Stamp
 class PaymentOutcome:
     order_id: str
     approved: bool
-    charged_now: bool  # False when a redelivery found the outcome already recorded
+    recorded_now: bool  # False when the outcome was already recorded (by a redelivery, or a concurrent one)
 
 
 def record_payment(
@@ -42,7 +42,7 @@ def record_payment(
         raise NotFound(f"order {order_id}")
     if current.status is not Status.PENDING:
         approved = current.status in (Status.PAID, Status.FULFILLED)
-        return PaymentOutcome(order_id, approved, charged_now=False)
+        return PaymentOutcome(order_id, approved, recorded_now=False)
 
     result: ChargeResult = gateway.charge(
         Charge(
@@ -57,5 +57,5 @@ def record_payment(
         order_id, result.approved, payment_reference=result.reference, reason=result.reason
     )
 
-    record_on_order(store, current, command, cause, stamp=stamp, retry=retry or RetryPolicy())
-    return PaymentOutcome(order_id, result.approved, charged_now=True)
+    recorded = record_on_order(store, current, command, cause, stamp=stamp, retry=retry or RetryPolicy())
+    return PaymentOutcome(order_id, result.approved, recorded_now=bool(recorded))
