@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import psycopg
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ordering.config import Settings
 from ordering.ports.read_model import ReadModelError, ReadModelUnavailable
@@ -90,7 +91,8 @@ class PostgresConnection:
         if conn is None or conn.closed:
             try:
                 conn = self._connect()
-            except psycopg.OperationalError as error:
+            except (psycopg.OperationalError, BotoCoreError, ClientError) as error:
+                # The server, or the credentials to reach it (the secret, throttled or unreachable).
                 raise ReadModelUnavailable(f"cannot connect to the read model: {error}") from error
             self._local.conn = conn
         return conn

@@ -80,6 +80,15 @@ def test_a_server_that_cannot_be_reached_is_unavailable():
         db.read(backend_pid)
 
 
+def test_credentials_that_cannot_be_fetched_are_unavailable():
+    """Secrets Manager throttled or out of reach: retried like a database that is down."""
+    with mock_aws():
+        gone = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gone"
+        db = PostgresConnection(connector(socket_settings(db_secret_arn=gone, aws_region="eu-west-1")))
+        with pytest.raises(ReadModelUnavailable, match="cannot connect"):
+            db.read(backend_pid)
+
+
 def test_with_iam_auth_a_fresh_token_is_the_password_of_every_connection():
     tokens = iter(["token-1", "token-2"])
     connect_iam = connector(socket_settings(db_iam_auth=True), auth_token=lambda s: next(tokens))
