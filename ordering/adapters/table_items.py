@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ordering.domain.events import parse_event
+from ordering.domain.events import SCHEMA_VERSIONS, parse_event, type_name
 from ordering.domain.money import format_money
 from ordering.domain.recorded import NewEvent, Recorded, format_timestamp, parse_timestamp
 from ordering.domain.streams import sku_stream
@@ -45,8 +45,8 @@ def event_item(stream: str, version: int, event: NewEvent) -> dict[str, Any]:
         "stream": stream,
         "version": version,
         "event_id": event.event_id,
-        "type": type(event.data).__name__,
-        "schema_version": 1,
+        "type": type_name(event.data),
+        "schema_version": SCHEMA_VERSIONS[type_name(event.data)],
         "occurred_at": format_timestamp(event.occurred_at),
         "correlation_id": event.correlation_id,
         "causation_id": event.causation_id,

@@ -232,3 +232,14 @@ def test_twenty_threads_appending_at_the_same_version_exactly_one_wins(store):
         thread.join()
     assert sorted(outcomes) == ["lost"] * 19 + ["won"]
     assert store.version_of(stream) == 2
+
+
+def test_an_event_is_stored_with_the_schema_version_of_its_type(store, monkeypatch):
+    """When a type moves to v2, new events say v2, and read back as v2."""
+    from ordering.domain import events
+
+    monkeypatch.setitem(events.SCHEMA_VERSIONS, "StockAdded", 2)
+    store.append("SKU#MUG-01", 0, [new_event(stock_added())])
+    (read,) = store.read("SKU#MUG-01")
+    assert read.schema_version == 2
+    assert to_envelope(read)["schema_version"] == 2
