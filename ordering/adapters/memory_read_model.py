@@ -30,15 +30,6 @@ from ordering.readmodel.rows import TABLES
 EXAMPLES = 5
 
 
-class _MemoryChange(Change):
-    def __init__(self, current: Aggregate | None) -> None:
-        self.current = current
-        self.saved: Aggregate | None = None
-
-    def save(self, state: Aggregate) -> None:
-        self.saved = state
-
-
 def _newer(state: Aggregate, than: Aggregate | None) -> bool:
     return than is None or than.version < state.version
 
@@ -51,7 +42,7 @@ class InMemoryReadModel(ReadModel):
     @contextlib.contextmanager
     def changing(self, stream: str) -> Iterator[Change]:
         with self.lock:
-            change = _MemoryChange(self._states.get(stream))
+            change = Change(self._states.get(stream))
             yield change
             if change.saved is not None:
                 if stream_of(change.saved) != stream:

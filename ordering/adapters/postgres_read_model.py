@@ -110,15 +110,6 @@ def _insert_many(
         cursor.executemany(insert, table_rows)
 
 
-class _PostgresChange(Change):
-    def __init__(self, current: Aggregate | None) -> None:
-        self.current = current
-        self.saved: Aggregate | None = None
-
-    def save(self, state: Aggregate) -> None:
-        self.saved = state
-
-
 class PostgresReadModel(ReadModel):
     def __init__(self, db: PostgresConnection, schema: str = DEFAULT_SCHEMA) -> None:
         self._db, self.schema = db, schema
@@ -126,7 +117,7 @@ class PostgresReadModel(ReadModel):
     @contextlib.contextmanager
     def changing(self, stream: str) -> Iterator[Change]:
         with self._db.transaction() as conn:
-            change = _PostgresChange(select_state(conn, self.schema, stream, lock=True))
+            change = Change(select_state(conn, self.schema, stream, lock=True))
             yield change
             if change.saved is not None:
                 if stream_of(change.saved) != stream:

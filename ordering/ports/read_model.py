@@ -62,14 +62,19 @@ class OrderPage:
     next: OrderCursor | None  # None: this was the last page
 
 
-class Change(abc.ABC):
-    """One aggregate inside a `ReadModel.changing` block: its state, locked until the block ends."""
+class Change:
+    """One aggregate inside a `ReadModel.changing` block: its state, locked until the block ends.
 
-    current: Aggregate | None
+    `save` only notes the state; the adapter writes it when the block ends without error.
+    """
 
-    @abc.abstractmethod
+    def __init__(self, current: Aggregate | None) -> None:
+        self.current = current
+        self.saved: Aggregate | None = None
+
     def save(self, state: Aggregate) -> None:
         """Write `state` (a later version of the same aggregate) when the block ends without error."""
+        self.saved = state
 
 
 class ReadModel(abc.ABC):

@@ -235,10 +235,6 @@ def row_hash_sql(expression: str) -> str:
     return f"('x' || substr(md5({expression}), 1, 15))::bit(60)::bigint"
 
 
-def empty_tally() -> Tally:
-    return Tally({t.name: 0 for t in TABLES}, {t.name: 0 for t in TABLES})
-
-
 def tally_of(rows: Mapping[str, Iterable[Row]]) -> Tally:
     """The tally of rows by table name (tables missing from `rows` count zero)."""
     by_name = {table.name: table for table in TABLES}
