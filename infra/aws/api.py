@@ -55,6 +55,10 @@ ACCESS_LOG_FORMAT = {
     "xrayTraceId": "$context.xrayTraceId",
 }
 
+# The request model of every content type but application/json: no body satisfies it.
+NOT_JSON = "NotJson"
+NOT_JSON_DOCUMENT = {"$schema": "http://json-schema.org/draft-04/schema#", "title": NOT_JSON, "not": {}}
+
 # API Gateway's own answers, shaped like the generated Error model: (type, status, code).
 GATEWAY_RESPONSES = (
     (apigw.ResponseType.BAD_REQUEST_BODY, "400", "validation_error"),
@@ -142,6 +146,7 @@ class Api(Construct):
         self.models = {
             name: self._model(name) for name in sorted({r.request_model for r in routes if r.request_model})
         }
+        self.refuse_other_types = self._model(NOT_JSON, NOT_JSON_DOCUMENT, content_type="$default")
         for route in routes:
             self._route(route, functions[route.function])
         self.rest_api.add_usage_plan(
@@ -172,15 +177,15 @@ class Api(Construct):
             "stage is throttled. Add one in front for a production deployment.",
         )
 
-    def _model(self, name: str) -> apigw.IModel:
+    def _model(self, name: str, document: dict | None = None, *, content_type: str = JSON) -> apigw.IModel:
         # The L1 resource takes the document as it is; the L2 Model would retype it field by field.
         model = apigw.CfnModel(
             self,
             f"{name}Model",
             rest_api_id=self.rest_api.rest_api_id,
             name=name,
-            content_type=JSON,
-            schema=request_model_document(name),
+            content_type=content_type,
+            schema=document or request_model_document(name),
         )
         # Ref of a model is its name; referencing it makes every method wait for the model.
         return apigw.Model.from_model_name(self, f"{name}ModelRef", model.ref)
@@ -193,9 +198,10 @@ class Api(Construct):
             authorization_type=apigw.AuthorizationType.COGNITO,
             authorizer=self.authorizer,
             request_validator=self.validator,
-            # `$default` as well: a body sent as text/plain is validated like any other.
+            # Any other content type meets a model nothing satisfies: 400 before the function runs.
+            # (Without a `$default` model, API Gateway would pass a text/plain body through.)
             request_models=(
-                {JSON: self.models[route.request_model], "$default": self.models[route.request_model]}
+                {JSON: self.models[route.request_model], "$default": self.refuse_other_types}
                 if route.request_model
                 else None
             ),

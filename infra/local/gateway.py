@@ -3,10 +3,10 @@
 For each request, in API Gateway's order: refuse a body above the payload limit (413),
 throttle with the stage's token bucket (429), find the route (an unknown route or method is
 404, the status infra/aws/api.py gives API Gateway's "Missing Authentication Token"),
-verify the Cognito ID token (401), validate the body, whatever its content type, against the
-route's generated draft-04 model (400, naming each field), then build the proxy event,
-invoke the function and return its answer with `X-Correlation-Id`. Nothing that fails a
-check reaches a function.
+verify the Cognito ID token (401), validate the body against the route's generated draft-04
+model (400, naming each field; a content type other than JSON is a 400 too), then build the
+proxy event, invoke the function and return its answer with `X-Correlation-Id`. Nothing that
+fails a check reaches a function.
 
 Local payload limit: 256 KiB, not API Gateway's 10 MB. The largest valid body (49 order
 lines) is a few KB, and a DynamoDB item holds 400 KB, so nothing valid comes close; a low
@@ -38,6 +38,8 @@ from infra.local.request_validation import body_errors
 from infra.local.throttle import TokenBucket
 
 MAX_BODY_BYTES = 256 * 1024
+# The media types the request models are mapped to; none given counts as JSON, as on AWS.
+JSON_TYPES = ("application/json", "")
 AWS_MAX_BODY_BYTES = 10 * 1024 * 1024  # read and discard up to this much before answering 413
 CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # the CorrelationId schema's pattern
 
@@ -190,6 +192,10 @@ class Gateway:
     def _validate(self, request: Request, route: topology.Route, raw: bytes) -> None:
         if route.request_model is None:
             return
+        if request.mimetype not in JSON_TYPES:  # the deployed API's `$default` model: nothing passes
+            raise _bad_request(
+                [{"field": "Content-Type", "message": f"must be application/json, not {request.mimetype!r}"}]
+            )
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, ValueError) as error:

@@ -8,7 +8,14 @@ import jsonschema
 import pytest
 
 from infra import topology
-from infra.aws.api import ACCESS_LOG_FORMAT, CORRELATION_HEADER, GATEWAY_RESPONSES, request_model_document
+from infra.aws.api import (
+    ACCESS_LOG_FORMAT,
+    CORRELATION_HEADER,
+    GATEWAY_RESPONSES,
+    NOT_JSON,
+    NOT_JSON_DOCUMENT,
+    request_model_document,
+)
 from tests.infra.conftest import Synthesized, ref
 from tests.infra.test_topology_parity import api_routes
 
@@ -37,7 +44,12 @@ def test_request_models_are_the_generated_documents_unchanged(synthesized: Synth
         for k, m in synthesized.of_type("AWS::ApiGateway::Model").items()
     }
     wanted = {r.request_model for r in topology.routes() if r.request_model}
-    assert set(models) == wanted
+    assert set(models) == wanted | {NOT_JSON}
+    not_json, refusing = models[NOT_JSON]
+    assert refusing["ContentType"] == "$default"
+    assert refusing["Schema"] == NOT_JSON_DOCUMENT
+    for anything in ({"lines": [{"sku": "MUG-01", "quantity": 1}]}, {}, "text", None):
+        assert not jsonschema.Draft4Validator(NOT_JSON_DOCUMENT).is_valid(anything)  # nothing passes
     routes = api_routes(synthesized)
     for route in topology.routes():
         method = routes[(route.method, route.path)]
@@ -47,7 +59,7 @@ def test_request_models_are_the_generated_documents_unchanged(synthesized: Synth
         logical_id, model = models[route.request_model]
         assert model["ContentType"] == "application/json"
         assert model["Schema"] == request_model_document(route.request_model)
-        assert method["RequestModels"] == {"application/json": ref(logical_id), "$default": ref(logical_id)}
+        assert method["RequestModels"] == {"application/json": ref(logical_id), "$default": ref(not_json)}
 
 
 def test_every_method_validates_body_and_parameters(synthesized: Synthesized) -> None:
