@@ -183,9 +183,9 @@ def pipeline(orders: int, out: Path) -> None:
 @click.option(
     "--table-events",
     type=click.IntRange(0, 10_000_000),
-    default=10_000,
+    default=100_000,
     show_default=True,
-    help="(b) from the table on moto (0: skip); moto's scan slows as the table grows (docs/benchmarks.md).",
+    help="(b) from the table on moto (0: skip).",
 )
 @click.option(
     "--segments", type=click.IntRange(1, 64), default=4, show_default=True, help="Parallel scan segments."
