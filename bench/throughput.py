@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,12 +36,10 @@ import httpx
 
 from bench import stats
 from bench.report import Report, table
-from infra.local import state as dev_state
+from infra.local import dev_process
 from infra.local.aws import client
 from infra.local.client import DevClient
-from infra.local.functions import CODE_ROOT
 
-START_TIMEOUT = 180
 SKUS = 20  # orders take their SKU in turn: no SKU head is hot unless asked (--skus 1)
 PIPELINE_CONCURRENCY = 8
 DRAIN_TIMEOUT = 240  # seconds, plus DRAIN_PER_ORDER for each order posted to the pipeline
@@ -56,45 +51,18 @@ ITEM_PADDING = "x" * 600  # about the size of a one-line OrderPlaced item
 
 @contextlib.contextmanager
 def orders_dev(scratch: Path, log: Path) -> Iterator[DevClient]:
-    """`orders dev` on free ports, throttle lifted; stopped with Ctrl-C (SIGINT) as a user stops it."""
-    state_file = scratch / "dev.json"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable, "-m", "infra.cli", "dev", "--port", "0", "--state-file", str(state_file),
+    """`orders dev` on free ports, throttle lifted, with its own embedded Postgres."""
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    dev = dev_process.start(
+        scratch / "dev.json",
+        log,
         "--rate-limit", "1000000", "--burst-limit", "1000000", "--quiet",
-    ]  # fmt: skip
-    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # its own embedded Postgres
-    with log.open("w", encoding="utf-8") as out:
-        process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, cwd=CODE_ROOT, env=environment
-        )
+        environment=environment,
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"orders dev exited with {process.returncode}:\n{_tail(log)}")
-            try:
-                dev = DevClient(dev_state.read(state_file))
-                break
-            except dev_state.NotRunning:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"orders dev was not ready in {START_TIMEOUT} s:\n{_tail(log)}"
-                    ) from None
-                time.sleep(0.2)
-        yield dev
+        yield dev.client
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _tail(log: Path, lines: int = 40) -> str:
-    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+        dev_process.stop(dev)
 
 
 def _for_duration(

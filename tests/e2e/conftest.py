@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,8 +17,8 @@ import pytest
 from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
 from infra import topology
-from infra.local import state as dev_state
-from infra.local.client import DevClient
+from infra.local import dev_process
+from infra.local.dev_process import DevProcess
 from tests.e2e.shop import Shop
 
 STAND_INS = {
@@ -94,51 +92,6 @@ class Postgres:
         self.server.ensure_postgres_running()
 
 
-@dataclass
-class DevProcess:
-    process: subprocess.Popen
-    state_file: Path
-    log: Path
-    client: DevClient | None = None
-
-    def log_tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-
-
-def start_orders_dev(tmp: Path, *arguments: str, database_url: str | None = None) -> DevProcess:
-    state_file, log = tmp / "dev.json", tmp / "dev.log"
-    environment = dict(os.environ)
-    if database_url:
-        environment["DATABASE_URL"] = database_url
-    command = [str(ORDERS), "dev", "--port", "0", "--state-file", str(state_file), *arguments]
-    with log.open("w", encoding="utf-8") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environment, cwd=ROOT)
-    dev = DevProcess(process, state_file, log)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"orders dev exited with {process.returncode}:\n{dev.log_tail()}")
-        try:
-            dev.client = DevClient(dev_state.read(state_file))
-            return dev
-        except dev_state.NotRunning:
-            time.sleep(0.2)
-    stop_orders_dev(dev)
-    pytest.fail(f"orders dev was not ready within {START_TIMEOUT} s:\n{dev.log_tail()}")
-
-
-def stop_orders_dev(dev: DevProcess) -> int:
-    """Ctrl-C, as a user would; the exit status."""
-    if dev.process.poll() is None:
-        dev.process.send_signal(signal.SIGINT)
-        try:
-            dev.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            dev.process.kill()
-            dev.process.wait()
-    return dev.process.returncode
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     # Not under pytest's tmp_path: as root, pgserver runs Postgres as another user, who cannot
@@ -153,19 +106,24 @@ def postgres() -> Iterator[Postgres]:
 
 @pytest.fixture(scope="session")
 def orders_dev(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    """One `orders dev` for the whole session, on a free port, with quick local retries."""
-    dev = start_orders_dev(
-        tmp_path_factory.mktemp("orders-dev"),
-        "--retry-delay",
-        "0.05",
-        "--redelivery-delay",
-        "1",
-        database_url=postgres.url,
-    )
+    """One `orders dev` for the whole session, on a free port, with quick local retries: the
+    console script of this environment, with the tests' own Postgres."""
+    scratch = tmp_path_factory.mktemp("orders-dev")
+    try:
+        dev = dev_process.start(
+            scratch / "dev.json",
+            scratch / "dev.log",
+            "--retry-delay", "0.05", "--redelivery-delay", "1",
+            environment={**os.environ, "DATABASE_URL": postgres.url},
+            orders=(str(ORDERS),),
+            timeout=START_TIMEOUT,
+        )  # fmt: skip
+    except dev_process.NotReady as error:
+        pytest.fail(str(error))
     try:
         yield dev
     finally:
-        status = stop_orders_dev(dev)
+        status = dev_process.stop(dev)
         assert status == 0, f"orders dev exited with {status}:\n{dev.log_tail()}"
 
 
