@@ -1,11 +1,15 @@
 # The two commands a new user needs, each doing its own set-up:
 #   make demo   run the whole system locally (no AWS account, no Docker) and check it end to end
 #   make test   run the test suite
-# Both create .venv on first use and reinstall only when pyproject.toml changes.
+# Both create .venv on first use and reinstall only when pyproject.toml or constraints.txt changes.
 
 # pgserver (the embedded Postgres) publishes wheels for CPython 3.11 and 3.12 only: use the
-# first of these that exists, or say PYTHON=/path/to/python3.12.
-PYTHON ?= $(firstword $(foreach p,python3.12 python3.11,$(if $(shell command -v $(p)),$(p))) python3)
+# first of these that runs and is one of them (a pyenv shim may exist and not run), or say
+# PYTHON=/path/to/python3.12.
+supported = $(shell $(1) -c 'import sys; print(int((3, 11) <= sys.version_info[:2] <= (3, 12)))' 2>/dev/null)
+ifndef PYTHON
+PYTHON := $(firstword $(foreach p,python3.12 python3.11 python3,$(if $(filter 1,$(call supported,$(p))),$(p))) python3)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
