@@ -15,7 +15,7 @@ from ordering.adapters.memory_publisher import InMemoryPublisher
 from ordering.adapters.sqs_eventbridge_publisher import SqsEventBridgePublisher
 from ordering.domain.recorded import Recorded, to_envelope
 from ordering.domain.streams import order_stream
-from tests.support.builders import new_event, new_id
+from tests.support.builders import new_event, new_id, placed
 
 pytestmark = pytest.mark.moto
 
@@ -94,19 +94,6 @@ def sqs_eventbridge() -> Iterator[tuple[SqsEventBridgePublisher, Observed]]:
 def publisher(request):
     with {"memory": memory, "sqs_eventbridge": sqs_eventbridge}[request.param]() as pair:
         yield pair
-
-
-def placed(order_id: str | None = None) -> Recorded:
-    order_id = order_id or new_id()
-    data = m.OrderPlaced(
-        order_id=order_id,
-        user_id=new_id(),
-        email="ada@example.com",
-        lines=[m.PricedLine(sku="MUG-01", quantity=1, unit_price="7.50", line_total="7.50")],
-        total="7.50",
-        currency="EUR",
-    )
-    return Recorded.of(order_stream(order_id), 1, new_event(data, correlation_id=f"checkout-{order_id[:8]}"))
 
 
 def outcome(succeeded: bool) -> Recorded:

@@ -22,24 +22,11 @@ from ordering.domain.recorded import Recorded, to_envelope
 from ordering.domain.streams import order_stream
 from streams import publisher
 from tests.functional.invoke import Context
-from tests.support.builders import new_event, new_id
+from tests.support.builders import new_event, new_id, placed
 from tests.support.stream_records import poisoned, record_of, sequence_of, stream_event
 
 pytestmark = pytest.mark.moto
 QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/payment"
-
-
-def placed(order_id: str | None = None) -> Recorded:
-    order_id = order_id or new_id()
-    data = m.OrderPlaced(
-        order_id=order_id,
-        user_id=new_id(),
-        email="ada@example.com",
-        lines=[m.PricedLine(sku="MUG-01", quantity=1, unit_price="7.50", line_total="7.50")],
-        total="7.50",
-        currency="EUR",
-    )
-    return Recorded.of(order_stream(order_id), 1, new_event(data, correlation_id=f"checkout-{order_id[:8]}"))
 
 
 def paid(order_id: str, version: int = 2) -> Recorded:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 
 from generated import models as m
-from ordering.domain.recorded import NewEvent
+from ordering.domain.recorded import NewEvent, Recorded
+from ordering.domain.streams import order_stream
 
 T0 = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 _ticks = count()
@@ -37,3 +38,17 @@ def stock_added(sku: str = "MUG-01", quantity: int = 10) -> m.StockAdded:
 
 def order_fulfilled(order_id: str | None = None) -> m.OrderFulfilled:
     return m.OrderFulfilled(order_id=order_id or new_id())
+
+
+def placed(order_id: str | None = None) -> Recorded:
+    """A recorded OrderPlaced (version 1 of its order's stream): one mug, 7.50 EUR."""
+    order_id = order_id or new_id()
+    data = m.OrderPlaced(
+        order_id=order_id,
+        user_id=new_id(),
+        email="ada@example.com",
+        lines=[m.PricedLine(sku="MUG-01", quantity=1, unit_price="7.50", line_total="7.50")],
+        total="7.50",
+        currency="EUR",
+    )
+    return Recorded.of(order_stream(order_id), 1, new_event(data, correlation_id=f"checkout-{order_id[:8]}"))
