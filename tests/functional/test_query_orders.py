@@ -15,8 +15,6 @@ import pytest
 
 from generated import models as m
 from handlers import query_orders
-from ordering import bootstrap
-from ordering.adapters.memory_event_store import InMemoryEventStore
 from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.domain.recorded import to_envelope
 from ordering.services.place_order import place_order
@@ -25,9 +23,8 @@ from ordering.services.stamp import Cause
 from streams import projector
 from tests.functional.invoke import USER_A, USER_B, Context, api_request, body, header
 from tests.support.builders import new_id
-from tests.support.postgres import database_url, fresh_read_model
+from tests.support.postgres import wired_read_model
 from tests.support.stream_records import records_of, stream_event
-from tests.support.traffic import StreamingEventStore
 
 pytestmark = pytest.mark.postgres
 SQL = "'; DROP TABLE orders; --"
@@ -36,16 +33,9 @@ SQL = "'; DROP TABLE orders; --"
 @pytest.fixture
 def shop(monkeypatch):
     """An empty read model and log, wired as the function finds them; `place` projects at once."""
-    with fresh_read_model() as pg:
-        monkeypatch.setenv("DATABASE_URL", database_url())
-        monkeypatch.setenv("READ_MODEL_SCHEMA", pg.schema)
-        bootstrap.reset()
-        store = StreamingEventStore(InMemoryEventStore())
-        bootstrap.override(event_store=store)
+    with wired_read_model(monkeypatch) as (store, pg):
         restock(store, "MUG-01", 10_000, Decimal("7.50"), "EUR", Cause("seed"))
         yield Shop(store, pg)
-        bootstrap.postgres().close()
-        bootstrap.reset()
 
 
 class Shop:

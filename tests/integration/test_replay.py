@@ -26,10 +26,9 @@ from tests.functional.invoke import Context
 from tests.support.postgres import (
     canonical_rows,
     connect,
-    database_url,
     expected_rows,
-    fresh_read_model,
     schemas_of,
+    wired_read_model,
 )
 from tests.support.stream_records import records_of, stream_event
 from tests.support.traffic import Shop, StreamingEventStore
@@ -63,17 +62,10 @@ class Live:
 
 @pytest.fixture
 def live(monkeypatch):
-    with fresh_read_model() as pg:
-        monkeypatch.setenv("DATABASE_URL", database_url())
-        monkeypatch.setenv("READ_MODEL_SCHEMA", pg.schema)
-        bootstrap.reset()
-        store = StreamingEventStore(InMemoryEventStore())
-        bootstrap.override(event_store=store)
+    with wired_read_model(monkeypatch) as (store, pg):
         live = Live(store, pg)
         live.shop.open_shop()
         yield live
-        bootstrap.postgres().close()
-        bootstrap.reset()
 
 
 def all_rows(pg):

@@ -18,12 +18,15 @@ import psycopg
 from psycopg import sql
 
 from infra.local.embedded_postgres import postgres_url
+from ordering import bootstrap
+from ordering.adapters.memory_event_store import InMemoryEventStore
 from ordering.adapters.postgres_connection import CONNECT_OPTIONS, PostgresConnection
 from ordering.adapters.postgres_read_model import PostgresReadModel
 from ordering.adapters.postgres_rebuilds import PostgresRebuilds
 from ordering.ports.read_model import Aggregate
 from ordering.readmodel import rows
 from ordering.readmodel.migrator import migrate
+from tests.support.traffic import StreamingEventStore
 
 _server = contextlib.ExitStack()
 _url: str | None = None
@@ -90,6 +93,22 @@ def fresh_read_model() -> Iterator[Postgres]:
         with connect() as conn:
             for name in schemas_of(schema):
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def wired_read_model(monkeypatch) -> Iterator[tuple[StreamingEventStore, Postgres]]:
+    """A fresh read model and an in-memory log, wired as the functions find them (bootstrap)."""
+    with fresh_read_model() as pg:
+        monkeypatch.setenv("DATABASE_URL", database_url())
+        monkeypatch.setenv("READ_MODEL_SCHEMA", pg.schema)
+        bootstrap.reset()
+        store = StreamingEventStore(InMemoryEventStore())
+        bootstrap.override(event_store=store)
+        try:
+            yield store, pg
+        finally:
+            bootstrap.postgres().close()
+            bootstrap.reset()
 
 
 def canonical_rows(schema: str) -> dict[str, dict[str, str]]:
