@@ -1,6 +1,6 @@
 """The events AWS hands each function, made the way the local runtime makes them.
 
-API requests go through infra/local/proxy_event.py (the gateway's own builder), SQS messages
+API requests go through infra/emulator/proxy_event.py (the gateway's own builder), SQS messages
 and EventBridge events are received from moto's real queues and shaped by the local pumps'
 functions, stream records are read from moto's DynamoDB stream. So a benchmark's function
 gets exactly what it would get from `orders dev`, and no fixture of tests/ is needed.
@@ -18,12 +18,12 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from infra import topology
-from infra.local.aws import client
-from infra.local.proxy_event import proxy_event
-from infra.local.queue_pump import lambda_message
-from infra.local.resources import Resources
-from infra.local.rule_pump import eventbridge_event
-from infra.local.stream_pump import StreamReader, lambda_record
+from infra.emulator.aws import client
+from infra.emulator.proxy_event import proxy_event
+from infra.emulator.queue_pump import lambda_message
+from infra.emulator.resources import Resources
+from infra.emulator.rule_pump import eventbridge_event
+from infra.emulator.stream_pump import StreamReader, lambda_record
 
 
 def claims(user_id: str, email: str, *, admin: bool = False) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Bundle size per function asset, zipped, without the Powertools layer (issue 8, part 2).
+"""Bundle size per function asset, zipped, without the Powertools layer.
 
 Each asset is built exactly as `cdk deploy` builds it, by infra/aws/bundling.py's
 LocalBundler (pip for Lambda's arm64 platform, then our packages), then zipped the way a

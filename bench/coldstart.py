@@ -1,4 +1,4 @@
-"""Cold start per function, against a bare boto3 handler doing the same AWS calls (issue 8, part 1).
+"""Cold start per function, against a bare boto3 handler doing the same AWS calls.
 
 For each function: a fresh `python` process imports the handler (init) and serves its first
 event (first invocation) against a moto server this benchmark starts, `runs` times; the bare
@@ -8,7 +8,7 @@ ratios to the baseline, the heaviest imports (`python -X importtime`), and the A
 side made (recorded in one extra, untimed run: they must be the same).
 
 What this does not see: Lambda's own start (the runtime, the sandbox) comes on top of both
-sides alike. The environment is the local runtime's (infra/local/environment.py), where
+sides alike. The environment is the local runtime's (infra/emulator/environment.py), where
 tracing is off for want of an X-Ray daemon; Powertools imports the X-Ray SDK all the same.
 """
 
@@ -34,10 +34,10 @@ from bench.coldstart_cases import CASES, Case, World
 from bench.local_aws import local_aws
 from bench.report import Report, table
 from infra import topology
-from infra.local.aws import ACCOUNT_ID, REGION
-from infra.local.embedded_postgres import postgres_url
-from infra.local.environment import function_environment
-from infra.local.functions import CODE_ROOT
+from infra.dev.embedded_postgres import postgres_url
+from infra.emulator.aws import ACCOUNT_ID, REGION
+from infra.emulator.environment import function_environment
+from infra.emulator.functions import CODE_ROOT
 from ordering.adapters.postgres_connection import CONNECT_OPTIONS
 from ordering.readmodel.migrator import migrate
 

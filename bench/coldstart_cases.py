@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 
 from bench import aws_events
-from infra.local.aws import client
-from infra.local.resources import Resources
+from infra.emulator.aws import client
+from infra.emulator.resources import Resources
 from ordering.adapters.dynamodb_event_store import DynamoDBEventStore
 from ordering.adapters.fake_payment_gateway import FakePaymentGateway
 from ordering.adapters.sqs_eventbridge_publisher import SqsEventBridgePublisher

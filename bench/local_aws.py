@@ -1,6 +1,6 @@
 """A moto server on 127.0.0.1 for one benchmark, with the topology's resources in it.
 
-The same server and the same resources the local runtime uses (infra/local/resources.py),
+The same server and the same resources the local runtime uses (infra/emulator/resources.py),
 started in this process so that the benchmark owns it and stops it.
 """
 
@@ -18,9 +18,9 @@ from collections.abc import Iterator
 import httpx
 from moto.server import ThreadedMotoServer
 
-from infra.local.aws import FAKE_CREDENTIALS, REGION
-from infra.local.moto_atomic import make_dynamodb_writes_atomic
-from infra.local.resources import Resources, create_resources
+from infra.emulator.aws import FAKE_CREDENTIALS, REGION
+from infra.emulator.moto_atomic import make_dynamodb_writes_atomic
+from infra.emulator.resources import Resources, create_resources
 
 HOST = "127.0.0.1"
 
@@ -49,7 +49,7 @@ def moto_server() -> Iterator[str]:
 
 
 SERVE_PATCHED_MOTO = (
-    "import sys; from infra.local.moto_atomic import make_dynamodb_writes_atomic; "
+    "import sys; from infra.emulator.moto_atomic import make_dynamodb_writes_atomic; "
     "make_dynamodb_writes_atomic(); from moto.server import main; main(sys.argv[1:])"
 )
 

@@ -1,4 +1,4 @@
-"""Replay: events per second rebuilding the read model (issue 8, part 4).
+"""Replay: events per second rebuilding the read model.
 
 The log is a reproducible day of business (bench/workload.py) of `events` events.
   (a) from memory: replay (ordering/services/replay.py: scan, fold, COPY per segment, verify,
@@ -27,8 +27,8 @@ from bench import stats
 from bench.local_aws import moto_process
 from bench.report import Report, table
 from bench.workload import generate
-from infra.local.aws import client
-from infra.local.embedded_postgres import postgres_url
+from infra.dev.embedded_postgres import postgres_url
+from infra.emulator.aws import client
 from ordering.adapters.dynamodb_event_store import DynamoDBEventStore
 from ordering.adapters.dynamodb_table import create_table
 from ordering.adapters.memory_event_store import InMemoryEventStore

@@ -1,4 +1,4 @@
-"""Throughput and pipeline latency on the local runtime (issue 8, part 3).
+"""Throughput and pipeline latency on the local runtime.
 
 `orders dev` is started as a user starts it (a subprocess: moto, embedded Postgres, the API
 gateway, the functions in their own processes, the pumps), with the API's throttle lifted so
@@ -36,9 +36,9 @@ import httpx
 
 from bench import stats
 from bench.report import Report, table
-from infra.local import dev_process
-from infra.local.aws import client
-from infra.local.client import DevClient
+from infra.dev import dev_process
+from infra.dev.client import DevClient
+from infra.emulator.aws import client
 
 SKUS = 20  # orders take their SKU in turn: no SKU head is hot unless asked (--skus 1)
 PIPELINE_CONCURRENCY = 8

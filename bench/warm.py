@@ -1,4 +1,4 @@
-"""Warm invocations with the I/O in memory: what our own code costs per invocation (issue 8, part 1).
+"""Warm invocations with the I/O in memory: what our own code costs per invocation.
 
 Each handler runs in this process through its production wiring, with ordering/bootstrap.py
 overridden by the in-memory adapters (event store, payment gateway, mailer, publisher, read
@@ -28,10 +28,10 @@ from bench.memory_idempotency import InMemoryPersistenceLayer
 from bench.report import Report, table
 from generated.models import EmailKind
 from infra import topology
-from infra.local.aws import ACCOUNT_ID, REGION
-from infra.local.queue_pump import lambda_message
-from infra.local.rule_pump import eventbridge_event
-from infra.local.worker import LambdaContext
+from infra.emulator.aws import ACCOUNT_ID, REGION
+from infra.emulator.queue_pump import lambda_message
+from infra.emulator.rule_pump import eventbridge_event
+from infra.emulator.worker import LambdaContext
 from ordering import bootstrap
 from ordering.adapters.fake_payment_gateway import FakePaymentGateway
 from ordering.adapters.memory_event_store import InMemoryEventStore

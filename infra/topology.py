@@ -1,4 +1,5 @@
-"""What runs where, as plain data. Read by two interpreters: infra/aws (CDK) and infra/local.
+"""What runs where, as plain data. Read by two interpreters: infra/aws (CDK) and infra/emulator
+(the local stand-ins that `orders dev` runs).
 
 Nothing here imports CDK or boto3. A test (tests/infra) holds the three together: every
 function, route, queue and rule below is in the synthesized template and in the local

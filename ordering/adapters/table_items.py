@@ -1,4 +1,4 @@
-"""The single table's item layout (DESIGN.md section 3), shared by every event store adapter.
+"""The single table's item layout (docs/architecture.md), shared by every event store adapter.
 
   event             PK = ORDER#<uuid> | SKU#<sku> | USER#<sub>   SK = EV#<version, 10 digits>
   SKU head          PK = SKU#<sku>                               SK = HEAD

@@ -17,8 +17,8 @@ import pytest
 from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
 from infra import topology
-from infra.local import dev_process
-from infra.local.dev_process import DevProcess
+from infra.dev import dev_process
+from infra.dev.dev_process import DevProcess
 from tests.e2e.shop import Shop
 
 STAND_INS = {

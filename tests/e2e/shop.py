@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from infra.local.aws import client
-from infra.local.client import DevClient, Email
+from infra.dev.client import DevClient, Email
+from infra.emulator.aws import client
 
 TERMINAL = ("FULFILLED", "CANCELLED")
 

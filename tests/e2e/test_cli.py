@@ -9,7 +9,7 @@ import subprocess
 import jwt
 import pytest
 
-from infra.local.catalog import CATALOG
+from infra.dev.catalog import CATALOG
 from tests.e2e.conftest import ORDERS, ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("e2e")]

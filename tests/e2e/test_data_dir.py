@@ -12,8 +12,8 @@ from pathlib import Path
 import jwt
 import pytest
 
-from infra.local.client import DevClient
-from infra.local.runtime import LocalRuntime, Options
+from infra.dev.client import DevClient
+from infra.dev.runtime import LocalRuntime, Options
 from tests.e2e.shop import Shop, new_sku
 
 pytestmark = [

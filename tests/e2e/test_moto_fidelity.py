@@ -1,4 +1,4 @@
-"""What infra/local/moto_atomic.py fixes in moto, so that the local stream behaves as DynamoDB's:
+"""What infra/emulator/moto_atomic.py fixes in moto, so that the local stream behaves as DynamoDB's:
 a cancelled transaction leaves no stream records, and an open shard iterator keeps working."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import uuid
 import pytest
 from moto.server import ThreadedMotoServer
 
-from infra.local.aws import client
-from infra.local.moto_atomic import make_dynamodb_writes_atomic
+from infra.emulator.aws import client
+from infra.emulator.moto_atomic import make_dynamodb_writes_atomic
 from ordering.adapters.dynamodb_table import create_table
 
 pytestmark = [pytest.mark.moto]

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from infra import topology
-from infra.local.aws import client
+from infra.emulator.aws import client
 from tests.e2e.conftest import ORDERS, ROOT, eventually
 from tests.e2e.shop import Shop, new_sku
 

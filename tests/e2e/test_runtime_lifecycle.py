@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.functions import FunctionRuntime, Invocation
-from infra.local.runtime import LocalRuntime, Options
+from infra.dev.runtime import LocalRuntime, Options
+from infra.emulator.functions import FunctionRuntime, Invocation
 from tests.e2e.conftest import stand_in_functions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.moto, pytest.mark.postgres, pytest.mark.xdist_group("e2e")]

@@ -18,10 +18,10 @@ import jwt
 import pytest
 
 from infra import topology
-from infra.local.aws import client
-from infra.local.client import DevClient
-from infra.local.runtime import LocalRuntime, Options
-from infra.local.state import DevState
+from infra.dev.client import DevClient
+from infra.dev.runtime import LocalRuntime, Options
+from infra.dev.state import DevState
+from infra.emulator.aws import client
 from tests.e2e.conftest import STAND_IN_API_TIMEOUT, eventually, recorded, stand_in_functions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.moto, pytest.mark.postgres, pytest.mark.xdist_group("e2e")]

@@ -21,7 +21,7 @@ import pytest
 from moto import mock_aws
 
 from infra import topology
-from infra.local.moto_atomic import make_dynamodb_writes_atomic
+from infra.emulator.moto_atomic import make_dynamodb_writes_atomic
 from ordering import bootstrap
 from ordering.adapters.dynamodb_table import create_table
 from ordering.services.restock import restock

@@ -1,4 +1,4 @@
-"""moto's base-table query reads one partition (infra/local/moto_atomic.py) and still answers
+"""moto's base-table query reads one partition (infra/emulator/moto_atomic.py) and still answers
 exactly what DynamoDB answers: the partition's items, in key order, paged, filtered by range."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from psycopg import sql
 
-from infra.cli import main as orders_cli
+from cli.main import main as orders_cli
 from ordering import bootstrap
 from ordering.adapters.memory_event_store import InMemoryEventStore
 from ordering.adapters.memory_read_model import InMemoryReadModel, InMemoryRebuilds
@@ -336,7 +336,7 @@ def test_replay_cannot_publish_or_mail():
         "streams",
     )
     # What the replay function takes from the composition root, and what that builds.
-    for module in ("handlers/replay.py", "infra/cli.py"):
+    for module in ("handlers/replay.py", "cli/main.py"):
         tree = ast.parse((ROOT / module).read_text())
         used = {
             node.attr

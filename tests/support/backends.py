@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import boto3
 from moto import mock_aws
 
-from infra.local.moto_atomic import make_dynamodb_writes_atomic
+from infra.emulator.moto_atomic import make_dynamodb_writes_atomic
 from ordering.adapters.dynamodb_event_store import DynamoDBEventStore
 from ordering.adapters.dynamodb_table import create_table
 from ordering.adapters.memory_event_store import InMemoryEventStore

@@ -2,7 +2,7 @@
 
 Each test gets its own schema (a fresh read model), so tests never see each other's rows and
 the server is started once. Never the machine's own PostgreSQL: only what
-infra/local/embedded_postgres.postgres_url() gives.
+infra/dev/embedded_postgres.postgres_url() gives.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from infra.local.embedded_postgres import postgres_url
+from infra.dev.embedded_postgres import postgres_url
 from ordering import bootstrap
 from ordering.adapters.memory_event_store import InMemoryEventStore
 from ordering.adapters.postgres_connection import CONNECT_OPTIONS, PostgresConnection

@@ -1,6 +1,7 @@
-"""The dependency direction of DESIGN.md section 8, checked on every import in the code.
+"""The dependency direction, checked on every import of every package.
 
-model/ -> generated/ -> ordering/ (domain <- services <- adapters) -> handlers/, streams/ -> infra/
+model/ -> generated/ -> ordering/ (domain <- ports <- services <- adapters) -> handlers/, streams/
+-> infra/ (topology -> aws/ | emulator/ -> dev/) -> bench/ -> cli/
 """
 
 from __future__ import annotations
@@ -21,13 +22,18 @@ RULES = [
      "the domain knows no ports, adapters or services"),
     ("ordering/ports/", ("ordering.adapters", "ordering.services", *IO_CLIENTS), "ports are abstractions"),
     ("ordering/services/", ("ordering.adapters", "ordering.bootstrap", *IO_CLIENTS), "services: ports only"),
-    ("ordering/", ("handlers", "streams", "infra", "bench"), "the core is imported, never importing"),
-    ("generated/", ("ordering", "handlers", "streams", "infra"), "generated/ comes first"),
-    ("handlers/", ("infra", "streams", "bench"), "handlers never import infra"),
-    ("streams/", ("infra", "handlers", "bench"), "stream consumers never import infra"),
-    ("infra/topology.py", ("aws_cdk", "constructs", "boto3", "infra.aws", "infra.local"), "topology is data"),
-    ("infra/aws/", ("infra.local",), "the two interpreters are independent"),
-    ("infra/local/", ("infra.aws", "aws_cdk"), "the two interpreters are independent"),
+    ("ordering/", ("handlers", "streams", "infra", "bench", "cli"), "the core is imported, never importing"),
+    ("generated/", ("ordering", "handlers", "streams", "infra", "bench", "cli"), "generated/ comes first"),
+    ("handlers/", ("infra", "streams", "bench", "cli"), "handlers never import infra"),
+    ("streams/", ("infra", "handlers", "bench", "cli"), "stream consumers never import infra"),
+    ("infra/", ("bench", "cli"), "infra is below the benchmarks and the command line"),
+    ("infra/topology.py", ("aws_cdk", "constructs", "boto3", "infra.aws", "infra.emulator", "infra.dev"),
+     "topology is data"),
+    ("infra/aws/", ("infra.emulator", "infra.dev"), "the two interpreters are independent"),
+    ("infra/emulator/", ("infra.aws", "aws_cdk", "infra.dev"),
+     "the emulator knows AWS and the topology, not the orders dev tool built on it"),
+    ("infra/dev/", ("infra.aws", "aws_cdk"), "orders dev runs on the emulator, not on CDK"),
+    ("bench/", ("cli",), "the command line is the top layer"),
 ]  # fmt: skip
 
 
@@ -43,8 +49,9 @@ def imports_of(path: Path) -> set[str]:
 
 
 def python_files() -> list[Path]:
-    tops = ("generated", "ordering", "handlers", "streams", "infra")
-    return sorted(p for top in tops if (ROOT / top).exists() for p in (ROOT / top).rglob("*.py"))
+    packages = sorted(init.parent for init in ROOT.glob("*/__init__.py") if init.parent.name != "tests")
+    assert packages, ROOT
+    return sorted(p for package in packages for p in package.rglob("*.py"))
 
 
 def violations() -> list[str]:
@@ -73,6 +80,7 @@ def test_every_rule_applies_to_code_that_exists(rule_index):
 def test_the_checker_catches_a_violation(tmp_path, monkeypatch):
     domain = tmp_path / "ordering" / "domain"
     domain.mkdir(parents=True)
+    (tmp_path / "ordering" / "__init__.py").write_text("")
     (domain / "bad.py").write_text("import boto3\nfrom ordering.adapters.x import y\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     found = violations()

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from infra import topology
-from infra.local.event_filter import check_pattern, matches
-from infra.local.functions import Invocation
-from infra.local.proxy_event import claim_strings
-from infra.local.retry import backoff
-from infra.local.stream_pump import StreamConsumerPump
-from infra.local.throttle import TokenBucket
+from infra.emulator.event_filter import check_pattern, matches
+from infra.emulator.functions import Invocation
+from infra.emulator.proxy_event import claim_strings
+from infra.emulator.retry import backoff
+from infra.emulator.stream_pump import StreamConsumerPump
+from infra.emulator.throttle import TokenBucket
 
 EVENTS_ONLY = topology.STREAM_CONSUMERS[0].filter_pattern
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 import codegen
 from generated import models
-from infra.local.request_validation import model_document, validator_for
+from infra.emulator.request_validation import model_document, validator_for
 
 SCHEMAS = codegen.load_model()
 TOP_LEVEL = {schema.title: schema for schema in SCHEMAS.values() if schema.kind != "common"}

@@ -7,8 +7,8 @@ import sys
 import threading
 from typing import Any
 
-from infra.local import logs
-from infra.local.runtime import LocalRuntime, Options
+from infra.dev.runtime import LocalRuntime, Options
+from infra.emulator import logs
 
 
 def say(text: str) -> None:

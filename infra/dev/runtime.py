@@ -25,22 +25,23 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra import topology
-from infra.local import logs, moto_cognito, persistence, read_model, state
-from infra.local.auth import TokenVerifier
-from infra.local.aws import client
-from infra.local.background import wait_until_idle
-from infra.local.control import ControlApi
-from infra.local.embedded_postgres import postgres_url
-from infra.local.environment import function_environment
-from infra.local.functions import DEFAULT_MAX_CONTAINERS, Functions
-from infra.local.gateway import MAX_BODY_BYTES, Gateway
-from infra.local.moto_atomic import make_dynamodb_writes_atomic
-from infra.local.queue_pump import QueuePump
-from infra.local.resources import Resources, create_resources
-from infra.local.retry import DEFAULT_BASE_SECONDS
-from infra.local.rule_pump import RulePump
-from infra.local.stream_pump import StreamConsumerPump, StreamReader
-from infra.local.throttle import TokenBucket
+from infra.dev import persistence, read_model, state
+from infra.dev.control import ControlApi
+from infra.dev.embedded_postgres import postgres_url
+from infra.emulator import logs, moto_cognito
+from infra.emulator.aws import client
+from infra.emulator.background import wait_until_idle
+from infra.emulator.cognito_tokens import TokenVerifier
+from infra.emulator.environment import function_environment
+from infra.emulator.functions import DEFAULT_MAX_CONTAINERS, Functions
+from infra.emulator.gateway import MAX_BODY_BYTES, Gateway
+from infra.emulator.moto_atomic import make_dynamodb_writes_atomic
+from infra.emulator.queue_pump import QueuePump
+from infra.emulator.resources import Resources, create_resources
+from infra.emulator.retry import DEFAULT_BASE_SECONDS
+from infra.emulator.rule_pump import RulePump
+from infra.emulator.stream_pump import StreamConsumerPump, StreamReader
+from infra.emulator.throttle import TokenBucket
 
 HOST = "127.0.0.1"  # never another interface: moto and the control endpoint have no auth
 DRAIN_SECONDS = 30

@@ -1,6 +1,6 @@
 """Run the topology's functions as Lambda runs them: each in its own containers (processes).
 
-A container is a `python -m infra.local.worker` process with its function's environment. It
+A container is a `python -m infra.emulator.worker` process with its function's environment. It
 is started on first use (a cold start) and then reused, one invocation at a time; a
 function gets more containers, up to a limit, when invocations overlap. An invocation that
 outlives the function's timeout kills its container, as Lambda does. Why processes and not
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from infra import topology
-from infra.local import logs
-from infra.local.aws import ACCOUNT_ID, REGION
+from infra.emulator import logs
+from infra.emulator.aws import ACCOUNT_ID, REGION
 
 INIT_TIMEOUT_SECONDS = 30  # Lambda allows 10 s; a laptop starting many Pythons at once needs more
 DEFAULT_MAX_CONTAINERS = 4
@@ -80,7 +80,7 @@ class Container:
         self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._ids = itertools.count(1)
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "infra.local.worker", function.handler],
+            [sys.executable, "-m", "infra.emulator.worker", function.handler],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -23,7 +23,7 @@ def codegen(check: bool) -> None:
     sys.exit(generator.main(["--check"] if check else []))
 
 
-# --- the local runtime (infra/local): no AWS account, no Docker ----------------------------------
+# --- the local runtime (infra/dev, on infra/emulator): no AWS account, no Docker ------------------
 
 STATE_FILE = click.option(
     "--state-file",
@@ -72,8 +72,8 @@ def dev(
 ) -> None:
     """Run the whole system on 127.0.0.1 until Ctrl-C: API, functions, pumps, moto, PostgreSQL."""
     from infra import topology
-    from infra.local.dev import serve
-    from infra.local.runtime import Options
+    from infra.dev.foreground import serve
+    from infra.dev.runtime import Options
 
     options = Options(
         port=port,
@@ -88,8 +88,8 @@ def dev(
 
 
 def _dev_client(state_file: Path):
-    from infra.local.client import DevClient
-    from infra.local.state import NotRunning
+    from infra.dev.client import DevClient
+    from infra.dev.state import NotRunning
 
     try:
         return DevClient.from_state_file(state_file)
@@ -111,7 +111,7 @@ def token(username: str, admin: bool, email: str | None, state_file: Path) -> No
 @STATE_FILE
 def seed(state_file: Path) -> None:
     """Put a small catalog with stock in, through POST /inventory as an admin."""
-    from infra.local.catalog import seed as put_catalog
+    from infra.dev.catalog import seed as put_catalog
 
     for item in put_catalog(_dev_client(state_file)):
         click.echo(json.dumps(item))
@@ -164,7 +164,7 @@ def replay(dry_run: bool, segments: int, state_file: Path) -> None:
 
     if "TABLE_NAME" not in os.environ and state_file.exists():
         from infra import topology
-        from infra.local.environment import function_environment
+        from infra.emulator.environment import function_environment
 
         state = _dev_client(state_file).state
         replayer = topology.function("replay")
@@ -234,7 +234,7 @@ def replay(dry_run: bool, segments: int, state_file: Path) -> None:
 @main.command()
 def demo() -> None:
     """Start the system, run a small day of business through it, check every outcome (exit 0 if all held)."""
-    from infra.local.demo import main as run_demo
+    from infra.dev.demo import main as run_demo
 
     sys.exit(run_demo())
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from moto.cognitoidp.models import cognitoidp_backends
 
-from infra.local.resources import Resources
+from infra.emulator.resources import Resources
 
 
 def saved_users(cognito: Any, resources: Resources) -> list[dict[str, Any]]:

@@ -17,11 +17,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from infra.local import logs
-from infra.local.background import Background
-from infra.local.functions import Invocation
-from infra.local.resources import RuleTargetQueue
-from infra.local.retry import backoff
+from infra.emulator import logs
+from infra.emulator.background import Background
+from infra.emulator.functions import Invocation
+from infra.emulator.resources import RuleTargetQueue
+from infra.emulator.retry import backoff
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
 LONG_POLL_SECONDS = 1

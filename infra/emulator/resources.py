@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from infra import topology
-from infra.local.aws import ACCOUNT_ID, REGION, client
+from infra.emulator.aws import ACCOUNT_ID, REGION, client
 from ordering.adapters.dynamodb_table import create_table
 
 TABLE_NAME = "orders"

@@ -12,8 +12,8 @@ import os
 import sys
 
 from infra import topology
-from infra.local.aws import FAKE_CREDENTIALS
-from infra.local.resources import Resources
+from infra.emulator.aws import FAKE_CREDENTIALS
+from infra.emulator.resources import Resources
 
 # What a process needs to start at all; none of it is configuration.
 _PROCESS_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "PYTHONPATH")

@@ -30,12 +30,12 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from infra import topology
-from infra.local import logs
-from infra.local.auth import TokenVerifier, Unauthorized
-from infra.local.functions import Invocation
-from infra.local.proxy_event import proxy_event
-from infra.local.request_validation import body_errors
-from infra.local.throttle import TokenBucket
+from infra.emulator import logs
+from infra.emulator.cognito_tokens import TokenVerifier, Unauthorized
+from infra.emulator.functions import Invocation
+from infra.emulator.proxy_event import proxy_event
+from infra.emulator.request_validation import body_errors
+from infra.emulator.throttle import TokenBucket
 
 MAX_BODY_BYTES = 256 * 1024
 # The media types the request models are mapped to; none given counts as JSON, as on AWS.

@@ -1,4 +1,4 @@
-"""One function container: `python -m infra.local.worker <module.attribute>`.
+"""One function container: `python -m infra.emulator.worker <module.attribute>`.
 
 Like a Lambda execution environment it imports the handler once (the init phase), then runs
 one invocation at a time; module globals and the environment belong to this function only.

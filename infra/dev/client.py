@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 
-from infra.local import state as dev_state
-from infra.local.aws import client
-from infra.local.background import wait_until_idle
-from infra.local.state import DevState
+from infra.dev import state as dev_state
+from infra.dev.state import DevState
+from infra.emulator.aws import client
+from infra.emulator.background import wait_until_idle
 
 EMAIL_DOMAIN = "example.com"
 

@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from infra.local.functions import Functions
+from infra.emulator.functions import Functions
 
 
 class ControlApi:

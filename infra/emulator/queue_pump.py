@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from infra import topology
-from infra.local import logs
-from infra.local.background import Background
-from infra.local.functions import Invocation
+from infra.emulator import logs
+from infra.emulator.background import Background
+from infra.emulator.functions import Invocation
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
 LONG_POLL_SECONDS = 1

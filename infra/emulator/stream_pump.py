@@ -27,11 +27,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infra import topology
-from infra.local import logs
-from infra.local.background import Background
-from infra.local.event_filter import check_pattern, matches
-from infra.local.functions import Invocation
-from infra.local.retry import backoff
+from infra.emulator import logs
+from infra.emulator.background import Background
+from infra.emulator.event_filter import check_pattern, matches
+from infra.emulator.functions import Invocation
+from infra.emulator.retry import backoff
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
 IDLE_POLL_SECONDS = 0.25

@@ -17,7 +17,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from infra.local.aws import ACCOUNT_ID
+from infra.emulator.aws import ACCOUNT_ID
 
 API_ID = "local"
 DATE_CLAIMS = ("exp", "iat")

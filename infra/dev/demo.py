@@ -17,10 +17,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from infra.local import logs
-from infra.local.catalog import CATALOG, seed
-from infra.local.client import DevClient
-from infra.local.runtime import LocalRuntime, Options
+from infra.dev.catalog import CATALOG, seed
+from infra.dev.client import DevClient
+from infra.dev.runtime import LocalRuntime, Options
+from infra.emulator import logs
 
 STATE_DIR = Path(".orders")
 PIPELINE_TIMEOUT = 120
@@ -182,7 +182,7 @@ class Demo:
         self.console.print(table)
 
     def _stock(self, initial: dict[str, int]) -> dict[str, dict[str, int]]:
-        from infra.local.aws import client
+        from infra.emulator.aws import client
 
         dynamodb = client("dynamodb", self.dev.state.moto_url)
         table = Table(title="Stock (SKU heads in the table)")

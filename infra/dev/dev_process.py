@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.local import state as dev_state
-from infra.local.client import DevClient
+from infra.dev import state as dev_state
+from infra.dev.client import DevClient
 
 ROOT = Path(__file__).resolve().parents[2]
-ORDERS_MODULE = (sys.executable, "-m", "infra.cli")  # the `orders` console script, without needing it on PATH
+ORDERS_MODULE = (sys.executable, "-m", "cli.main")  # the `orders` console script, without needing it on PATH
 
 
 class NotReady(RuntimeError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.local import logs
+from infra.emulator import logs
 
 
 def migrate(database_url: str) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.local.resources import Resources
+from infra.emulator.resources import Resources
 
 DEFAULT_PATH = Path(".orders") / "dev.json"
 

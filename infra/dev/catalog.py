@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.local.client import DevClient
+from infra.dev.client import DevClient
 
 SEED_ADMIN = "catalog-admin"
 

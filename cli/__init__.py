@@ -1,0 +1,1 @@
+"""The `orders` command line: the top layer, above `infra/` and `bench/`."""
