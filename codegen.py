@@ -364,7 +364,7 @@ def _generate_pydantic(document: dict, header: str) -> object:
 COMMON_RESPONSES = {
     "400": "The body, a parameter or a header is invalid; `errors` names each field.",
     "401": "No valid Cognito ID token.",
-    "429": "Throttled by the usage plan.",
+    "429": "Throttled: the stage's or the route's rate limit was reached.",
     "500": "Something failed on our side; quote the correlation_id.",
 }
 RESPONSE_TEXT = {

@@ -2,8 +2,10 @@
 
 Paid: StockCommitted per SKU and OrderFulfilled. Failed: StockReleased per SKU (the heads give
 the units back) and OrderCancelled. Order and SKU streams change in one transaction; a
-redelivered or duplicated event finds the order settled and changes nothing. Any error raises,
-so that EventBridge retries the asynchronous invocation and finally dead-letters it.
+redelivered or duplicated event finds the order settled and changes nothing. Any error raises:
+the rule invoked this function asynchronously, so Lambda retries it (twice) and then parks the
+event in the function's dead-letter queue. (EventBridge's own retry policy covers only
+delivering the event to Lambda.)
 """
 
 from __future__ import annotations

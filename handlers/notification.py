@@ -4,8 +4,10 @@ A confirmation with the lines and total, or a payment-failed notice, sent throug
 request's correlation id in its headers; then ConfirmationSent is appended to the order. A
 redelivered event finds ConfirmationSent and sends nothing. Two deliveries of the same event
 at the same moment are kept apart by Powertools idempotency on the envelope's event id: the
-second finds the first in progress and fails, and EventBridge's retry later gets the first's
-result. An SES error raises, so that EventBridge retries and finally dead-letters the event.
+second finds the first in progress and fails, and Lambda's retry of it later gets the first's
+result. An SES error raises. Either way the rule invoked this function asynchronously, so
+Lambda retries the event (twice) and then parks it in the function's dead-letter queue;
+EventBridge's own retry policy covers only delivering the event to Lambda.
 """
 
 from __future__ import annotations
@@ -66,5 +68,5 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     try:
         return run_once(send_notice, payload=payload, key="event_id", context=context)
     except IdempotencyAlreadyInProgressError:
-        logger.warning("The same event is being handled by another invocation; EventBridge will retry")
+        logger.warning("The same event is being handled by another invocation; Lambda will retry")
         raise

@@ -63,6 +63,7 @@ def order_body(order: Order) -> m.Order:
 def list_orders() -> Response:
     event = app.current_event
     caller = http.caller_of(event)
+    logger.append_keys(user_id=caller.user_id)
     limit = queries.parse_limit(event.get_query_string_value("limit"))
     page = queries.list_orders(
         bootstrap.read_model(), caller.user_id, limit=limit, cursor=event.get_query_string_value("cursor")
@@ -76,6 +77,7 @@ def list_orders() -> Response:
 def get_order(order_id: str) -> Response:
     event = app.current_event
     caller = http.caller_of(event)
+    logger.append_keys(user_id=caller.user_id)
     order = queries.get_order(
         bootstrap.read_model(), caller.user_id, queries.parse_uuid("order_id", order_id)
     )
@@ -87,6 +89,7 @@ def get_order(order_id: str) -> Response:
 def list_order_events(order_id: str) -> Response:
     event = app.current_event
     caller = http.caller_of(event)
+    logger.append_keys(user_id=caller.user_id)
     history = queries.order_history(
         bootstrap.event_store(), caller.user_id, queries.parse_uuid("order_id", order_id)
     )

@@ -96,8 +96,17 @@ class StreamConsumer:
     )
 
 
+# Lambda's own retries of an asynchronous invocation (how a rule invokes its function) that
+# failed in the function; EventBridge's retry policy covers only delivering it to Lambda.
+ASYNC_RETRY_ATTEMPTS = 2
+
+
 @dataclass(frozen=True)
 class RuleTarget:
+    """`maximum_retry_attempts` and `maximum_event_age_seconds` are EventBridge's, for delivery;
+    `dead_letter` catches both what EventBridge could not deliver and what the function failed
+    on after Lambda's ASYNC_RETRY_ATTEMPTS."""
+
     function: str
     dead_letter: str
     maximum_retry_attempts: int = 8
@@ -128,18 +137,31 @@ class Route:
 
 
 @dataclass(frozen=True)
+class RouteLimit:
+    """A throttle of one method of the stage, below the stage's own: every caller counts."""
+
+    method: str
+    path: str
+    rate_limit: float
+    burst_limit: int
+
+
+@dataclass(frozen=True)
 class Api:
     name: str
     stage: str
-    rate_limit: float  # requests per second, steady state
+    rate_limit: float  # requests per second, steady state, for the whole stage
     burst_limit: int
-    quota_per_day: int
+    route_limits: tuple[RouteLimit, ...] = ()
+
+    def route_limit(self, method: str, path: str) -> RouteLimit | None:
+        return next((r for r in self.route_limits if (r.method, r.path) == (method, path)), None)
 
 
 @dataclass(frozen=True)
 class Alarm:
     name: str
-    kind: Literal["dlq_depth", "iterator_age", "api_5xx", "throttles"]
+    kind: Literal["dlq_depth", "oldest_message_age", "iterator_age", "api_5xx", "errors", "throttles"]
     subject: str  # the queue, function or API it watches
     threshold: float
     description: str
@@ -257,14 +279,24 @@ FUNCTIONS: tuple[Function, ...] = (
 # --- messaging ----------------------------------------------------------------------------------
 
 PAYMENT_TIMEOUT = next(f.timeout_seconds for f in FUNCTIONS if f.name == "payment")
+PAYMENT_BATCHING_WINDOW_SECONDS = 1
+# A message is held while its batch is gathered and then while the function runs (and Lambda
+# may retry a throttled batch): AWS's rule is a visibility timeout of more than 6 x the
+# consumer's timeout, and the batching window comes on top. The margin makes it strictly more.
+VISIBILITY_MARGIN_SECONDS = 30
+
+
+def visibility_timeout_for(timeout_seconds: int, batching_window_seconds: int) -> int:
+    """Strictly more than 6 x the consumer's timeout plus its batching window."""
+    return 6 * timeout_seconds + batching_window_seconds + VISIBILITY_MARGIN_SECONDS
+
 
 QUEUES: tuple[Queue, ...] = (
     Queue(
         name="payment",
         description="OrderPlaced envelopes waiting to be charged",
-        # AWS's rule: at least 6 x the consumer's timeout, so a slow batch is not redelivered
-        # while it is still running.
-        visibility_timeout_seconds=6 * PAYMENT_TIMEOUT,
+        # So that a slow batch is not redelivered while it is still running.
+        visibility_timeout_seconds=visibility_timeout_for(PAYMENT_TIMEOUT, PAYMENT_BATCHING_WINDOW_SECONDS),
         dead_letter="payment-dlq",
         max_receive_count=5,
     ),
@@ -276,7 +308,12 @@ QUEUES: tuple[Queue, ...] = (
 )
 
 QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
-    QueueConsumer(queue="payment", function="payment", batch_size=10, max_batching_window_seconds=1),
+    QueueConsumer(
+        queue="payment",
+        function="payment",
+        batch_size=10,
+        max_batching_window_seconds=PAYMENT_BATCHING_WINDOW_SECONDS,
+    ),
 )
 
 STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (
@@ -316,7 +353,19 @@ EVENT_RULES: tuple[EventRule, ...] = (
 
 # --- API ----------------------------------------------------------------------------------------
 
-API = Api(name="orders-api", stage="v1", rate_limit=50, burst_limit=100, quota_per_day=100_000)
+# Placing an order writes a transaction and starts a payment; reads are cheap. Writes get their
+# own, lower limits, so that a flood of orders cannot starve reads and vice versa. API
+# Gateway's stage throttles apply to every caller, Cognito users included: no API key needed.
+API = Api(
+    name="orders-api",
+    stage="v1",
+    rate_limit=50,
+    burst_limit=100,
+    route_limits=(
+        RouteLimit("POST", "/orders", rate_limit=20, burst_limit=40),
+        RouteLimit("POST", "/inventory", rate_limit=5, burst_limit=10),
+    ),
+)
 
 # Which function serves each operation of generated/openapi.json (from model/routes.json).
 OPERATION_FUNCTIONS = {
@@ -355,6 +404,10 @@ def routes() -> tuple[Route, ...]:
 
 # --- alarms -------------------------------------------------------------------------------------
 
+# A charge normally leaves the payment queue within seconds; one still there after 10 minutes
+# has failed about three times (a receive every visibility timeout) or nobody is consuming.
+PAYMENT_WAIT_ALARM_SECONDS = 600
+
 
 def alarms() -> tuple[Alarm, ...]:
     found = [
@@ -372,11 +425,20 @@ def alarms() -> tuple[Alarm, ...]:
         )
         for c in STREAM_CONSUMERS
     ]
+    found.append(
+        Alarm(
+            "payment-oldest-message-age",
+            "oldest_message_age",
+            "payment",
+            PAYMENT_WAIT_ALARM_SECONDS,
+            f"An order has waited more than {PAYMENT_WAIT_ALARM_SECONDS // 60} minutes to be charged",
+        )
+    )
     found.append(Alarm("api-5xx", "api_5xx", API.name, 0, "The API answered 5xx"))
+    # Every function, whatever triggers it: a failed migration or replay matters as much.
+    found += [Alarm(f"{f.name}-errors", "errors", f.name, 0, f"{f.name} failed") for f in FUNCTIONS]
     found += [
-        Alarm(f"{f.name}-throttles", "throttles", f.name, 0, f"{f.name} was throttled")
-        for f in FUNCTIONS
-        if f.trigger in ("api", "sqs", "stream", "eventbridge")
+        Alarm(f"{f.name}-throttles", "throttles", f.name, 0, f"{f.name} was throttled") for f in FUNCTIONS
     ]
     return tuple(found)
 

@@ -3,8 +3,9 @@
 Every route: a Cognito user-pool authorizer (no valid ID token -> 401, no Lambda), the
 request validator for body and parameters against the draft-04 models that codegen.py
 wrote to generated/apigateway/ (passed through unchanged: the same documents the local
-gateway enforces), then a Lambda proxy integration. Throttling is on the stage, so it
-applies to every caller; the usage plan adds a daily quota for callers with an API key.
+gateway enforces), then a Lambda proxy integration. Throttling is on the stage (every method)
+and, lower, per method for the writes (topology.API.route_limits): stage throttles apply to
+every caller, Cognito users included. There is no usage plan: without API keys it limits nobody.
 
 What API Gateway does not do, the handlers do: `admin_only` routes are checked by the
 handler, which reads the caller's groups from `requestContext.authorizer.claims
@@ -70,17 +71,25 @@ GATEWAY_RESPONSES = (
     (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "payload_too_large"),
     (apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, "415", "unsupported_media_type"),
     (apigw.ResponseType.THROTTLED, "429", "too_many_requests"),
-    (apigw.ResponseType.QUOTA_EXCEEDED, "429", "too_many_requests"),
     (apigw.ResponseType.DEFAULT_5_XX, None, "internal_error"),
 )
 
 
-def error_template(code: str) -> str:
+# What the request validator found, as one entry for the whole body ("$", as the local gateway
+# names the body). API Gateway words it (e.g. `[object has missing required properties
+# (["lines"])]`) and escapes it for JSON, unquoted; its message alone is "Invalid request body".
+VALIDATION_ERRORS = '[{"field": "$", "message": "$context.error.validationErrorString"}]'
+
+
+def error_template(code: str, *, validation_errors: bool = False) -> str:
     """A gateway response body: simple substitution, no VTL. messageString comes quoted."""
+    errors = f', "errors": {VALIDATION_ERRORS}' if validation_errors else ""
     return (
         '{"code": "'
         + code
-        + '", "message": $context.error.messageString, "correlation_id": "$context.requestId"}'
+        + '", "message": $context.error.messageString'
+        + errors
+        + ', "correlation_id": "$context.requestId"}'
     )
 
 
@@ -127,6 +136,12 @@ class Api(Construct):
                 stage_name=settings.stage,
                 throttling_rate_limit=settings.rate_limit,
                 throttling_burst_limit=settings.burst_limit,
+                method_options={
+                    f"{limit.path}/{limit.method}": apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=limit.rate_limit, throttling_burst_limit=limit.burst_limit
+                    )
+                    for limit in settings.route_limits
+                },
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT)),
                 logging_level=apigw.MethodLoggingLevel.ERROR,
@@ -149,20 +164,17 @@ class Api(Construct):
         self.refuse_other_types = self._model(NOT_JSON, NOT_JSON_DOCUMENT, content_type="$default")
         for route in routes:
             self._route(route, functions[route.function])
-        self.rest_api.add_usage_plan(
-            "UsagePlan",
-            name=f"{name_prefix}-{settings.name}",
-            throttle=apigw.ThrottleSettings(rate_limit=settings.rate_limit, burst_limit=settings.burst_limit),
-            quota=apigw.QuotaSettings(limit=settings.quota_per_day, period=apigw.Period.DAY),
-            api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
-        )
         for response_type, status, code in GATEWAY_RESPONSES:
             self.rest_api.add_gateway_response(
                 f"{code}-{response_type.response_type}",
                 type=response_type,
                 status_code=status,
                 response_headers={CORRELATION_HEADER: f"method.request.header.{CORRELATION_HEADER}"},
-                templates={JSON: error_template(code)},
+                templates={
+                    JSON: error_template(
+                        code, validation_errors=response_type.response_type == "BAD_REQUEST_BODY"
+                    )
+                },
             )
         acknowledge(
             self.rest_api,

@@ -33,7 +33,6 @@ POWERTOOLS_LAYER_PARAMETER = (
     f"/aws/service/powertools/python/arm64/python{PYTHON_VERSION}/{POWERTOOLS_VERSION}"
 )
 FUNCTION_TAG = "orders:function"  # names the topology entry a Lambda function implements
-ASYNC_RETRIES = 2  # Lambda's own retries of an asynchronous (EventBridge) invocation
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,7 @@ class Functions(Construct):
             security_groups=[network.security_group] if spec.in_vpc else None,
             # Invoked asynchronously (EventBridge): a failure retried twice is parked, never dropped.
             dead_letter_queue=failure_queue,
-            retry_attempts=ASYNC_RETRIES if failure_queue else None,
+            retry_attempts=topology.ASYNC_RETRY_ATTEMPTS if failure_queue else None,
         )
         Tags.of(function).add(FUNCTION_TAG, spec.name)
         return function

@@ -73,10 +73,16 @@ class Operations(Construct):
             return self.queues[spec.subject].metric_approximate_number_of_messages_visible(
                 period=PERIOD, statistic="Maximum"
             )
+        if spec.kind == "oldest_message_age":
+            return self.queues[spec.subject].metric_approximate_age_of_oldest_message(
+                period=PERIOD, statistic="Maximum"
+            )
         if spec.kind == "iterator_age":
             return self.functions[spec.subject].metric("IteratorAge", period=PERIOD, statistic="Maximum")
         if spec.kind == "api_5xx":
             return self.api.metric_server_error(period=PERIOD, statistic="Sum")
+        if spec.kind == "errors":
+            return self.functions[spec.subject].metric_errors(period=PERIOD, statistic="Sum")
         if spec.kind == "throttles":
             return self.functions[spec.subject].metric_throttles(period=PERIOD, statistic="Sum")
         raise ValueError(f"alarm {spec.name}: no metric for kind {spec.kind!r}")
@@ -84,6 +90,15 @@ class Operations(Construct):
     def _dashboard(self, name_prefix: str) -> cloudwatch.Dashboard:
         functions = sorted(self.functions.items())
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{name_prefix}-overview")
+        # Every alarm's state at the top: what is wrong now, before the graphs that say why.
+        dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(
+                title="Alarms",
+                alarms=[self.alarms[spec.name] for spec in self.specs],
+                width=24,
+                height=6,
+            )
+        )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="API requests and errors",

@@ -149,6 +149,10 @@ class LocalRuntime:
             stage=topology.API.stage,
             verifier=verifier,
             bucket=TokenBucket(options.rate_limit, options.burst_limit),
+            route_buckets={
+                (limit.method, limit.path): TokenBucket(limit.rate_limit, limit.burst_limit)
+                for limit in topology.API.route_limits
+            },
             invoke=lambda name, event, correlation_id: self._functions().invoke(
                 name, event, source="api", correlation_id=correlation_id
             ),

@@ -2,7 +2,8 @@
 
 For each request, in API Gateway's order: refuse a body above the payload limit (413),
 throttle with the stage's token bucket (429), find the route (an unknown route or method is
-404, the status infra/aws/api.py gives API Gateway's "Missing Authentication Token"),
+404, the status infra/aws/api.py gives API Gateway's "Missing Authentication Token") and
+throttle with the route's own bucket, where the topology gives it a lower limit (429),
 verify the Cognito ID token (401), validate the body against the route's generated draft-04
 model (400, naming each field; a content type other than JSON is a 400 too), then build the
 proxy event, invoke the function and return its answer with `X-Correlation-Id`. Nothing that
@@ -20,7 +21,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -89,9 +90,11 @@ class Gateway:
         bucket: TokenBucket,
         invoke: Invoke,
         max_body_bytes: int = MAX_BODY_BYTES,
+        route_buckets: Mapping[tuple[str, str], TokenBucket] | None = None,
     ) -> None:
         self.stage = stage
         self.verifier, self.bucket, self.invoke = verifier, bucket, invoke
+        self.route_buckets = dict(route_buckets or {})  # (method, path) -> its own, lower limit
         self.max_body_bytes = max_body_bytes
         self._routes = Map(
             [Rule(_rule_path(stage, route.path), methods=[route.method], endpoint=route) for route in routes],
@@ -116,6 +119,7 @@ class Gateway:
                 )
             matched = self._match(request)
             function = matched.route.function
+            self._throttle_route(matched.route)
             claims = self._authorize(request)
             self._validate(request, matched.route, raw)
             event = proxy_event(
@@ -179,6 +183,11 @@ class Gateway:
                 aws_type="MissingAuthenticationTokenException",
             ) from None
         return Matched(route, {name: str(value) for name, value in arguments.items()})
+
+    def _throttle_route(self, route: topology.Route) -> None:
+        bucket = self.route_buckets.get((route.method, route.path))
+        if bucket is not None and not bucket.take():
+            raise GatewayError(429, "too_many_requests", "Too Many Requests", aws_type="ThrottledException")
 
     def _authorize(self, request: Request) -> dict[str, Any]:
         try:

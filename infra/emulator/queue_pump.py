@@ -5,7 +5,7 @@ Lambda's SQS event. Messages the function reports in `batchItemFailures` (or eve
 when it raises) are not deleted: they come back after the queue's visibility timeout, and
 moto's redrive policy moves a message to the dead-letter queue once it has been received
 `maxReceiveCount` times. Only `--redelivery-delay` differs from AWS: when set, a failed message
-is made visible again after that many seconds instead of the visibility timeout (180 s for
+is made visible again after that many seconds instead of the visibility timeout (211 s for
 the payment queue), so that a local retry takes seconds, not minutes.
 """
 

@@ -148,8 +148,9 @@ def _create_rules(
         for target in rule.targets:
             function = topology.function(target.function)
             name = delivery_queue_name(rule.name, target.function)
-            # An event stays invisible while its function runs; 6 x the timeout, as for SQS triggers.
-            url, arn = _create_queue(sqs, name, {"VisibilityTimeout": str(6 * function.timeout_seconds)})
+            # An event stays invisible while its function runs: the same rule as for SQS triggers.
+            hidden = topology.visibility_timeout_for(function.timeout_seconds, batching_window_seconds=0)
+            url, arn = _create_queue(sqs, name, {"VisibilityTimeout": str(hidden)})
             targets.append(
                 {
                     "Id": target.function,

@@ -2,12 +2,22 @@
 
 In moto, each rule's target is a delivery queue (resources.py); this pump reads it and
 invokes the target's function with the EventBridge event, one event per invocation as
-EventBridge does. A failed invocation is retried with the target's retry policy, the state
-kept in SQS itself (the receive count, the message's visibility): after
-`maximum_retry_attempts` retries, or once the event is older than
-`maximum_event_age_seconds`, the event goes to the target's dead-letter queue with the
-attributes EventBridge adds there (RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE,
-EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS).
+EventBridge does. As on AWS, where a rule invokes a Lambda target asynchronously, two retry
+loops with two different owners follow a failure:
+
+  - Lambda refused the invocation (throttled, or the service could not take it): that is a
+    failed *delivery*, EventBridge's to retry with the target's retry policy. After
+    `maximum_retry_attempts` retries, or once the event is older than
+    `maximum_event_age_seconds`, the event goes to the target's dead-letter queue with the
+    attributes EventBridge adds (RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE,
+    EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS).
+  - The function ran and failed (an exception, a timeout, a failed init): EventBridge had
+    delivered it, so Lambda's asynchronous invocation retries it, `topology.ASYNC_RETRY_ATTEMPTS`
+    times, then sends it to the function's dead-letter queue with Lambda's attributes
+    (RequestID, ErrorCode, ErrorMessage). The CDK app makes that the same queue as the target's.
+
+Each message on the delivery queue carries how often each loop has tried it, as message
+attributes; a retry is the event put back on the queue with a delay (the local backoff).
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from infra import topology
 from infra.emulator import logs
 from infra.emulator.background import Background
 from infra.emulator.functions import Invocation
@@ -25,6 +36,12 @@ from infra.emulator.retry import backoff
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
 LONG_POLL_SECONDS = 1
+MAX_DELAY_SECONDS = 900  # SQS's longest message delay
+# Lambda's own refusals of an invocation (the local runtime reports them like these).
+NOT_DELIVERED = frozenset({"TooManyRequestsException", "ServiceException"})
+# How often each loop has retried an event, carried on its message in the delivery queue.
+DELIVERY_RETRIES = "eventbridge_retries"
+FUNCTION_RETRIES = "lambda_retries"
 
 
 EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
@@ -68,7 +85,7 @@ class RulePump(Background):
                     QueueUrl=self.target.delivery_queue_url,
                     MaxNumberOfMessages=1,  # one event per invocation; pollers give the concurrency
                     WaitTimeSeconds=LONG_POLL_SECONDS,
-                    AttributeNames=["All"],
+                    MessageAttributeNames=[DELIVERY_RETRIES, FUNCTION_RETRIES],
                 )
                 messages = answer.get("Messages", [])
                 self._busy = bool(messages)
@@ -86,36 +103,85 @@ class RulePump(Background):
 
     def _deliver(self, message: dict[str, Any]) -> None:
         event = eventbridge_event(message["Body"], account_id=self.target.rule_arn.split(":")[4])
-        invocation = self.invoke(self.target.function, event) if event is not None else None
-        if invocation is not None and invocation.ok:
+        if event is None:  # nothing a function could be given: EventBridge would not deliver it
+            error = {
+                "errorType": "InvalidEvent",
+                "errorMessage": "the delivery queue held something not JSON",
+            }
+            self._dead_letter(message, message["Body"], error, "MaximumRetryAttemptsExhausted", retries=0)
+            return
+        invocation = self.invoke(self.target.function, event)
+        if invocation.ok:
             self._delete(message)
             return
-        attempts = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-        error = (
-            {"errorType": "InvalidEvent", "errorMessage": "the delivery queue held something not JSON"}
-            if invocation is None
-            else invocation.error or {}
-        )
-        if self._too_old(event) or attempts > self.target.maximum_retry_attempts:
-            condition = "MaximumEventAgeExceeded" if self._too_old(event) else "MaximumRetryAttemptsExhausted"
-            body = json.dumps(event) if event is not None else message["Body"]
-            self._dead_letter(message, body, error, condition, retries=attempts - 1)
+        error = invocation.error or {}
+        tries = {name: _count(message, name) for name in (DELIVERY_RETRIES, FUNCTION_RETRIES)}
+        if error.get("errorType") in NOT_DELIVERED:  # EventBridge's retry policy
+            retries = tries[DELIVERY_RETRIES]
+            if self._too_old(event) or retries >= self.target.maximum_retry_attempts:
+                condition = (
+                    "MaximumEventAgeExceeded" if self._too_old(event) else "MaximumRetryAttemptsExhausted"
+                )
+                self._dead_letter(message, json.dumps(event), error, condition, retries=retries)
+                return
+            self._retry(message, event, tries | {DELIVERY_RETRIES: retries + 1}, "delivery failed")
             return
-        delay = int(backoff(self.retry_delay, attempts))
+        retries = tries[FUNCTION_RETRIES]  # Lambda's asynchronous retries
+        if retries >= topology.ASYNC_RETRY_ATTEMPTS:
+            self._park_function_failure(message, event, invocation.request_id, error)
+            return
+        self._retry(message, event, tries | {FUNCTION_RETRIES: retries + 1}, "function failed")
+
+    def _retry(self, message: dict[str, Any], event: dict[str, Any], tries: dict[str, int], why: str) -> None:
+        attempt = sum(tries.values())
+        delay = min(int(backoff(self.retry_delay, attempt)), MAX_DELAY_SECONDS)
         logs.log(
-            "eventbridge",
-            "delivery failed; retrying",
+            "eventbridge" if why == "delivery failed" else self.target.function,
+            f"{why}; retrying",
             level="WARNING",
             rule=self.target.rule,
             function=self.target.function,
-            attempt=attempts,
+            retries=tries,
             retry_in_seconds=delay,
-            event_id=(event or {}).get("id"),
+            event_id=event.get("id"),
         )
-        self.sqs.change_message_visibility(
+        self.sqs.send_message(
             QueueUrl=self.target.delivery_queue_url,
-            ReceiptHandle=message["ReceiptHandle"],
-            VisibilityTimeout=delay,
+            MessageBody=message["Body"],
+            DelaySeconds=delay,
+            MessageAttributes={
+                name: {"DataType": "Number", "StringValue": str(count)} for name, count in tries.items()
+            },
+        )
+        self._delete(message)
+
+    def _park_function_failure(
+        self, message: dict[str, Any], event: dict[str, Any], request_id: str, error: dict[str, Any]
+    ) -> None:
+        """What Lambda sends to a function's dead-letter queue after its asynchronous retries."""
+        self.sqs.send_message(
+            QueueUrl=self.target.dead_letter_url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "RequestID": {"DataType": "String", "StringValue": request_id},
+                # The status of the Invoke call, which succeeded: the error is the function's.
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                "ErrorMessage": {
+                    "DataType": "String",
+                    "StringValue": str(error.get("errorMessage") or error.get("errorType") or "Unhandled")[
+                        :1024
+                    ],
+                },
+            },
+        )
+        self._delete(message)
+        logs.log(
+            self.target.function,
+            "event sent to the function's dead-letter queue",
+            level="ERROR",
+            rule=self.target.rule,
+            retries=topology.ASYNC_RETRY_ATTEMPTS,
+            error_type=error.get("errorType"),
         )
 
     def _too_old(self, event: dict[str, Any] | None) -> bool:
@@ -160,3 +226,8 @@ class RulePump(Background):
         self.sqs.delete_message(
             QueueUrl=self.target.delivery_queue_url, ReceiptHandle=message["ReceiptHandle"]
         )
+
+
+def _count(message: dict[str, Any], name: str) -> int:
+    value = message.get("MessageAttributes", {}).get(name, {}).get("StringValue", "0")
+    return int(value) if value.isdigit() else 0

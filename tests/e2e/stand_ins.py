@@ -46,7 +46,7 @@ def queue(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def rule_target(event: dict[str, Any], context: Any) -> None:
-    """An EventBridge target: raises on a poisoned event, so that EventBridge retries it."""
+    """An EventBridge target: raises on a poisoned event, so that Lambda's asynchronous retries retry it."""
     _record({"event": event})
     if POISON in json.dumps(event.get("detail")):
         raise ValueError(f"poison event {event.get('id')}")

@@ -257,3 +257,27 @@ def test_a_burst_beyond_the_bucket_is_throttled_with_429(shop):
     while shop.dev.http.get(url).status_code == 429 and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(2)
+
+
+def test_placing_orders_has_its_own_lower_limit_that_leaves_reads_alone(shop):
+    """90 POST /orders at once: beyond the route's burst (40) they are 429, though the stage's
+    bucket (100) still has tokens, as a GET right after shows. Unauthenticated, as above."""
+    from infra import topology
+
+    limit = topology.API.route_limit("POST", "/orders")
+    assert limit is not None
+    assert limit.burst_limit < 90 < topology.API.burst_limit
+    url = f"{shop.dev.state.api_url}/orders"
+
+    def one(_: int) -> tuple[int, str]:
+        answer = shop.dev.http.post(url, json={"lines": [{"sku": "MUG-01", "quantity": 1}]})
+        return answer.status_code, answer.json()["code"]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(one, range(90)))
+    read = shop.dev.http.get(url)
+    assert set(answers) <= {(401, "unauthorized"), (429, "too_many_requests")}
+    assert answers.count((429, "too_many_requests")) > 0
+    assert answers.count((401, "unauthorized")) >= limit.burst_limit
+    assert read.status_code == 401, "the stage's bucket was not what throttled the orders"
+    time.sleep(90 / limit.rate_limit)  # let both buckets refill for the tests after this one

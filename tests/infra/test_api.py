@@ -83,19 +83,40 @@ def test_openapi_parameters_are_declared_with_their_required_flag(synthesized: S
     assert place_order["RequestParameters"][f"method.request.header.{CORRELATION_HEADER}"] is False
 
 
-def test_throttling_on_the_stage_and_a_quota_in_the_usage_plan(synthesized: Synthesized) -> None:
+def _resource_path(path: str) -> str:
+    """How a stage's MethodSettings names a resource: "/orders" -> "/~1orders"."""
+    return "/" + path.replace("/", "~1")
+
+
+def test_throttles_apply_to_cognito_callers_and_placing_an_order_is_limited_below_reads(
+    synthesized: Synthesized,
+) -> None:
+    """Stage throttles count every request, whoever sends it; a usage plan would count only API keys."""
     _, stage = only(synthesized.of_type("AWS::ApiGateway::Stage"))
     assert stage["Properties"]["StageName"] == topology.API.stage
     settings = {(s["HttpMethod"], s["ResourcePath"]): s for s in stage["Properties"]["MethodSettings"]}
     everything = settings[("*", "/*")]
     assert everything["ThrottlingRateLimit"] == topology.API.rate_limit
     assert everything["ThrottlingBurstLimit"] == topology.API.burst_limit
-    _, plan = only(synthesized.of_type("AWS::ApiGateway::UsagePlan"))
-    assert plan["Properties"]["Throttle"] == {
-        "RateLimit": topology.API.rate_limit,
-        "BurstLimit": topology.API.burst_limit,
-    }
-    assert plan["Properties"]["Quota"] == {"Limit": topology.API.quota_per_day, "Period": "DAY"}
+
+    place_order = settings[("POST", _resource_path("/orders"))]
+    assert ("GET", _resource_path("/orders")) not in settings  # reads get the stage's limit
+    assert place_order["ThrottlingRateLimit"] < everything["ThrottlingRateLimit"]
+    assert place_order["ThrottlingBurstLimit"] < everything["ThrottlingBurstLimit"]
+
+    routes = api_routes(synthesized)
+    assert topology.API.route_limits
+    for limit in topology.API.route_limits:
+        method_setting = settings[(limit.method, _resource_path(limit.path))]
+        assert method_setting["ThrottlingRateLimit"] == limit.rate_limit
+        assert method_setting["ThrottlingBurstLimit"] == limit.burst_limit
+        # The limited method is the one a Cognito caller calls, and it asks for no API key.
+        method = routes[(limit.method, limit.path)]
+        assert method["AuthorizationType"] == "COGNITO_USER_POOLS"
+        assert not method.get("ApiKeyRequired", False)
+    # Nothing that would only limit holders of an API key, and claim to limit everyone.
+    assert synthesized.of_type("AWS::ApiGateway::UsagePlan") == {}
+    assert synthesized.of_type("AWS::ApiGateway::ApiKey") == {}
 
 
 def test_access_logs_record_each_request_as_json(synthesized: Synthesized) -> None:
@@ -111,9 +132,18 @@ def test_access_logs_record_each_request_as_json(synthesized: Synthesized) -> No
     assert stage["Properties"]["TracingEnabled"] is True
 
 
+# What API Gateway's validator reports for {"lines": [{"sku": "MUG-01", "quantity": 0}], "x": 1}.
+VALIDATOR_SAYS = (
+    '[object instance has properties which are not allowed by the schema: ["x"], '
+    "numeric instance is lower than the required minimum (minimum: 1, found: 0)]"
+)
+
+
 def _render(template: str) -> dict:
-    """What API Gateway sends: simple substitution of $context variables (messageString comes quoted)."""
+    """What API Gateway sends: simple substitution of $context variables. messageString comes
+    quoted; validationErrorString comes escaped for JSON but not quoted."""
     body = template.replace("$context.error.messageString", json.dumps('Invalid request body "x"'))
+    body = body.replace("$context.error.validationErrorString", json.dumps(VALIDATOR_SAYS)[1:-1])
     return json.loads(body.replace("$context.requestId", "4f6b3f0e-6b9e-4f7b-9a59-0d9d5b1e2c11"))
 
 
@@ -135,3 +165,17 @@ def test_gateway_errors_have_the_error_model_shape_and_echo_the_correlation_id(
         assert response["ResponseParameters"] == {
             f"gatewayresponse.header.{CORRELATION_HEADER}": f"method.request.header.{CORRELATION_HEADER}"
         }
+
+
+def test_a_bad_body_answer_names_what_the_validator_found(synthesized: Synthesized) -> None:
+    """The deployed 400 carries API Gateway's validation errors, not only "Invalid request body"."""
+    (response,) = [
+        r["Properties"]
+        for r in synthesized.of_type("AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["ResponseType"] == "BAD_REQUEST_BODY"
+    ]
+    body = _render(response["ResponseTemplates"]["application/json"])
+    jsonschema.Draft4Validator(request_model_document("Error")).validate(body)
+    assert body["code"] == "validation_error"
+    assert body["errors"] == [{"field": "$", "message": VALIDATOR_SAYS}]
+    assert '["x"]' in body["errors"][0]["message"]  # the field that is not allowed, by name

@@ -1,0 +1,142 @@
+"""EventBridge -> Lambda, as the local rule pump runs it, against SQS on moto.
+
+On AWS a rule invokes its Lambda target asynchronously. EventBridge's retry policy covers the
+delivery (Lambda refused the invocation); once delivered, an error inside the function is
+Lambda's to retry (2 times) and then to park in the function's dead-letter queue. The pump is
+driven one message at a time here, with a stand-in at the Lambda boundary deciding each outcome.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra import topology
+from infra.emulator.functions import Invocation
+from infra.emulator.resources import RuleTargetQueue
+from infra.emulator.rule_pump import DELIVERY_RETRIES, FUNCTION_RETRIES, RulePump
+
+pytestmark = pytest.mark.moto
+
+TARGET = topology.EVENT_RULES[0].targets[0]
+FUNCTION_ARN = f"arn:aws:lambda:eu-west-1:123456789012:function:{TARGET.function}"
+REFUSED = {"errorType": "TooManyRequestsException", "errorMessage": "all containers stayed busy"}
+FAILED = {"errorType": "ValueError", "errorMessage": "the function failed"}
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("sqs", region_name="eu-west-1")
+
+
+@pytest.fixture
+def target(sqs) -> RuleTargetQueue:
+    def queue(name: str) -> tuple[str, str]:
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+
+    delivery_url, delivery_arn = queue("delivery")
+    dlq_url, dlq_arn = queue(TARGET.dead_letter)
+    return RuleTargetQueue(
+        rule="payment-outcome-to-inventory",
+        rule_arn="arn:aws:events:eu-west-1:123456789012:rule/orders/payment-outcome-to-inventory",
+        function=TARGET.function,
+        delivery_queue_url=delivery_url,
+        delivery_queue_arn=delivery_arn,
+        dead_letter_url=dlq_url,
+        dead_letter_arn=dlq_arn,
+        maximum_retry_attempts=TARGET.maximum_retry_attempts,
+        maximum_event_age_seconds=TARGET.maximum_event_age_seconds,
+    )
+
+
+class Lambda:
+    """The Lambda boundary: answers each invocation with the next outcome (None: success)."""
+
+    def __init__(self, *outcomes: dict[str, str] | None) -> None:
+        self.outcomes = list(outcomes)
+        self.calls = 0
+
+    def __call__(self, name: str, event: dict[str, Any]) -> Invocation:
+        outcome = self.outcomes[min(self.calls, len(self.outcomes) - 1)]
+        self.calls += 1
+        return Invocation(
+            name, f"request-{self.calls}", "eventbridge", None, False, result=None, error=outcome
+        )
+
+
+def run(sqs, target: RuleTargetQueue, function: Lambda) -> list[dict[str, Any]]:
+    """Put one event on the delivery queue, pump it until nothing is left; what reached the DLQ."""
+    event = {
+        "version": "0",
+        "id": "3f1d7c2e-1b2a-4c3d-9e8f-0a1b2c3d4e5f",
+        "detail-type": topology.PAYMENT_SUCCEEDED,
+        "source": topology.EVENT_SOURCE,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": {"order_id": "o-1"},
+    }
+    sqs.send_message(QueueUrl=target.delivery_queue_url, MessageBody=json.dumps(event))
+    pump = RulePump(target, sqs=sqs, invoke=function, function_arn=FUNCTION_ARN, retry_delay=0)
+    for _ in range(50):
+        messages = sqs.receive_message(
+            QueueUrl=target.delivery_queue_url, MessageAttributeNames=[DELIVERY_RETRIES, FUNCTION_RETRIES]
+        ).get("Messages", [])
+        if not messages:
+            break
+        pump._deliver(messages[0])
+    parked = sqs.receive_message(
+        QueueUrl=target.dead_letter_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    return [
+        {"body": json.loads(m["Body"]), **{k: v["StringValue"] for k, v in m["MessageAttributes"].items()}}
+        for m in parked
+    ]
+
+
+def test_a_function_error_is_retried_twice_by_lambda_then_parked_with_lambdas_attributes(sqs, target):
+    function = Lambda(FAILED)
+    (parked,) = run(sqs, target, function)
+    assert function.calls == topology.ASYNC_RETRY_ATTEMPTS + 1 == 3  # not the rule's 8 retries
+    assert parked["ErrorCode"] == "200"
+    assert parked["ErrorMessage"] == "the function failed"
+    assert parked["RequestID"] == "request-3"
+    assert parked["body"]["detail"] == {"order_id": "o-1"}
+    assert "EXHAUSTED_RETRY_CONDITION" not in parked
+
+
+def test_an_invocation_lambda_refuses_is_retried_by_the_rules_policy_then_parked_with_eventbridges_attributes(
+    sqs, target
+):
+    function = Lambda(REFUSED)
+    (parked,) = run(sqs, target, function)
+    assert function.calls == TARGET.maximum_retry_attempts + 1 == 9
+    assert parked["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttemptsExhausted"
+    assert parked["RETRY_ATTEMPTS"] == str(TARGET.maximum_retry_attempts)
+    assert parked["ERROR_CODE"] == "TooManyRequestsException"
+    assert parked["TARGET_ARN"] == FUNCTION_ARN
+    assert parked["RULE_ARN"] == target.rule_arn
+
+
+def test_the_two_loops_count_apart(sqs, target):
+    """Two refusals do not use up Lambda's retries: the function still gets its three runs."""
+    function = Lambda(REFUSED, REFUSED, FAILED)
+    (parked,) = run(sqs, target, function)
+    assert function.calls == 2 + topology.ASYNC_RETRY_ATTEMPTS + 1
+    assert parked["ErrorCode"] == "200"
+
+
+def test_an_event_that_succeeds_on_a_retry_is_not_parked(sqs, target):
+    function = Lambda(FAILED, None)
+    assert run(sqs, target, function) == []
+    assert function.calls == 2
