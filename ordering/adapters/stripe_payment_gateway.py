@@ -1,8 +1,14 @@
 """The PaymentGateway port on Stripe: one PaymentIntent per order, created and confirmed in one call.
 
 The idempotency key is the order id, so a redelivered message that charges again gets Stripe's
-first answer back instead of a second charge (Stripe keeps keys for at least 24 hours, far
-longer than the payment queue keeps a message). Amounts go in the currency's minor units.
+first answer back instead of a second charge. Stripe keeps a key for about 24 hours only, while
+the payment queue and its dead-letter queue keep a message for 14 days: a message redriven
+after a day could charge again if the first charge was never recorded. So an order placed more
+than KEY_TRUSTED_FOR ago (its first charge is at most that old) is first looked up by its
+`metadata.order_id` (Stripe's search), and a PaymentIntent found is the answer, not a new
+charge. Search lags writes by up to a minute (an hour in an outage), far less than the 23 hours
+before it is asked; it is not offered to merchants in India. Amounts go in the currency's minor
+units.
 
 Stripe's answers become the port's:
   - charged (status succeeded)                 -> ChargeResult(approved=True, reference=<PaymentIntent id>)
@@ -17,6 +23,8 @@ inside the payment function's time budget.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +65,10 @@ ZERO_DECIMAL = frozenset(
 )
 
 
+# Stripe keeps idempotency keys at least 24 hours; an hour's margin for clocks and the retry itself.
+KEY_TRUSTED_FOR = timedelta(hours=23)
+
+
 def minor_units(amount: Decimal, currency: str) -> int:
     """Decimal("12.30") EUR -> 1230; Decimal("1500.00") JPY -> 1500."""
     if currency.upper() not in ZERO_DECIMAL:
@@ -74,8 +86,10 @@ class StripePaymentGateway(PaymentGateway):
         api_base: str | None = None,
         payment_method: str = "pm_card_visa",
         timeout_seconds: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.payment_method = payment_method
+        self._clock = clock
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,
@@ -103,6 +117,10 @@ class StripePaymentGateway(PaymentGateway):
             "metadata": {"order_id": charge.order_id, "customer_email": charge.customer_email},
         }
         try:
+            if self._clock() - charge.placed_at > KEY_TRUSTED_FOR:
+                earlier = self._intent_of(charge.order_id)
+                if earlier is not None:
+                    return _result_of(earlier)
             intent = self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": charge.idempotency_key},
@@ -120,6 +138,14 @@ class StripePaymentGateway(PaymentGateway):
         except stripe.StripeError as error:
             raise PaymentError(f"Stripe refused the request: {_describe(error)}") from error
         return _result_of(intent)
+
+    def _intent_of(self, order_id: str) -> Any | None:
+        """The PaymentIntent made for this order, if any: a succeeded one before any other."""
+        found = self._client.v1.payment_intents.search(
+            params={"query": f"metadata['order_id']:'{order_id}'", "limit": 10}
+        ).data
+        charged = [intent for intent in found if intent.status in ("succeeded", "requires_capture")]
+        return (charged or found or [None])[0]
 
 
 def _result_of(intent: Any) -> ChargeResult:

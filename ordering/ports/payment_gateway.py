@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 
@@ -15,6 +16,9 @@ class Charge:
     amount: Decimal
     currency: str
     customer_email: str
+    # When the order was placed: a charge made since then is at most this old, so a gateway
+    # that forgets idempotency keys after a while knows when a key may be gone.
+    placed_at: datetime
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ def record_payment(
             amount=current.total,
             currency=current.currency,
             customer_email=current.email,
+            placed_at=current.created_at,
         )
     )
     command = RecordPayment(

@@ -10,14 +10,16 @@ import abc
 import contextlib
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from ordering.adapters.fake_payment_gateway import FakePaymentGateway
-from ordering.adapters.stripe_payment_gateway import StripePaymentGateway, minor_units
+from ordering.adapters.stripe_payment_gateway import KEY_TRUSTED_FOR, StripePaymentGateway, minor_units
 from ordering.config import MissingSetting, Settings
 from ordering.ports.payment_gateway import (
     Charge,
@@ -74,7 +76,9 @@ def backend(request) -> Iterator[Backend]:
         yield backend
 
 
-def charge(email="ada@example.com", amount="19.20", currency="EUR", key=None) -> Charge:
+def charge(
+    email="ada@example.com", amount="19.20", currency="EUR", key=None, placed_ago=timedelta(0)
+) -> Charge:
     order_id = key or str(uuid.uuid4())
     return Charge(
         idempotency_key=order_id,
@@ -82,6 +86,7 @@ def charge(email="ada@example.com", amount="19.20", currency="EUR", key=None) ->
         amount=Decimal(amount),
         currency=currency,
         customer_email=email,
+        placed_at=datetime.now(UTC) - placed_ago,
     )
 
 
@@ -213,3 +218,49 @@ def test_the_api_key_can_come_from_secrets_manager(stub):
 def test_without_a_key_the_gateway_names_the_missing_setting():
     with pytest.raises(MissingSetting, match="STRIPE_API_KEY"):
         StripePaymentGateway.from_settings(Settings(payment_gateway="stripe"))
+
+
+# --- Stripe forgets idempotency keys after about a day; the queues keep messages 14 days --------
+
+LONG_AGO = timedelta(days=3)
+
+
+def test_an_order_charged_before_stripe_forgot_its_key_is_not_charged_again(stub):
+    """A message redriven from the DLQ days later, its first charge never recorded."""
+    gateway, old = stripe_gateway(stub), charge(placed_ago=LONG_AGO)
+    first = gateway.charge(old)
+    stub.forget_idempotency_keys()
+
+    again = gateway.charge(old)
+
+    assert again == first
+    assert again.approved
+    assert len(stub.charges) == 1
+    assert [r.path for r in stub.received if r.method == "POST"] == ["/v1/payment_intents"]
+
+
+def test_a_decline_stripe_forgot_the_key_of_stays_the_decision(stub):
+    gateway, old = stripe_gateway(stub), charge(email="bob+decline@example.net", placed_ago=LONG_AGO)
+    first = gateway.charge(old)
+    stub.forget_idempotency_keys()
+    assert gateway.charge(old) == first
+    assert not first.approved
+    assert len([r for r in stub.received if r.method == "POST"]) == 1
+
+
+def test_an_old_order_never_charged_is_charged_once(stub):
+    gateway, old = stripe_gateway(stub), charge(placed_ago=LONG_AGO)
+    result = gateway.charge(old)
+    assert result.approved
+    assert [(r.method, r.path.split("?")[0]) for r in stub.received] == [
+        ("GET", "/v1/payment_intents/search"),
+        ("POST", "/v1/payment_intents"),
+    ]
+    query = dict(parse_qsl(urlsplit(stub.received[0].path).query))["query"]
+    assert query == f"metadata['order_id']:'{old.order_id}'"
+
+
+def test_a_recent_order_is_trusted_to_its_key_and_not_searched(stub):
+    """Search costs a call (and is rate-limited): only orders older than a key's life need it."""
+    stripe_gateway(stub).charge(charge(placed_ago=KEY_TRUSTED_FOR - timedelta(minutes=5)))
+    assert [r.method for r in stub.received] == ["POST"]

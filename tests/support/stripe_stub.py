@@ -1,7 +1,8 @@
 """A local HTTP stand-in for the Stripe endpoints the Stripe gateway calls, in a thread.
 
-  POST /v1/payment_intents       create (and, with confirm=true, confirm) a PaymentIntent
-  GET  /v1/payment_intents/<id>  read one back
+  POST /v1/payment_intents         create (and, with confirm=true, confirm) a PaymentIntent
+  GET  /v1/payment_intents/<id>    read one back
+  GET  /v1/payment_intents/search  ?query=metadata['order_id']:'<id>' (the one query the adapter makes)
 
 It behaves as Stripe does where the adapter depends on it: the secret key is checked (401);
 parameters come form-encoded (metadata[order_id]=...); an Idempotency-Key seen before with the
@@ -13,17 +14,21 @@ in metadata[customer_email]:
                 gave up (the charge happened, the answer was lost);
   +unavailable  503 api_error, nothing charged.
 Everything else is charged. `charges` lists the PaymentIntents that succeeded.
+`forget_idempotency_keys()` does what a day does at Stripe: every key seen so far is forgotten.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
+
+SEARCH_QUERY = re.compile(r"^metadata\['(?P<key>[A-Za-z0-9_]+)'\]:'(?P<value>[^']*)'$")
 
 
 @dataclass
@@ -55,6 +60,10 @@ class StripeStub:
     @property
     def charges(self) -> list[dict[str, Any]]:
         return [intent for intent in self.intents.values() if intent["status"] == "succeeded"]
+
+    def forget_idempotency_keys(self) -> None:
+        with self._lock:
+            self._answers.clear()
 
     def __enter__(self) -> StripeStub:
         stub = self
@@ -90,6 +99,9 @@ class StripeStub:
             self.received.append(Received(method, request.path, key, params))
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return self._answer(request, 401, _error("invalid_request_error", "Invalid API Key provided"))
+        url = urlsplit(request.path)
+        if method == "GET" and url.path == "/v1/payment_intents/search":
+            return self._search(request, dict(parse_qsl(url.query)).get("query", ""))
         if method == "GET" and request.path.startswith("/v1/payment_intents/"):
             intent = self.intents.get(request.path.rsplit("/", 1)[1])
             if intent is None:
@@ -121,6 +133,26 @@ class StripeStub:
             self._release.wait(self.hold_seconds)  # the charge is made; the answer comes too late
         return self._answer(request, status, body)
 
+    def _search(self, request: BaseHTTPRequestHandler, query: str) -> None:
+        match = SEARCH_QUERY.match(query)
+        if match is None:
+            return self._answer(
+                request, 400, _error("invalid_request_error", f"This stub cannot search {query!r}")
+            )
+        with self._lock:
+            found = [
+                intent
+                for intent in reversed(self.intents.values())  # newest first, as Stripe sorts
+                if intent["metadata"].get(match["key"]) == match["value"]
+            ]
+        body = {
+            "object": "search_result",
+            "data": found,
+            "has_more": False,
+            "url": "/v1/payment_intents/search",
+        }
+        return self._answer(request, 200, body)
+
     def _decide(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         email = params.get("metadata[customer_email]", "")
         if "+unavailable" in email:
@@ -138,7 +170,10 @@ class StripeStub:
             "livemode": False,
         }
         if "+decline" in email:
-            intent |= {"status": "requires_payment_method", "last_payment_error": {"code": "card_declined"}}
+            intent |= {
+                "status": "requires_payment_method",
+                "last_payment_error": {"code": "card_declined", "decline_code": "generic_decline"},
+            }
             self.intents[intent["id"]] = intent
             error = _error("card_error", "Your card was declined.", code="card_declined")
             error["error"] |= {"decline_code": "generic_decline", "payment_intent": intent}
