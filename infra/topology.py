@@ -23,7 +23,7 @@ ADMIN_GROUP = "admin"
 # Every function gets these; each interpreter adds the variables of the resources it uses:
 #   table -> TABLE_NAME, payment_queue -> PAYMENT_QUEUE_URL, event_bus -> EVENT_BUS_NAME,
 #   mailer -> SENDER_EMAIL, database -> DATABASE_URL (local) or DB_HOST/DB_PORT/DB_NAME/DB_USER
-#   with DB_IAM_AUTH=true and DB_SSLMODE=require (AWS, through RDS Proxy), payment_gateway ->
+#   with DB_IAM_AUTH=true and DB_SSLMODE=verify-full (AWS, through RDS Proxy), payment_gateway ->
 #   PAYMENT_GATEWAY=fake (AWS, with -c stripeSecretArn: stripe and STRIPE_SECRET_ARN).
 COMMON_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": SERVICE,

@@ -35,6 +35,7 @@ class Settings:
     db_user: str | None = None
     db_iam_auth: bool = False
     db_sslmode: str = "require"
+    db_sslrootcert: str | None = None  # with verify-ca/verify-full; unset: certifi's bundle
     db_secret_arn: str | None = None
     # The schema the live read model is in; replay builds beside it and swaps by renaming.
     read_model_schema: str = "read_model"
@@ -79,6 +80,7 @@ class Settings:
             db_user=text("DB_USER"),
             db_iam_auth=(text("DB_IAM_AUTH", "false") or "").lower() == "true",
             db_sslmode=text("DB_SSLMODE", "require") or "require",
+            db_sslrootcert=text("DB_SSLROOTCERT"),
             db_secret_arn=text("DB_SECRET_ARN"),
             read_model_schema=text("READ_MODEL_SCHEMA", "read_model") or "read_model",
             payment_gateway=text("PAYMENT_GATEWAY", "fake") or "fake",

@@ -44,7 +44,7 @@ PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_
 SHARED_PACKAGES = ("ordering", "generated")
 FROM_LAYER = frozenset({"aws-lambda-powertools"})  # provided by the AWS-managed layer
 # requirement -> the `uses` resource that needs it
-ONLY_FOR = {"psycopg": "database", "stripe": "payment_gateway"}
+ONLY_FOR = {"psycopg": "database", "certifi": "database", "stripe": "payment_gateway"}
 UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024  # Lambda's limit for function + layers, unzipped
 # What of our own packages runs on Lambda: code, generated JSON documents, SQL migrations.
 # Caches, linter settings and anything else a working copy holds stay out.

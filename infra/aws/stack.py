@@ -160,7 +160,8 @@ class OrdersStack(Stack):
                 function.add_environment("DB_NAME", DATABASE_NAME)
                 function.add_environment("DB_USER", DATABASE_USER)
                 function.add_environment("DB_IAM_AUTH", "true")
-                function.add_environment("DB_SSLMODE", "require")
+                # RDS Proxy's certificate, and its name, checked against certifi's Amazon Root CAs.
+                function.add_environment("DB_SSLMODE", "verify-full")
                 proxy.grant_connect(function, DATABASE_USER)
             elif resource == "mailer":
                 function.add_environment("SENDER_EMAIL", self.messaging.sender_email)

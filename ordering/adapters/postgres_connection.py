@@ -9,6 +9,9 @@ autocommit mode with each unit of work an explicit transaction, psycopg never pr
 Where the database is: DATABASE_URL (local), or DB_HOST/DB_PORT/DB_NAME/DB_USER with TLS
 (DB_SSLMODE, default require) and, with DB_IAM_AUTH=true, a fresh IAM auth token as the
 password at every connect (a token is valid for 15 minutes; an open connection outlives it).
+The deployed functions use verify-full: the server's certificate and name are checked against
+DB_SSLROOTCERT, by default certifi's CA bundle (RDS Proxy presents an ACM certificate, which
+chains to the Amazon Root CAs certifi ships).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import certifi
 import psycopg
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -29,6 +33,7 @@ T = TypeVar("T")
 Connect = Callable[[], psycopg.Connection]
 
 CONNECT_OPTIONS: dict[str, Any] = {"autocommit": True, "prepare_threshold": None, "connect_timeout": 5}
+VERIFYING_SSLMODES = ("verify-ca", "verify-full")
 
 
 def connector(settings: Settings, *, auth_token: Callable[[Settings], str] | None = None) -> Connect:
@@ -43,6 +48,8 @@ def connector(settings: Settings, *, auth_token: Callable[[Settings], str] | Non
         "dbname": settings.require("db_name"),
         "sslmode": settings.db_sslmode,
     }
+    if settings.db_sslmode in VERIFYING_SSLMODES:
+        base["sslrootcert"] = settings.db_sslrootcert or certifi.where()
 
     def connect() -> psycopg.Connection:
         if settings.db_iam_auth:

@@ -22,6 +22,13 @@ def test_psycopg_only_where_the_topology_uses_the_database() -> None:
         assert bundling.package_spec(function).has_psycopg is ("database" in function.uses), function.name
 
 
+def test_the_ca_bundle_goes_with_the_database_driver() -> None:
+    """verify-full needs the CA file in the asset of every function that connects to Postgres."""
+    for function in topology.FUNCTIONS:
+        has_certifi = any(r.startswith("certifi==") for r in bundling.requirements_for(function))
+        assert has_certifi is ("database" in function.uses), function.name
+
+
 def test_stripe_only_where_the_topology_uses_the_payment_gateway() -> None:
     for function in topology.FUNCTIONS:
         has_stripe = any(r.startswith("stripe==") for r in bundling.requirements_for(function))
@@ -129,6 +136,7 @@ def test_bundling_builds_a_package_for_lambda_arm64_python312(
     assert (output / "pynamodb").is_dir()
     assert (output / "pydantic_core").is_dir()
     assert (output / "psycopg").is_dir() is ("database" in function.uses)
+    assert (output / "certifi" / "cacert.pem").is_file() is ("database" in function.uses)
     assert not list(output.rglob("__pycache__"))
     binaries = list(output.rglob("*.so"))
     assert binaries

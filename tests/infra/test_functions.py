@@ -112,7 +112,7 @@ def test_ordering_config_reads_every_variable_the_stack_sets(synthesized: Synthe
             settings.require("sender_email")
         if "database" in spec.uses:
             assert settings.db_iam_auth is True
-            assert settings.db_sslmode == "require"
+            assert settings.db_sslmode == "verify-full"  # encrypted is not enough: the proxy is checked
             assert settings.db_port == 5432
             for setting in ("db_host", "db_name", "db_user"):
                 settings.require(setting)

@@ -99,7 +99,7 @@ def test_functions_connect_as_the_proxy_user(synthesized: Synthesized) -> None:
             assert variables["DB_HOST"] == {"Fn::GetAtt": [proxy_id, "Endpoint"]}
             assert variables["DB_USER"] == DATABASE_USER
             assert variables["DB_IAM_AUTH"] == "true"
-            assert variables["DB_SSLMODE"] == "require"
+            assert variables["DB_SSLMODE"] == "verify-full"
 
 
 def test_migrations_run_on_deploy_after_the_database_and_proxy(synthesized: Synthesized) -> None:

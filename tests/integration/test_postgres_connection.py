@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.parse
 
 import boto3
+import certifi
 import psycopg
 import pytest
 from moto import mock_aws
@@ -105,6 +107,30 @@ def test_tls_is_required_unless_configured_otherwise():
     assert settings.db_sslmode == "require"
     with connector(socket_settings(db_sslmode="verify-full"))() as conn:
         assert "sslmode=verify-full" in conn.info.dsn
+
+
+def test_verify_full_checks_the_server_against_the_amazon_root_cas_by_default():
+    """What the deployed functions use (DB_SSLMODE=verify-full): RDS Proxy's ACM certificate
+    chains to an Amazon Root CA, and certifi's bundle (in their asset) holds all four."""
+    with connector(socket_settings(db_sslmode="verify-full"))() as conn:
+        assert "sslmode=verify-full" in conn.info.dsn
+        assert f"sslrootcert={certifi.where()}" in conn.info.dsn
+    roots = ssl.create_default_context(cafile=certifi.where()).get_ca_certs()
+    names = {value for root in roots for ((name, value),) in root["subject"] if name == "commonName"}
+    assert {f"Amazon Root CA {n}" for n in (1, 2, 3, 4)} <= names
+
+
+def test_a_ca_file_of_ones_own_can_be_named(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    with connector(socket_settings(db_sslmode="verify-ca", db_sslrootcert=str(ca)))() as conn:
+        assert f"sslrootcert={ca}" in conn.info.dsn
+
+
+def test_require_names_no_ca_file():
+    """sslmode=require encrypts but accepts any certificate: no CA file is given for it."""
+    with connector(socket_settings(db_sslmode="require"))() as conn:
+        assert "sslrootcert" not in conn.info.dsn
 
 
 def test_the_iam_token_is_a_presigned_connect_request():
