@@ -354,8 +354,8 @@ EVENT_RULES: tuple[EventRule, ...] = (
 # --- API ----------------------------------------------------------------------------------------
 
 # Placing an order writes a transaction and starts a payment; reads are cheap. Writes get their
-# own, lower limits, so that a flood of orders cannot starve reads and vice versa. API
-# Gateway's stage throttles apply to every caller, Cognito users included: no API key needed.
+# own, lower limits, so that a flood of orders cannot take the whole stage's budget from the
+# reads. Stage and method throttles apply to every caller, Cognito users included: no API key.
 API = Api(
     name="orders-api",
     stage="v1",
