@@ -351,6 +351,59 @@ EVENT_RULES: tuple[EventRule, ...] = (
     ),
 )
 
+
+# --- what is parked where, and where it goes back to --------------------------------------------
+
+ParkedKind = Literal["queue", "rule_target", "stream_consumer"]
+
+
+@dataclass(frozen=True)
+class ParkedSource:
+    """Where the messages of one dead-letter (or on-failure) queue came from: what a redrive
+    puts them back into. Derived from the queues, rules and stream consumers above, so that a
+    new DLQ cannot be left without a way back."""
+
+    dead_letter: str
+    kind: ParkedKind  # queue: SQS redrive; rule_target: an EventBridge target; stream_consumer: records
+    source: str  # the source queue (queue) or the function the messages were meant for
+    rule: str | None = None  # the EventBridge rule, for a rule target
+
+    @property
+    def redrive(self) -> str:
+        """What a redrive does, in words (`orders dlq redrive` and docs/deploy.md say the same)."""
+        if self.kind == "queue":
+            return f"messages move back to the `{self.source}` queue"
+        if self.kind == "rule_target":
+            return f"each event is delivered again to `{self.source}` (rule `{self.rule}`)"
+        return f"the records pointed to are read again from the stream and delivered to `{self.source}`"
+
+
+def parked_sources() -> tuple[ParkedSource, ...]:
+    """Every dead-letter and on-failure queue with its one source."""
+    found = [ParkedSource(q.dead_letter, "queue", q.name) for q in QUEUES if q.dead_letter]
+    found += [
+        ParkedSource(t.dead_letter, "rule_target", t.function, rule=r.name)
+        for r in EVENT_RULES
+        for t in r.targets
+    ]
+    found += [ParkedSource(c.on_failure, "stream_consumer", c.function) for c in STREAM_CONSUMERS]
+    names = [parked.dead_letter for parked in found]
+    shared = sorted({name for name in names if names.count(name) > 1})
+    if shared:
+        # A redrive must know where each message goes back to: one source per dead-letter queue.
+        raise ValueError(f"dead-letter queues with more than one source: {shared}")
+    return tuple(found)
+
+
+def parked_source(dead_letter: str) -> ParkedSource:
+    """The source of one dead-letter queue; KeyError naming the known ones otherwise."""
+    for parked in parked_sources():
+        if parked.dead_letter == dead_letter:
+            return parked
+    known = ", ".join(p.dead_letter for p in parked_sources())
+    raise KeyError(f"{dead_letter!r} is not a dead-letter queue (known: {known})")
+
+
 # --- API ----------------------------------------------------------------------------------------
 
 # Placing an order writes a transaction and starts a payment; reads are cheap. Writes get their
@@ -411,9 +464,9 @@ PAYMENT_WAIT_ALARM_SECONDS = 600
 
 def alarms() -> tuple[Alarm, ...]:
     found = [
-        Alarm(f"{queue.name}-not-empty", "dlq_depth", queue.name, 0, f"Something is parked in {queue.name}")
-        for queue in QUEUES
-        if queue.name != "payment"
+        Alarm(f"{name}-not-empty", "dlq_depth", name, 0, f"Something is parked in {name}")
+        for name in (queue.name for queue in QUEUES)
+        if name in {parked.dead_letter for parked in parked_sources()}
     ]
     found += [
         Alarm(
