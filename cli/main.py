@@ -117,11 +117,15 @@ def seed(state_file: Path) -> None:
         click.echo(json.dumps(item))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @STATE_FILE
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message instead of a table.")
-def dlq(state_file: Path, as_json: bool) -> None:
-    """Show what sits in each dead-letter queue (without removing it)."""
+@click.pass_context
+def dlq(context: click.Context, state_file: Path, as_json: bool) -> None:
+    """Show what sits in each dead-letter queue (without removing it); `redrive NAME` puts it back."""
+    if context.invoked_subcommand is not None:
+        context.obj = state_file  # `orders dlq --state-file F redrive NAME` works as well
+        return
     found = _dev_client(state_file).dead_letters()
     if as_json:
         for messages in found.values():
@@ -133,6 +137,40 @@ def dlq(state_file: Path, as_json: bool) -> None:
         for message in messages:
             detail = json.dumps(message.body)[:300]
             click.echo(f"  {message.message_id} {json.dumps(message.attributes)} {detail}")
+
+
+@dlq.command()
+@click.argument("name")
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="As for `orders dlq` (default: the one given there).",
+)
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+@click.pass_obj
+def redrive(state_file_of_dlq: Path, name: str, state_file: Path | None, as_json: bool) -> None:
+    """Put what dead-letter queue NAME holds back where it came from (exit 1 if some stays).
+
+    SQS dead-letter queues move back to their source queue; an EventBridge target's DLQ is
+    delivered again to its function; a stream consumer's on-failure records are read again
+    from the stream and delivered to the consumer (within the stream's 24 h retention).
+    """
+    from infra import topology
+
+    try:
+        report = _dev_client(state_file or state_file_of_dlq).redrive(name)
+    except KeyError as error:
+        raise click.ClickException(str(error.args[0])) from None
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+    else:
+        parked = topology.parked_source(name)
+        records = f" ({report.records} stream record(s))" if parked.kind == "stream_consumer" else ""
+        click.echo(f"{name}: {report.redriven} message(s) redriven{records}: {parked.redrive}")
+        for left in report.left:
+            click.echo(f"  left {left.message_id}: {left.reason}")
+    if report.left:
+        sys.exit(1)
 
 
 # --- the read model -----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from infra.dev import state as dev_state
+from infra.dev.redrive import RedriveReport
 from infra.dev.state import DevState
 from infra.emulator.aws import client
 from infra.emulator.background import wait_until_idle
@@ -172,6 +173,14 @@ class DevClient:
         return [
             Email(e["id"], e["source"], e["to"], e["subject"], e["body"]) for e in answer.json()["emails"]
         ]
+
+    def redrive(self, queue: str) -> RedriveReport:
+        """Put what `queue` holds back where it came from; KeyError for a queue that is not parked work."""
+        answer = self.http.post(f"{self.state.control_url}/local/dlq/{queue}/redrive", timeout=600)
+        if answer.status_code == 404:
+            raise KeyError(answer.json()["message"])
+        answer.raise_for_status()
+        return RedriveReport.from_json(answer.json())
 
     def dead_letters(self) -> dict[str, list[DeadLetter]]:
         """What sits in each dead-letter queue. Read without consuming: each message is made visible again."""

@@ -9,6 +9,8 @@
 - `GET /local/status` says whether the pipeline is idle (every stream record delivered,
   queues empty, no delivery running) and counts what each pump delivered or dead-lettered.
 - `GET /local/emails` lists the e-mails SES accepted (moto keeps them instead of sending).
+- `POST /local/dlq/<name>/redrive` puts what a dead-letter queue holds back where it came
+  from (infra/dev/redrive.py) and answers the report; 404 for a queue that is not one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from infra.dev.redrive import RedriveReport, UnknownQueue
 from infra.emulator.functions import Functions
 
 
@@ -30,14 +33,17 @@ class ControlApi:
         functions: Functions,
         status: Callable[[], dict[str, Any]],
         emails: Callable[[], list[dict[str, Any]]],
+        redrive: Callable[[str], RedriveReport],
     ) -> None:
         self.functions, self.status, self.emails = functions, status, emails
+        self.redrive = redrive
         self._map = Map(
             [
                 Rule("/2015-03-31/functions/<name>/invocations", methods=["POST"], endpoint="invoke"),
                 Rule("/local/invocations", methods=["GET"], endpoint="invocations"),
                 Rule("/local/status", methods=["GET"], endpoint="status"),
                 Rule("/local/emails", methods=["GET"], endpoint="emails"),
+                Rule("/local/dlq/<name>/redrive", methods=["POST"], endpoint="redrive"),
             ]
         )
 
@@ -85,6 +91,13 @@ class ControlApi:
 
     def _emails(self, request: Request) -> Response:
         return _json({"emails": self.emails()}, 200)
+
+    def _redrive(self, request: Request, name: str) -> Response:
+        try:
+            report = self.redrive(name)
+        except UnknownQueue as error:
+            return _json({"message": str(error.args[0])}, 404)
+        return _json(report.to_json(), 200)
 
 
 def _json(body: Any, status: int, error_type: str | None = None) -> Response:

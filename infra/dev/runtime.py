@@ -28,6 +28,7 @@ from infra import topology
 from infra.dev import persistence, read_model, state
 from infra.dev.control import ControlApi
 from infra.dev.embedded_postgres import postgres_url
+from infra.dev.redrive import Redriver, RedriveReport
 from infra.emulator import logs, moto_cognito
 from infra.emulator.aws import client
 from infra.emulator.background import wait_until_idle
@@ -158,7 +159,9 @@ class LocalRuntime:
             ),
             max_body_bytes=options.max_body_bytes,
         )
-        self._control = _Server(ControlApi(self.functions, self.status, self.sent_emails), 0)
+        self._control = _Server(
+            ControlApi(self.functions, self.status, self.sent_emails, redrive=self.redrive), 0
+        )
         self._gateway = _Server(gateway, options.port)
         self.state = state.DevState(
             pid=os.getpid(),
@@ -266,9 +269,7 @@ class LocalRuntime:
     def status(self) -> dict[str, Any]:
         """Is the pipeline idle, what sits in which queue, what each stream consumer delivered."""
         depths = self._queue_depths()
-        dead_letters = {q.name for q in topology.QUEUES if q.name != "payment"} | {
-            q.dead_letter for q in topology.QUEUES if q.dead_letter
-        }
+        dead_letters = {parked.dead_letter for parked in topology.parked_sources()}
         working = {name: depth for name, depth in depths.items() if name not in dead_letters}
         idle = (
             self._reader is not None
@@ -290,6 +291,17 @@ class LocalRuntime:
                 for pump in self._stream_pumps
             },
         }
+
+    def redrive(self, name: str) -> RedriveReport:
+        """Put what the dead-letter queue `name` holds back where it came from (redrive.py)."""
+        assert self.resources is not None
+        endpoint = self.resources.endpoint
+        return Redriver(
+            self.resources,
+            sqs=client("sqs", endpoint),
+            streams=client("dynamodbstreams", endpoint),
+            invoke=self._invoker("redrive"),
+        ).redrive(name)
 
     def sent_emails(self) -> list[dict[str, Any]]:
         """What SES accepted, from moto's SES backend (it runs in this process), with raw MIME

@@ -64,6 +64,24 @@ def sequence_number(record: dict[str, Any]) -> str:
     return record["dynamodb"]["SequenceNumber"]
 
 
+def first_failure(batch: list[dict[str, Any]], invocation: Invocation) -> int | None:
+    """Index of the checkpoint to retry from; None when the whole batch succeeded."""
+    if not invocation.ok:
+        return 0
+    result = invocation.result
+    failures = result.get("batchItemFailures") if isinstance(result, dict) else None
+    if not failures:
+        return None
+    positions = {sequence_number(record): index for index, record in enumerate(batch)}
+    indexes = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if identifier not in positions:
+            return 0  # an empty or unknown identifier fails the whole batch, as on AWS
+        indexes.append(positions[identifier])
+    return min(indexes)
+
+
 class StreamConsumerPump(Background):
     """One event source mapping: a consumer's own queue of records, delivered in order."""
 
@@ -136,7 +154,7 @@ class StreamConsumerPump(Background):
             if attempts and self._stopping.wait(backoff(self.retry_delay, attempts)):
                 return
             invocation = self.invoke(self.name, {"Records": batch})
-            failed_at = self._first_failure(batch, invocation)
+            failed_at = first_failure(batch, invocation)
             if failed_at is None:
                 self.delivered += len(batch)
                 return
@@ -164,24 +182,6 @@ class StreamConsumerPump(Background):
                 self._deliver(batch[:half], attempts)
                 self._deliver(batch[half:], attempts)
                 return
-
-    @staticmethod
-    def _first_failure(batch: list[dict[str, Any]], invocation: Invocation) -> int | None:
-        """Index of the checkpoint to retry from; None when the whole batch succeeded."""
-        if not invocation.ok:
-            return 0
-        result = invocation.result
-        failures = result.get("batchItemFailures") if isinstance(result, dict) else None
-        if not failures:
-            return None
-        positions = {sequence_number(record): index for index, record in enumerate(batch)}
-        indexes = []
-        for failure in failures:
-            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-            if identifier not in positions:
-                return 0  # an empty or unknown identifier fails the whole batch, as on AWS
-            indexes.append(positions[identifier])
-        return min(indexes)
 
     def _too_old(self, record: dict[str, Any]) -> bool:
         created = record["dynamodb"].get("ApproximateCreationDateTime")

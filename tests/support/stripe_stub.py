@@ -13,6 +13,7 @@ in metadata[customer_email]:
   +timeout      the first request for a key charges, then holds its answer until the client
                 gave up (the charge happened, the answer was lost);
   +unavailable  503 api_error, nothing charged.
+Setting `unavailable` makes every charge a 503 (an outage, nothing charged) until it is cleared.
 Everything else is charged. `charges` lists the PaymentIntents that succeeded.
 `forget_idempotency_keys()` does what a day does at Stripe: every key seen so far is forgotten.
 """
@@ -43,6 +44,7 @@ class Received:
 class StripeStub:
     api_key: str = "sk_test_stub"
     hold_seconds: float = 5.0  # how long a "timeout" answer is held; the client gives up long before
+    unavailable: bool = False  # the whole gateway is down: every charge is a 503
     received: list[Received] = field(default_factory=list)
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     _answers: dict[str, tuple[dict[str, str], int, dict[str, Any]]] = field(default_factory=dict)
@@ -155,7 +157,7 @@ class StripeStub:
 
     def _decide(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         email = params.get("metadata[customer_email]", "")
-        if "+unavailable" in email:
+        if self.unavailable or "+unavailable" in email:
             return 503, _error("api_error", "An unknown error occurred")
         if params.get("confirm") != "true" or not params.get("payment_method"):
             return 400, _error("invalid_request_error", "This stub only creates confirmed PaymentIntents")

@@ -1,10 +1,16 @@
-"""The topology's table of what is parked where, and where it goes back to."""
+"""Redrive's pure parts: the topology's table of what is parked where and where it goes back to,
+and the stream on-failure pointer (its range and the stream's 24 h retention)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from infra import topology
+from infra.dev.redrive import StreamRange
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
 def test_every_dead_letter_and_on_failure_queue_has_exactly_one_source():
@@ -35,3 +41,51 @@ def test_every_parked_queue_and_nothing_else_has_a_depth_alarm():
 def test_a_queue_that_is_not_parked_work_is_refused_naming_the_known_ones():
     with pytest.raises(KeyError, match=r"'payment' is not a dead-letter queue .*payment-dlq"):
         topology.parked_source("payment")
+
+
+def pointer(arrival: datetime | None, **info: str) -> dict:
+    batch = {
+        "shardId": "shardId-1",
+        "startSequenceNumber": "900000000000000000001",
+        "endSequenceNumber": "900000000000000000099",
+        "batchSize": 3,
+        "streamArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/x",
+        **info,
+    }
+    if arrival is not None:
+        batch["approximateArrivalOfFirstRecord"] = arrival.isoformat().replace("+00:00", "Z")
+    return {"requestContext": {"condition": "RetryAttemptsExhausted"}, "DDBStreamBatchInfo": batch}
+
+
+def test_a_pointer_names_its_shard_and_range_and_compares_sequence_numbers_as_numbers():
+    pointed = StreamRange.of(pointer(NOW))
+    assert (pointed.shard_id, pointed.batch_size, pointed.first_arrival) == ("shardId-1", 3, NOW)
+    assert pointed.holds("900000000000000000001")
+    assert pointed.holds("900000000000000000099")
+    assert not pointed.holds("900000000000000000100")
+    assert not pointed.holds("99")  # shorter, so smaller: a text comparison would say otherwise
+
+
+@pytest.mark.parametrize(
+    ("age", "past"),
+    [(timedelta(hours=23, minutes=59), False), (timedelta(hours=24, seconds=1), True)],
+)
+def test_records_older_than_the_streams_24_hours_are_past_retention(age, past):
+    assert StreamRange.of(pointer(NOW - age)).past_retention(NOW) is past
+
+
+def test_a_pointer_without_an_arrival_time_is_tried_against_the_stream():
+    assert StreamRange.of(pointer(None)).past_retention(NOW) is False
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"something": "else"}, "no DDBStreamBatchInfo"),
+        ("not even an object", "no DDBStreamBatchInfo"),
+        (pointer(NOW, startSequenceNumber=""), "lacks startSequenceNumber"),
+    ],
+)
+def test_a_message_that_is_not_a_pointer_says_what_it_lacks(body, problem):
+    with pytest.raises(ValueError, match=problem):
+        StreamRange.of(body)
