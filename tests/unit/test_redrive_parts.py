@@ -4,6 +4,7 @@ and the stream on-failure pointer (its range and the stream's 24 h retention).""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,23 @@ def test_a_pointer_without_an_arrival_time_is_tried_against_the_stream():
 def test_a_message_that_is_not_a_pointer_says_what_it_lacks(body, problem):
     with pytest.raises(ValueError, match=problem):
         StreamRange.of(body)
+
+
+def test_the_deploy_guide_redrives_every_parked_queue_from_the_source_the_topology_gives_it():
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = guide.split("### Redriving parked work", 1)[1].split("\n### ", 1)[0]
+    rows = {
+        cells[0].strip("` "): cells[1].strip()
+        for line in section.splitlines()
+        if line.startswith("| `orders-")
+        for cells in [line.strip("|").split("|")]
+    }
+
+    def came_from(parked: topology.ParkedSource) -> str:
+        if parked.kind == "queue":
+            return f"queue `{parked.source}`"
+        if parked.kind == "rule_target":
+            return f"rule target `{parked.source}` (rule `{parked.rule}`)"
+        return f"stream consumer `{parked.source}`"
+
+    assert rows == {f"orders-{p.dead_letter}": came_from(p) for p in topology.parked_sources()}
