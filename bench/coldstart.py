@@ -39,7 +39,7 @@ from infra.emulator.aws import ACCOUNT_ID, REGION
 from infra.emulator.environment import function_environment
 from infra.emulator.functions import CODE_ROOT
 from ordering.adapters.postgres_connection import CONNECT_OPTIONS
-from ordering.readmodel.migrator import migrate
+from ordering.adapters.read_model_tables.migrator import migrate
 
 NOT_USED_DATABASE = "postgresql://bench-not-used/none"  # the routes measured never open Postgres
 CHILD_TIMEOUT_SECONDS = 120

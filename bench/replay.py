@@ -34,10 +34,10 @@ from ordering.adapters.dynamodb_table import create_table
 from ordering.adapters.memory_event_store import InMemoryEventStore
 from ordering.adapters.postgres_connection import CONNECT_OPTIONS
 from ordering.adapters.postgres_rebuilds import PostgresRebuilds, schema_tally
+from ordering.adapters.read_model_tables import rows
+from ordering.adapters.read_model_tables.migrator import migrate
 from ordering.adapters.table_items import event_item
 from ordering.domain.recorded import NewEvent, Recorded
-from ordering.readmodel import rows
-from ordering.readmodel.migrator import migrate
 from ordering.services import replay as replaying
 from ordering.services.projection import fold_stream
 

@@ -1,4 +1,4 @@
-"""Apply the read model's SQL migrations on every deploy (ordering/readmodel/migrator.py).
+"""Apply the read model's SQL migrations on every deploy (ordering/adapters/read_model_tables/migrator.py).
 
 Invoked by the deployment: CDK's `triggers.Trigger` calls it with an empty event, and the
 custom-resource Provider framework (aws_cdk.custom_resources.Provider, as its on_event
@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ordering import bootstrap
-from ordering.readmodel.migrator import applied_versions, migrate
+from ordering.adapters.read_model_tables.migrator import applied_versions, migrate
 
 logger = Logger()
 PHYSICAL_ID = "orders-read-model-migrations"

@@ -12,7 +12,7 @@ def migrate(database_url: str) -> list[str]:
     import psycopg
 
     from ordering.adapters.postgres_read_model import DEFAULT_SCHEMA
-    from ordering.readmodel.migrator import migrate as apply
+    from ordering.adapters.read_model_tables.migrator import migrate as apply
 
     with psycopg.connect(database_url, autocommit=True, prepare_threshold=None) as conn:
         applied = apply(conn, DEFAULT_SCHEMA)

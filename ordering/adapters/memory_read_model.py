@@ -8,6 +8,8 @@ import contextlib
 import threading
 from collections.abc import Iterable, Iterator
 
+from ordering.adapters.read_model_tables import rows
+from ordering.adapters.read_model_tables.rows import TABLES
 from ordering.domain.order import Order
 from ordering.ports.read_model import (
     Aggregate,
@@ -24,8 +26,6 @@ from ordering.ports.read_model import (
     check_replay_id,
     stream_of,
 )
-from ordering.readmodel import rows
-from ordering.readmodel.rows import TABLES
 
 EXAMPLES = 5
 

@@ -1,4 +1,4 @@
-"""The live read model in Postgres (tables in ordering/readmodel/migrations, rows in rows.py).
+"""The live read model in Postgres (tables in read_model_tables/migrations, rows in its rows.py).
 
 Every name is schema-qualified, never found through search_path, so that replay can rename
 schemas under running queries. `changing` opens its transaction with SELECT ... FOR UPDATE
@@ -17,11 +17,11 @@ import psycopg
 from psycopg import sql
 
 from ordering.adapters.postgres_connection import PostgresConnection
+from ordering.adapters.read_model_tables import rows
+from ordering.adapters.read_model_tables.rows import CHILD_TABLES, MAIN_TABLE, ORDER_ITEMS, ORDERS, Table
 from ordering.domain.order import Order
 from ordering.domain.streams import ORDER, SKU, USER, split_stream
 from ordering.ports.read_model import Aggregate, Change, OrderCursor, OrderPage, ReadModel, stream_of
-from ordering.readmodel import rows
-from ordering.readmodel.rows import CHILD_TABLES, MAIN_TABLE, ORDER_ITEMS, ORDERS, Table
 
 DEFAULT_SCHEMA = "read_model"
 

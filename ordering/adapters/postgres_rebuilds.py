@@ -25,6 +25,9 @@ from psycopg import sql
 
 from ordering.adapters.postgres_connection import Connect
 from ordering.adapters.postgres_read_model import select_state, write_state
+from ordering.adapters.read_model_tables import rows
+from ordering.adapters.read_model_tables.migrator import applied_versions, migrate
+from ordering.adapters.read_model_tables.rows import MAIN_TABLE, STREAM_PREFIX, TABLES, Table
 from ordering.ports.read_model import (
     Aggregate,
     ReadModelError,
@@ -37,9 +40,6 @@ from ordering.ports.read_model import (
     check_replay_id,
     stream_of,
 )
-from ordering.readmodel import rows
-from ordering.readmodel.migrator import applied_versions, migrate
-from ordering.readmodel.rows import MAIN_TABLE, STREAM_PREFIX, TABLES, Table
 
 EXAMPLES = 5
 MAX_SCHEMA_NAME = 63  # Postgres truncates longer identifiers

@@ -3,7 +3,7 @@
 Two ports. `ReadModel` is the live model: the projector changes one aggregate at a time
 under a lock, the API reads. `Rebuilds` builds a second model beside the live one (replay)
 and swaps it in atomically. Both hold domain states (Order, InventoryItem, User); how they
-are stored is the adapter's business (ordering/readmodel/rows.py for Postgres).
+are stored is the adapter's business (ordering/adapters/read_model_tables/rows.py for Postgres).
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from ordering.adapters.read_model_tables import rows
 from ordering.domain.inventory import InventoryItem
 from ordering.domain.order import Order, OrderLine, Status
 from ordering.domain.user import User
 from ordering.ports.read_model import ReadModelError, stream_of
-from ordering.readmodel import rows
 from tests.support.builders import at, new_id
 from tests.support.read_models import READ_MODELS, read_model_backend
 

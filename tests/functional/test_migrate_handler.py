@@ -10,7 +10,7 @@ from psycopg import sql
 
 from handlers import migrate as migrate_handler
 from ordering import bootstrap
-from ordering.readmodel.migrator import migrations
+from ordering.adapters.read_model_tables.migrator import migrations
 from tests.functional.invoke import Context
 from tests.support.postgres import connect, database_url
 

@@ -1,5 +1,5 @@
 """The read model's migrations: applied once each, in order, by an idempotent migrator; the
-tables they make are the tables ordering/readmodel/rows.py maps."""
+tables they make are the tables ordering/adapters/read_model_tables/rows.py maps."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ import uuid
 import pytest
 from psycopg import sql
 
-from ordering.readmodel import rows
-from ordering.readmodel.migrator import MigrationChanged, applied_versions, migrate, migrations
+from ordering.adapters.read_model_tables import rows
+from ordering.adapters.read_model_tables.migrator import (
+    MigrationChanged,
+    applied_versions,
+    migrate,
+    migrations,
+)
 from tests.support.postgres import connect
 
 pytestmark = pytest.mark.postgres

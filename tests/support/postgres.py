@@ -23,9 +23,9 @@ from ordering.adapters.memory_event_store import InMemoryEventStore
 from ordering.adapters.postgres_connection import CONNECT_OPTIONS, PostgresConnection
 from ordering.adapters.postgres_read_model import PostgresReadModel
 from ordering.adapters.postgres_rebuilds import PostgresRebuilds
+from ordering.adapters.read_model_tables import rows
+from ordering.adapters.read_model_tables.migrator import migrate
 from ordering.ports.read_model import Aggregate
-from ordering.readmodel import rows
-from ordering.readmodel.migrator import migrate
 from tests.support.traffic import StreamingEventStore
 
 _server = contextlib.ExitStack()

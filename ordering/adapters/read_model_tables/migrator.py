@@ -51,7 +51,7 @@ class MigrationChanged(RuntimeError):
 def migrations() -> list[Migration]:
     """Every migration shipped with the code, in version order."""
     found = []
-    for entry in resources.files("ordering.readmodel").joinpath("migrations").iterdir():
+    for entry in resources.files("ordering.adapters.read_model_tables").joinpath("migrations").iterdir():
         match = FILE_NAME.match(entry.name)
         if match is None:
             if entry.name.endswith(".sql"):
