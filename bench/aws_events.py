@@ -24,6 +24,7 @@ from infra.emulator.queue_pump import lambda_message
 from infra.emulator.resources import Resources
 from infra.emulator.rule_pump import eventbridge_event
 from infra.emulator.stream_pump import StreamReader, lambda_record
+from ordering.adapters.dynamodb_table import EVENT_PREFIX
 
 
 def claims(user_id: str, email: str, *, admin: bool = False) -> dict[str, Any]:
@@ -169,7 +170,7 @@ class StreamFollower:
             for r in self.unclaimed
             if r["eventName"] == "INSERT"
             and r["dynamodb"]["Keys"]["PK"]["S"] == partition_key
-            and r["dynamodb"]["Keys"]["SK"]["S"].startswith("EV#")
+            and r["dynamodb"]["Keys"]["SK"]["S"].startswith(EVENT_PREFIX)
         ]
         self.unclaimed = []  # each run asks right after its own write: the rest is someone else's
         if not mine:

@@ -43,9 +43,7 @@ class World:
     ) -> None:
         self.resources = resources
         self.database_url, self.schema = database_url, schema
-        self.store = DynamoDBEventStore(
-            resources.table_name, region=resources.region, host=resources.endpoint
-        )
+        self.store = DynamoDBEventStore(client("dynamodb", resources.endpoint), resources.table_name)
         self.publisher = SqsEventBridgePublisher(
             client("sqs", resources.endpoint),
             client("events", resources.endpoint),
@@ -259,10 +257,3 @@ CASES: tuple[Case, ...] = (
         label="query_orders GET /orders/{id}",
     ),
 )
-
-
-def cases_of(function: str) -> list[Case]:
-    found = [c for c in CASES if c.function == function]
-    if not found:
-        raise KeyError(f"no cold-start case for {function!r}; known: {', '.join(c.function for c in CASES)}")
-    return found

@@ -30,7 +30,7 @@ from bench.workload import generate
 from infra.dev.embedded_postgres import postgres_url
 from infra.emulator.aws import client
 from ordering.adapters.dynamodb_event_store import DynamoDBEventStore
-from ordering.adapters.dynamodb_table import create_table
+from ordering.adapters.dynamodb_table import EVENT_PREFIX, create_table
 from ordering.adapters.memory_event_store import InMemoryEventStore
 from ordering.adapters.postgres_connection import CONNECT_OPTIONS
 from ordering.adapters.postgres_rebuilds import PostgresRebuilds, schema_tally
@@ -109,7 +109,7 @@ def _raw_scan(endpoint: str, segments: int) -> tuple[int, float]:
             Segment=segment,
             TotalSegments=segments,
             FilterExpression="begins_with(SK, :ev)",
-            ExpressionAttributeValues={":ev": {"S": "EV#"}},
+            ExpressionAttributeValues={":ev": {"S": EVENT_PREFIX}},
         )
         return sum(len(page["Items"]) for page in pages)
 
@@ -203,7 +203,7 @@ def run(report: Report, *, events: int, segments: int, table_events: int) -> Rep
                     create_table(client("dynamodb", endpoint), TABLE)
                     load_seconds = _load_table(endpoint, table_log)
                     items, scan_seconds = _raw_scan(endpoint, segments)
-                    table_store = DynamoDBEventStore(TABLE, region="eu-west-1", host=endpoint)
+                    table_store = DynamoDBEventStore(client("dynamodb", endpoint), TABLE)
                     table_report, table_seconds, table_phases = _replay(table_store, rebuilds, segments)
                 with connect() as conn:
                     from_moto = schema_tally(conn, live)

@@ -39,6 +39,7 @@ from bench.report import Report, table
 from infra.dev import dev_process
 from infra.dev.client import DevClient
 from infra.emulator.aws import client
+from ordering.adapters.dynamodb_table import event_key
 
 SKUS = 20  # orders take their SKU in turn: no SKU head is hot unless asked (--skus 1)
 PIPELINE_CONCURRENCY = 8
@@ -172,7 +173,7 @@ class Shop:
         def put() -> bool:
             item = {
                 "PK": {"S": f"B#{uuid.uuid4()}"},
-                "SK": {"S": "EV#0000000001"},
+                "SK": {"S": event_key(1)},
                 "data": {"S": ITEM_PADDING},
             }
             dynamodb.put_item(TableName=BASELINE_TABLE, Item=item)

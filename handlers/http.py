@@ -96,6 +96,15 @@ def check_correlation_header(event: BaseProxyEvent) -> None:
         )
 
 
+def request_of(event: BaseProxyEvent, logger: Logger) -> tuple[str, Caller]:
+    """The correlation id (a malformed header is refused) and the caller, whom the log names."""
+    check_correlation_header(event)
+    correlation_id = correlation_id_of(event)
+    caller = caller_of(event)
+    logger.append_keys(user_id=caller.user_id)
+    return correlation_id, caller
+
+
 def claims_of(event: BaseProxyEvent) -> Mapping[str, Any]:
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     claims = authorizer.get("claims") or {}

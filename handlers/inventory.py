@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.payment_outcome import payment_outcome
+from handlers.payment_outcome import received
 from ordering import bootstrap
 from ordering.services.settlement import settle_order
 
@@ -28,10 +28,7 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(bus_event_id=event.get_id, detail_type=event.detail_type)
-    outcome = payment_outcome(event)
-    logger.set_correlation_id(outcome.correlation_id)
-    logger.append_keys(order_id=outcome.order_id)
+    outcome = received(event, logger)
     written = settle_order(bootstrap.event_store(), outcome.order_id, outcome.paid, outcome.cause)
     types = [recorded.type for recorded in written]
     logger.info("Order settled" if written else "Order already settled", extra={"events": types})

@@ -22,31 +22,27 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from generated.models import EmailKind
 from handlers.once import run_once
-from handlers.payment_outcome import payment_outcome
+from handlers.payment_outcome import PaymentOutcome, received
 from ordering import bootstrap
 from ordering.services.notifications import notify_customer
-from ordering.services.stamp import Cause
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
 
-def send_notice(payload: dict[str, Any]) -> dict[str, Any]:
+def send_notice(payload: PaymentOutcome) -> dict[str, Any]:
     """Runs once per payment outcome event."""
+    kind = EmailKind.order_confirmation if payload.paid else EmailKind.payment_failed
     message_id = notify_customer(
-        bootstrap.event_store(),
-        bootstrap.mailer(),
-        payload["order_id"],
-        EmailKind(payload["kind"]),
-        Cause(payload["correlation_id"], causation_id=payload["event_id"]),
+        bootstrap.event_store(), bootstrap.mailer(), payload.order_id, kind, payload.cause
     )
     if message_id is not None:
         metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info(
         "E-mail sent" if message_id else "E-mail had been sent already", extra={"message_id": message_id}
     )
-    return {"order_id": payload["order_id"], "kind": payload["kind"], "message_id": message_id}
+    return {"order_id": payload.order_id, "kind": kind.value, "message_id": message_id}
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -54,19 +50,9 @@ def send_notice(payload: dict[str, Any]) -> dict[str, Any]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(bus_event_id=event.get_id, detail_type=event.detail_type)
-    outcome = payment_outcome(event)
-    logger.set_correlation_id(outcome.correlation_id)
-    logger.append_keys(order_id=outcome.order_id)
-    kind = EmailKind.order_confirmation if outcome.paid else EmailKind.payment_failed
-    payload = {
-        "event_id": outcome.event_id,
-        "order_id": outcome.order_id,
-        "kind": kind.value,
-        "correlation_id": outcome.correlation_id,
-    }
+    outcome = received(event, logger)
     try:
-        return run_once(send_notice, payload=payload, key="event_id", context=context)
+        return run_once(send_notice, payload=outcome, key="event_id", context=context)
     except IdempotencyAlreadyInProgressError:
         logger.warning("The same event is being handled by another invocation; Lambda will retry")
         raise

@@ -5,28 +5,35 @@ gets the stored result without running the step; a concurrent repeat gets
 IdempotencyAlreadyInProgressError (the caller answers 409 or lets its trigger retry). A step
 that raises leaves no record, so a retry runs it again. With `validate`, a repeat whose
 validated part differs raises IdempotencyValidationError.
+
+The payload is the step's own typed argument (a dataclass or pydantic model): Powertools
+hashes it as it is, and `output` turns a typed result into the stored record and back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ordering import bootstrap
 
+Result = TypeVar("Result")
+
 
 def run_once(
-    step: Callable[..., dict[str, Any]],
+    step: Callable[..., Result],
     *,
-    payload: dict[str, Any],
+    payload: Any,
     key: str,
     context: LambdaContext,
     validate: str = "",
+    output: BaseIdempotencySerializer | None = None,
     **arguments: Any,
-) -> dict[str, Any]:
+) -> Result:
     """`step(payload=payload, **arguments)` once per value of the JMESPath `key` in `payload`.
 
     `validate` is a JMESPath into `payload` whose value must be the same on every repeat.
@@ -41,7 +48,8 @@ def run_once(
     )
     config.register_lambda_context(context)
     store = bootstrap.idempotency_store(f"{step.__module__}.{step.__qualname__}")
-    guarded = idempotent_function(data_keyword_argument="payload", config=config, persistence_store=store)(
-        step
-    )
-    return guarded(payload=payload, **arguments)
+    guarded = idempotent_function(
+        data_keyword_argument="payload", config=config, persistence_store=store, output_serializer=output
+    )(step)
+    result: Result = guarded(payload=payload, **arguments)
+    return result

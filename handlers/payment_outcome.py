@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from generated import models as m
@@ -44,3 +45,12 @@ def payment_outcome(event: EventBridgeEvent) -> PaymentOutcome:
         event_id=recorded.event_id,
         correlation_id=recorded.correlation_id,
     )
+
+
+def received(event: EventBridgeEvent, logger: Logger) -> PaymentOutcome:
+    """The outcome, with the log's keys following it: the bus event, the correlation id, the order."""
+    logger.append_keys(bus_event_id=event.get_id, detail_type=event.detail_type)
+    outcome = payment_outcome(event)
+    logger.set_correlation_id(outcome.correlation_id)
+    logger.append_keys(order_id=outcome.order_id)
+    return outcome

@@ -13,6 +13,7 @@ simply decided again.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
@@ -23,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from generated import models as m
@@ -31,6 +33,7 @@ from handlers.once import run_once
 from ordering import bootstrap
 from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.services.place_order import place_order
+from ordering.services.recording import Recorder
 from ordering.services.retry import RetryPolicy
 from ordering.services.stamp import Cause
 
@@ -54,48 +57,49 @@ http.install_error_answers(app, logger, on_problem=_count_refusal)
 @tracer.capture_method
 def post_order() -> Response:
     event = app.current_event
-    http.check_correlation_header(event)
-    correlation_id = http.correlation_id_of(event)
-    caller = http.caller_of(event)
+    correlation_id, caller = http.request_of(event, logger)
     request = http.body_of(event, m.PlaceOrderRequest)
     key = http.idempotency_key_of(event)
-    logger.append_keys(user_id=caller.user_id)
 
-    order = {"user_id": caller.user_id, "email": caller.email, "request": request.model_dump(mode="json")}
+    order = OrderRequest(caller.user_id, caller.email, request, key)
     where = {"correlation_id": correlation_id, "orders_path": http.request_path(event)}
-    if key is None:
-        accepted = accept_order(payload=order, **where)
-    else:
-        accepted = _accept_once(order | {"idempotency_key": key}, key, **where)
-    body = m.OrderAccepted.model_validate(accepted)
-    return http.answer(202, body, correlation_id, {"Location": body.url})
+    accepted = accept_order(payload=order, **where) if key is None else _accept_once(order, key, **where)
+    return http.answer(202, accepted, correlation_id, {"Location": accepted.url})
 
 
-def accept_order(payload: dict[str, Any], *, correlation_id: str, orders_path: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class OrderRequest:
+    """Who asks for which order: what is placed, and with a key, what is remembered by the key."""
+
+    user_id: str
+    email: str
+    request: m.PlaceOrderRequest
+    idempotency_key: str | None = None
+
+
+def accept_order(payload: OrderRequest, *, correlation_id: str, orders_path: str) -> m.OrderAccepted:
     """Place the order and return the OrderAccepted body. With a key, this runs once per key."""
-    request = m.PlaceOrderRequest.model_validate(payload["request"])
-    reference = request.client_reference
+    reference = payload.request.client_reference
     command = PlaceOrder(
         order_id=str(uuid.uuid4()),
-        user_id=payload["user_id"],
-        email=payload["email"],
-        lines=tuple(RequestedLine(line.sku, line.quantity) for line in request.lines),
+        user_id=payload.user_id,
+        email=payload.email,
+        lines=tuple(RequestedLine(line.sku, line.quantity) for line in payload.request.lines),
         client_reference=reference if isinstance(reference, str) else None,
     )
     attempts = bootstrap.settings().place_order_max_attempts
-    placed = place_order(
-        bootstrap.event_store(), command, Cause(correlation_id), retry=RetryPolicy(attempts=attempts)
-    )
+    recorder = Recorder(retry=RetryPolicy(attempts=attempts))
+    placed = place_order(bootstrap.event_store(), command, Cause(correlation_id), recorder=recorder)
     order = placed.order_placed
     metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
     logger.info(
         "Order placed", extra={"order_id": order.order_id, "total": order.total, "currency": order.currency}
     )
     url = f"{orders_path.rstrip('/')}/{placed.order_id}"
-    return m.OrderAccepted(order_id=placed.order_id, status="PENDING", url=url).model_dump(mode="json")
+    return m.OrderAccepted(order_id=placed.order_id, status="PENDING", url=url)
 
 
-def _accept_once(payload: dict[str, Any], key: str, **where: str) -> dict[str, Any]:
+def _accept_once(payload: OrderRequest, key: str, **where: str) -> m.OrderAccepted:
     try:
         return run_once(
             accept_order,
@@ -103,6 +107,7 @@ def _accept_once(payload: dict[str, Any], key: str, **where: str) -> dict[str, A
             key="[user_id, idempotency_key]",
             validate="request",
             context=app.lambda_context,
+            output=PydanticSerializer(m.OrderAccepted),
             **where,
         )
     except IdempotencyValidationError:

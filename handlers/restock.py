@@ -31,10 +31,7 @@ http.install_error_answers(app, logger)
 @tracer.capture_method
 def post_inventory() -> Response:
     event = app.current_event
-    http.check_correlation_header(event)
-    correlation_id = http.correlation_id_of(event)
-    caller = http.caller_of(event)
-    logger.append_keys(user_id=caller.user_id)
+    correlation_id, caller = http.request_of(event, logger)
     if not caller.is_admin:
         raise http.HttpProblem(
             403, http.Code.forbidden, f"Only members of the group {http.ADMIN_GROUP} may restock"

@@ -36,8 +36,23 @@ def _once(name: str, build: Callable[[], T]) -> T:
     return _instances[name]
 
 
+# What override() may replace: each dependency built here, and the idempotency layer of each
+# step a handler runs once per key (handlers/once.py names a step by its module and name).
+DEPENDENCIES = frozenset(
+    {"settings", "event_store", "payment_gateway", "mailer", "postgres_connect", "postgres"}
+    | {"read_model", "rebuilds", "publisher"}
+)
+IDEMPOTENT_STEPS = frozenset({"handlers.place_order.accept_order", "handlers.notification.send_notice"})
+
+
 def override(**instances: Any) -> None:
-    """Use these instead of building them, e.g. override(event_store=InMemoryEventStore())."""
+    """Use these instead of building them, e.g. override(event_store=InMemoryEventStore()).
+
+    A name that is not built here is refused, so that a rename cannot silently stop an override."""
+    known = DEPENDENCIES | {f"idempotency:{step}" for step in IDEMPOTENT_STEPS}
+    unknown = sorted(set(instances) - known)
+    if unknown:
+        raise KeyError(f"bootstrap builds no {', '.join(unknown)}; it builds {', '.join(sorted(known))}")
     _instances.update(instances)
 
 
@@ -52,12 +67,15 @@ def settings() -> Settings:
 
 def event_store() -> EventStore:
     def build() -> EventStore:
+        import boto3
+
         from ordering.adapters.dynamodb_event_store import DynamoDBEventStore
 
         config = settings()
-        return DynamoDBEventStore(
-            config.require("table_name"), region=config.aws_region, host=config.aws_endpoint_url
+        client = boto3.session.Session(region_name=config.aws_region).client(
+            "dynamodb", endpoint_url=config.aws_endpoint_url
         )
+        return DynamoDBEventStore(client, config.require("table_name"))
 
     return _once("event_store", build)
 
@@ -101,6 +119,8 @@ def idempotency_store(step: str) -> BasePersistenceLayer:
     attribute; the stream filter (SK begins with EV#) keeps them away from the consumers. One
     layer per step, because a layer keeps the key and validation paths it was first used with.
     """
+    if step not in IDEMPOTENT_STEPS:
+        raise KeyError(f"{step} is not a step listed in IDEMPOTENT_STEPS")
 
     def build() -> BasePersistenceLayer:
         import boto3

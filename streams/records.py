@@ -18,7 +18,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
     DynamoDBStreamEvent,
 )
 
-from ordering.adapters.table_items import EVENT_PREFIX, event_key, recorded_from_item
+from ordering.adapters.dynamodb_table import EVENT_PREFIX, event_key
+from ordering.adapters.table_items import recorded_from_item
 from ordering.domain.events import InvalidEvent
 from ordering.domain.recorded import Recorded
 

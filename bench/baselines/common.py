@@ -8,15 +8,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from ordering.adapters.dynamodb_table import EVENT_PREFIX, HEAD_KEY, event_key  # keys only, no imports
+
 TABLE = os.environ["TABLE_NAME"]
 
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def event_key(version: int) -> str:
-    return f"EV#{version:010d}"
 
 
 def event_put(
@@ -54,7 +52,7 @@ def stream_exists_check(stream: str, version: int) -> dict[str, Any]:
 def head_put(head: dict[str, Any], expected_version: int, require_available: int = 0) -> dict[str, Any]:
     item = {
         "PK": {"S": f"SKU#{head['sku']}"},
-        "SK": {"S": "HEAD"},
+        "SK": {"S": HEAD_KEY},
         "sku": {"S": head["sku"]},
         "available": {"N": str(head["available"])},
         "reserved": {"N": str(head["reserved"])},
@@ -85,14 +83,14 @@ def read_stream(dynamodb: Any, stream: str) -> list[dict[str, Any]]:
     answer = dynamodb.query(
         TableName=TABLE,
         KeyConditionExpression="PK = :pk AND begins_with(SK, :ev)",
-        ExpressionAttributeValues={":pk": {"S": stream}, ":ev": {"S": "EV#"}},
+        ExpressionAttributeValues={":pk": {"S": stream}, ":ev": {"S": EVENT_PREFIX}},
         ConsistentRead=True,
     )
     return [plain(item) for item in answer["Items"]]
 
 
 def read_heads(dynamodb: Any, skus: list[str]) -> dict[str, dict[str, Any]]:
-    keys = [{"PK": {"S": f"SKU#{sku}"}, "SK": {"S": "HEAD"}} for sku in skus]
+    keys = [{"PK": {"S": f"SKU#{sku}"}, "SK": {"S": HEAD_KEY}} for sku in skus]
     answer = dynamodb.batch_get_item(RequestItems={TABLE: {"Keys": keys, "ConsistentRead": True}})
     return {item["sku"]: item for item in map(plain, answer["Responses"][TABLE])}
 

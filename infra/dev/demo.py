@@ -21,6 +21,7 @@ from infra.dev.catalog import CATALOG, seed
 from infra.dev.client import DevClient
 from infra.dev.runtime import LocalRuntime, Options
 from infra.emulator import logs
+from ordering.adapters.dynamodb_table import HEAD_KEY
 
 STATE_DIR = Path(".orders")
 PIPELINE_TIMEOUT = 120
@@ -192,7 +193,7 @@ class Demo:
         for sku, start in initial.items():
             item = dynamodb.get_item(
                 TableName=self.dev.resources.table_name,
-                Key={"PK": {"S": f"SKU#{sku}"}, "SK": {"S": "HEAD"}},
+                Key={"PK": {"S": f"SKU#{sku}"}, "SK": {"S": HEAD_KEY}},
                 ConsistentRead=True,
             )["Item"]
             head = {name: int(item[name]["N"]) for name in ("available", "reserved", "committed")}

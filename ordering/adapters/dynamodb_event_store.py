@@ -1,31 +1,23 @@
-"""The event store on one DynamoDB table, with pynamodb (keys in table_items).
+"""The event store on one DynamoDB table, through the low-level boto3 client it is given.
 
-An append is a put conditioned on `attribute_not_exists`, so a lost race is a
-ConcurrencyError, never an overwrite. Several streams and SKU heads go in one
-TransactWriteItems; when it is cancelled, its cancellation reasons (one per item, in the
-order pynamodb sends them: condition checks, then puts) say which condition failed, and that
-stream is named in the error.
+It sends the items table_items builds, as they are. An append is a put conditioned on
+`attribute_not_exists`, so a lost race is a ConcurrencyError, never an overwrite. Several
+streams and SKU heads go in one TransactWriteItems; when it is cancelled, its cancellation
+reasons (one per item, in the order sent) say which condition failed, and that stream is named
+in the error. The client comes from the composition root, so a function keeps one per service.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
-from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
 
-from ordering.adapters.table_items import (
-    EVENT_PREFIX,
-    HEAD_KEY,
-    event_key,
-    head_from_item,
-    recorded_from_item,
-    transaction_items,
-)
+from ordering.adapters.dynamodb_table import EVENT_PREFIX, HEAD_KEY, event_key
+from ordering.adapters.table_items import head_from_item, recorded_from_item, transaction_items
+from ordering.domain.inventory import InventoryItem
 from ordering.domain.recorded import Recorded
 from ordering.domain.streams import sku_stream
 from ordering.ports.event_store import (
@@ -34,182 +26,195 @@ from ordering.ports.event_store import (
     EventStore,
     EventStoreError,
     HeadWrite,
-    SkuHead,
     StoreUnavailable,
 )
 
 RETRYABLE = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
+    "ThrottlingError",
     "RequestLimitExceeded",
     "InternalServerError",
     "ServiceUnavailable",
 }
+CONFLICTS = {"ConditionalCheckFailed", "TransactionConflict"}
 LAST_EVENT_KEY = event_key(9_999_999_999)
+BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
+ABSENT = "attribute_not_exists(PK)"
+
+_to_wire = TypeSerializer().serialize
+_from_wire = TypeDeserializer().deserialize
 
 
-def _models(table_name: str, region: str | None, host: str | None) -> tuple[Any, Any]:
-    """pynamodb binds a table to a class; build the two item classes for this table."""
-    meta = {"table_name": table_name, "region": region, "host": host, "max_retry_attempts": 3}
-
-    class EventItem(Model):
-        Meta = type("Meta", (), meta)  # type: ignore[assignment]
-        pk = UnicodeAttribute(hash_key=True, attr_name="PK")
-        sk = UnicodeAttribute(range_key=True, attr_name="SK")
-        stream = UnicodeAttribute()
-        version = NumberAttribute()
-        event_id = UnicodeAttribute()
-        type = UnicodeAttribute()
-        schema_version = NumberAttribute()
-        occurred_at = UnicodeAttribute()
-        correlation_id = UnicodeAttribute()
-        causation_id = UnicodeAttribute(null=True)
-        data = UnicodeAttribute()
-
-    class HeadItem(Model):
-        Meta = type("Meta", (), meta)  # type: ignore[assignment]
-        pk = UnicodeAttribute(hash_key=True, attr_name="PK")
-        sk = UnicodeAttribute(range_key=True, attr_name="SK")
-        sku = UnicodeAttribute()
-        available = NumberAttribute()
-        reserved = NumberAttribute()
-        committed = NumberAttribute()
-        price = UnicodeAttribute(null=True)
-        currency = UnicodeAttribute(null=True)
-        version = NumberAttribute()
-
-    return EventItem, HeadItem
+def wire_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item in DynamoDB's attribute-value form; an absent optional value is left out."""
+    return {name: _to_wire(value) for name, value in item.items() if value is not None}
 
 
-def _attributes(model: Any) -> dict[str, Any]:
-    return {name: getattr(model, name) for name in model.get_attributes()} | {"PK": model.pk, "SK": model.sk}
-
-
-def _code_of(error: PynamoDBException) -> str:
-    return error.cause_response_code or ""
+def plain_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _from_wire(value) for name, value in item.items()}
 
 
 class DynamoDBEventStore(EventStore):
-    def __init__(self, table_name: str, *, region: str | None = None, host: str | None = None) -> None:
-        self._event_item, self._head_item = _models(table_name, region, host)
-
-    def _connection(self) -> Connection:
-        """The items' own connection: one botocore client per store, not one per transaction."""
-        return self._event_item._get_connection().connection
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client, self._table = client, table_name
 
     # --- reads ----------------------------------------------------------------------------------
 
     def read(self, stream: str, from_version: int = 1) -> list[Recorded]:
-        event = self._event_item
-        query = event.query(
-            stream,
-            event.sk.between(event_key(max(from_version, 1)), LAST_EVENT_KEY),
-            consistent_read=True,
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="PK = :stream AND SK BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":stream": {"S": stream},
+                ":first": {"S": event_key(max(from_version, 1))},
+                ":last": {"S": LAST_EVENT_KEY},
+            },
+            ConsistentRead=True,
         )
-        return [recorded_from_item(_attributes(item)) for item in self._translated(query)]
+        return [recorded_from_item(item) for item in self._items(pages)]
 
-    def read_heads(self, skus: Iterable[str]) -> dict[str, SkuHead]:
-        keys = [(sku_stream(sku), HEAD_KEY) for sku in dict.fromkeys(skus)]
-        if not keys:
-            return {}
-        items = self._translated(self._head_item.batch_get(keys, consistent_read=True))
-        return {item.sku: head_from_item(_attributes(item)) for item in items}
+    def read_heads(self, skus: Iterable[str]) -> dict[str, InventoryItem]:
+        keys = [{"PK": {"S": sku_stream(sku)}, "SK": {"S": HEAD_KEY}} for sku in dict.fromkeys(skus)]
+        heads: dict[str, InventoryItem] = {}
+        for start in range(0, len(keys), BATCH_GET_KEYS):
+            for item in self._batch_get(keys[start : start + BATCH_GET_KEYS]):
+                head = head_from_item(plain_item(item))
+                heads[head.sku] = head
+        return heads
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Every item of `keys`, asking again for what DynamoDB left unprocessed."""
+        request = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            try:
+                answer = self._client.batch_get_item(RequestItems=request)
+            except (ClientError, BotoCoreError) as error:
+                raise self._translated(error) from error
+            yield from answer.get("Responses", {}).get(self._table, [])
+            request = answer.get("UnprocessedKeys") or {}
 
     def scan(self, segment: int, total_segments: int) -> Iterator[Recorded]:
-        event = self._event_item
-        pages = event.scan(event.sk.startswith(EVENT_PREFIX), segment=segment, total_segments=total_segments)
-        for item in self._translated(pages):
-            yield recorded_from_item(_attributes(item))
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression="begins_with(SK, :events)",
+            ExpressionAttributeValues={":events": {"S": EVENT_PREFIX}},
+            Segment=segment,
+            TotalSegments=total_segments,
+        )
+        for item in self._items(pages):
+            yield recorded_from_item(item)
 
-    def _translated(self, results: Iterable[Model]) -> Iterator[Any]:
+    def _items(self, pages: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         try:
-            yield from results
-        except PynamoDBException as error:
-            raise self._unavailable_or_error(error) from error
+            for page in pages:
+                for item in page.get("Items", []):
+                    yield plain_item(item)
+        except (ClientError, BotoCoreError) as error:
+            raise self._translated(error) from error
 
     # --- writes ---------------------------------------------------------------------------------
 
     def transact(self, appends: Sequence[Append], heads: Sequence[HeadWrite] = ()) -> list[Recorded]:
-        items = transaction_items(appends, heads)
+        event_items, head_items = transaction_items(appends, heads)
         streams_with_heads = {sku_stream(write.head.sku) for write in heads}
         # A stream that already has events and no head guarding it gets a check that its
         # expected last event exists, so that an append can never leave a gap.
         checks = [a for a in appends if a.expected_version > 0 and a.stream not in streams_with_heads]
-        if len(items) == 1 and not heads and not checks:
-            self._put_one(items[0])
+        if len(event_items) == 1 and not heads and not checks:
+            self._put_one(event_items[0])
         else:
-            self._transact(items, appends, heads, checks)
-        return [recorded_from_item(item) for item in items if item["SK"] != HEAD_KEY]
+            self._transact(event_items, list(zip(heads, head_items, strict=True)), checks)
+        return [event for append in appends for event in append.recorded()]
 
     def _put_one(self, item: dict[str, Any]) -> None:
-        model = self._event_item(item["PK"], item["SK"], **_fields(item))
         try:
-            model.save(condition=self._event_item.pk.does_not_exist())
-        except PutError as error:
+            self._client.put_item(TableName=self._table, Item=wire_item(item), ConditionExpression=ABSENT)
+        except ClientError as error:
             if _code_of(error) == "ConditionalCheckFailedException":
-                expected = int(item["version"]) - 1
-                raise ConcurrencyError(item["PK"], expected, self.version_of(item["PK"])) from error
-            raise self._unavailable_or_error(error) from error
+                stream = item["PK"]
+                raise ConcurrencyError(stream, item["version"] - 1, self.version_of(stream)) from error
+            raise self._translated(error) from error
+        except BotoCoreError as error:
+            raise self._translated(error) from error
 
     def _transact(
         self,
-        items: list[dict[str, Any]],
-        appends: Sequence[Append],
-        heads: Sequence[HeadWrite],
+        event_items: list[dict[str, Any]],
+        heads: list[tuple[HeadWrite, dict[str, Any]]],
         checks: Sequence[Append],
     ) -> None:
-        event, head = self._event_item, self._head_item
-        # What each item guards: (stream, expected version). pynamodb sends the condition
-        # checks first, then the puts, and the cancellation reasons follow that order.
-        put_guards: list[tuple[str, int]] = []
-        check_guards: list[tuple[str, int]] = []
+        # Each item sent, and what it guards: (stream, expected version), in the order sent,
+        # which is the order of the cancellation reasons.
+        sent: list[dict[str, Any]] = []
+        guards: list[tuple[str, int]] = []
+        for item in event_items:
+            sent.append({"Put": self._put(item, ABSENT)})
+            guards.append((item["PK"], item["version"] - 1))
+        for write, item in heads:
+            sent.append({"Put": self._put(item, *_head_condition(write))})
+            guards.append((item["PK"], write.expected_version))
+        for append in checks:
+            key = {"PK": {"S": append.stream}, "SK": {"S": event_key(append.expected_version)}}
+            sent.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                }
+            )
+            guards.append((append.stream, append.expected_version))
         try:
-            with TransactWrite(connection=self._connection()) as transaction:
-                for item in items:
-                    if item["SK"] == HEAD_KEY:
-                        continue
-                    transaction.save(
-                        event(item["PK"], item["SK"], **_fields(item)), condition=event.pk.does_not_exist()
-                    )
-                    put_guards.append((item["PK"], int(item["version"]) - 1))
-                for write in heads:
-                    item = next(i for i in items if i["SK"] == HEAD_KEY and i["sku"] == write.head.sku)
-                    if write.expected_version == 0:
-                        condition = head.pk.does_not_exist()
-                    else:
-                        condition = head.version == write.expected_version
-                        if write.require_available:
-                            condition &= head.available >= write.require_available
-                    transaction.save(head(item["PK"], item["SK"], **_fields(item)), condition=condition)
-                    put_guards.append((item["PK"], write.expected_version))
-                for append in checks:
-                    transaction.condition_check(
-                        event, append.stream, event_key(append.expected_version), condition=event.pk.exists()
-                    )
-                    check_guards.append((append.stream, append.expected_version))
-        except TransactWriteError as error:
-            raise self._cancelled(error, check_guards + put_guards) from error
+            self._client.transact_write_items(TransactItems=sent)
+        except ClientError as error:
+            raise self._cancelled(error, guards) from error
+        except BotoCoreError as error:
+            raise self._translated(error) from error
 
-    def _cancelled(self, error: TransactWriteError, guards: list[tuple[str, int]]) -> EventStoreError:
+    def _put(
+        self, item: dict[str, Any], condition: str, values: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        put = {"TableName": self._table, "Item": wire_item(item), "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = values
+        return put
+
+    def _cancelled(self, error: ClientError, guards: list[tuple[str, int]]) -> EventStoreError:
         if _code_of(error) != "TransactionCanceledException":
-            return self._unavailable_or_error(error)
-        for position, reason in enumerate(error.cancellation_reasons):
-            if reason is None or reason.code in ("None", None):
+            return self._translated(error)
+        reasons = error.response.get("CancellationReasons", [])
+        for (stream, expected), reason in zip(guards, reasons, strict=False):
+            code = reason.get("Code")
+            if code in (None, "None"):
                 continue
-            stream, expected = guards[position]
-            if reason.code in ("ConditionalCheckFailed", "TransactionConflict"):
+            if code in CONFLICTS:
                 return ConcurrencyError(stream, expected, self.version_of(stream))
-            if reason.code in RETRYABLE or reason.code == "ThrottlingError":
-                return StoreUnavailable(f"{stream}: {reason.code}")
-            return EventStoreError(f"{stream}: transaction cancelled ({reason.code}: {reason.message})")
+            if code in RETRYABLE:
+                return StoreUnavailable(f"{stream}: {code}")
+            return EventStoreError(f"{stream}: transaction cancelled ({code}: {reason.get('Message')})")
         return EventStoreError(f"transaction cancelled: {error}")
 
-    @staticmethod
-    def _unavailable_or_error(error: PynamoDBException) -> EventStoreError:
-        if _code_of(error) in RETRYABLE or error.cause_response_code is None:
-            return StoreUnavailable(str(error))
-        return EventStoreError(str(error))
+    def _translated(self, error: ClientError | BotoCoreError) -> EventStoreError:
+        """Throttling, a server error or no connection may be retried; anything else is a fault.
+        Both name the table, which the client's message does not."""
+        if isinstance(error, BotoCoreError) or _code_of(error) in RETRYABLE:
+            return StoreUnavailable(f"table {self._table}: {error}")
+        return EventStoreError(f"table {self._table}: {error}")
 
 
-def _fields(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in item.items() if name not in ("PK", "SK")}
+def _head_condition(write: HeadWrite) -> tuple[str, dict[str, Any] | None]:
+    """A head is replaced only if it is still at the version read (absent for 0), and, when
+    asked, still has enough units available."""
+    if write.expected_version == 0:
+        return ABSENT, None
+    values = {":seen": {"N": str(write.expected_version)}}
+    if not write.require_available:
+        return "version = :seen", values
+    values[":needed"] = {"N": str(write.require_available)}
+    return "version = :seen AND available >= :needed", values
+
+
+def _code_of(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -1,13 +1,22 @@
-"""Create the single table where the CDK app does not: in the local runtime and in tests.
+"""The single table's keys, and creating it where the CDK app does not: locally and in tests.
 
-The CDK app (infra/aws) defines the same table for AWS; tests/infra compares the two.
+The key constants are the one definition every layer uses (the stream filter in
+infra/topology.py, the benchmarks' baselines, the local tools); this module imports nothing
+heavy, so a baseline can use them too. The CDK app (infra/aws) defines the same table for AWS;
+tests/infra compares the two.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+EVENT_PREFIX = "EV#"  # the sort key of every event item; only these reach the stream consumers
+HEAD_KEY = "HEAD"  # the sort key of a SKU's head
 TTL_ATTRIBUTE = "expiration"  # Powertools' idempotency records expire through it
+
+
+def event_key(version: int) -> str:
+    return f"{EVENT_PREFIX}{version:010d}"
 
 
 def create_table(client: Any, table_name: str) -> str:

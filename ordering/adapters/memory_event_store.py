@@ -12,9 +12,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ordering.adapters.table_items import head_from_item, recorded_from_item, transaction_items
+from ordering.domain.inventory import InventoryItem
 from ordering.domain.recorded import Recorded
 from ordering.domain.streams import sku_stream
-from ordering.ports.event_store import Append, ConcurrencyError, EventStore, HeadWrite, SkuHead
+from ordering.ports.event_store import Append, ConcurrencyError, EventStore, HeadWrite
 
 
 class InMemoryEventStore(EventStore):
@@ -29,7 +30,7 @@ class InMemoryEventStore(EventStore):
         return [recorded_from_item(item) for item in items]
 
     def transact(self, appends: Sequence[Append], heads: Sequence[HeadWrite] = ()) -> list[Recorded]:
-        items = transaction_items(appends, heads)
+        event_items, head_items = transaction_items(appends, heads)
         with self._lock:
             for append in appends:
                 found = len(self._events.get(append.stream, ()))
@@ -43,14 +44,13 @@ class InMemoryEventStore(EventStore):
                 )
                 if found != write.expected_version or short:
                     raise ConcurrencyError(sku_stream(write.head.sku), write.expected_version, found)
-            for item in items:
-                if item["SK"] == "HEAD":
-                    self._heads[item["sku"]] = item
-                else:
-                    self._events.setdefault(item["PK"], []).append(item)
-        return [recorded_from_item(item) for item in items if item["SK"] != "HEAD"]
+            for item in event_items:
+                self._events.setdefault(item["PK"], []).append(item)
+            for item in head_items:
+                self._heads[item["sku"]] = item
+        return [event for append in appends for event in append.recorded()]
 
-    def read_heads(self, skus: Iterable[str]) -> dict[str, SkuHead]:
+    def read_heads(self, skus: Iterable[str]) -> dict[str, InventoryItem]:
         with self._lock:
             found = {sku: self._heads[sku] for sku in skus if sku in self._heads}
         return {sku: head_from_item(item) for sku, item in found.items()}

@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from ordering.adapters.dynamodb_table import HEAD_KEY, event_key
 from ordering.domain.events import SCHEMA_VERSIONS, parse_event, type_name
+from ordering.domain.inventory import InventoryItem
 from ordering.domain.money import format_money
 from ordering.domain.recorded import NewEvent, Recorded, format_timestamp, parse_timestamp
 from ordering.domain.streams import sku_stream
@@ -25,17 +27,10 @@ from ordering.ports.event_store import (
     Append,
     HeadWrite,
     ItemTooLarge,
-    SkuHead,
     TransactionTooLarge,
 )
 
-EVENT_PREFIX = "EV#"
-HEAD_KEY = "HEAD"
 NUMBER_BYTES = 21  # DynamoDB stores a number in at most 21 bytes
-
-
-def event_key(version: int) -> str:
-    return f"{EVENT_PREFIX}{version:010d}"
 
 
 def event_item(stream: str, version: int, event: NewEvent) -> dict[str, Any]:
@@ -68,7 +63,7 @@ def recorded_from_item(item: Mapping[str, Any]) -> Recorded:
     )
 
 
-def head_item(head: SkuHead) -> dict[str, Any]:
+def head_item(head: InventoryItem) -> dict[str, Any]:
     return {
         "PK": sku_stream(head.sku),
         "SK": HEAD_KEY,
@@ -82,9 +77,9 @@ def head_item(head: SkuHead) -> dict[str, Any]:
     }
 
 
-def head_from_item(item: Mapping[str, Any]) -> SkuHead:
+def head_from_item(item: Mapping[str, Any]) -> InventoryItem:
     price = item.get("price")
-    return SkuHead(
+    return InventoryItem(
         sku=item["sku"],
         available=int(item["available"]),
         reserved=int(item["reserved"]),
@@ -109,19 +104,24 @@ def item_size(item: Mapping[str, Any]) -> int:
     return size
 
 
-def transaction_items(appends: Sequence[Append], heads: Sequence[HeadWrite]) -> list[dict[str, Any]]:
-    """The items a transaction writes, in order, after checking DynamoDB's limits."""
-    items = [
+def transaction_items(
+    appends: Sequence[Append], heads: Sequence[HeadWrite]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The event items and the head items (in the order of `heads`) a transaction writes,
+    after checking DynamoDB's limits."""
+    events = [
         event_item(append.stream, append.expected_version + offset, event)
         for append in appends
         for offset, event in enumerate(append.events, start=1)
-    ] + [head_item(write.head) for write in heads]
+    ]
+    head_items = [head_item(write.head) for write in heads]
     total = 0
-    for item in items:
+    for item in events + head_items:
         size = item_size(item)
         if size > MAX_ITEM_BYTES:
             raise ItemTooLarge(item["PK"], int(item.get("version", 0)), size, MAX_ITEM_BYTES)
         total += size
-    if len(items) > MAX_TRANSACTION_ITEMS or total > MAX_TRANSACTION_BYTES:
-        raise TransactionTooLarge(len(items), total, MAX_TRANSACTION_ITEMS, MAX_TRANSACTION_BYTES)
-    return items
+    count = len(events) + len(head_items)
+    if count > MAX_TRANSACTION_ITEMS or total > MAX_TRANSACTION_BYTES:
+        raise TransactionTooLarge(count, total, MAX_TRANSACTION_ITEMS, MAX_TRANSACTION_BYTES)
+    return events, head_items

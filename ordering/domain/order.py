@@ -128,13 +128,21 @@ def decide(state: Order | None, command: OrderCommand) -> list[DomainEvent]:
             _require(state, {Status.PAYMENT_FAILED}, name)
             return [m.OrderCancelled(order_id=state.id, reason=reason)]
         case RecordConfirmationSent(kind=kind, recipient=recipient, message_id=message_id):
-            if kind in state.emails_sent:
+            if not email_due(state, kind):
                 return []
-            _require(state, EMAIL_STATES[kind], name)
             return [
                 m.ConfirmationSent(order_id=state.id, kind=kind, recipient=recipient, message_id=message_id)
             ]
     raise TypeError(f"not an order command: {command!r}")
+
+
+def email_due(state: Order, kind: m.EmailKind) -> bool:
+    """May this e-mail be sent and recorded now? False once it has been; InvalidTransition
+    while the order is not in a state the e-mail belongs to."""
+    if kind in state.emails_sent:
+        return False
+    _require(state, EMAIL_STATES[kind], RecordConfirmationSent.__name__)
+    return True
 
 
 def _require(state: Order, allowed: set[Status], command: str) -> None:

@@ -1,8 +1,9 @@
 """The event log: append with optimistic concurrency, read a stream, scan everything.
 
 Several streams and SKU heads can change in one atomic transaction. A SKU head is the
-snapshot of a SKU stream that reservations are decided on; it is written only together
-with that stream's events, under the condition that nobody moved it since it was read.
+snapshot of a SKU stream that reservations are decided on: the InventoryItem its events fold
+to. It is written only together with that stream's events, under the condition that nobody
+moved it since it was read.
 """
 
 from __future__ import annotations
@@ -10,27 +11,14 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
+from ordering.domain.inventory import InventoryItem
 from ordering.domain.recorded import NewEvent, Recorded
 
 # DynamoDB's limits, enforced by every adapter before any call is made.
 MAX_TRANSACTION_ITEMS = 100
 MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
 MAX_ITEM_BYTES = 400 * 1024
-
-
-@dataclass(frozen=True)
-class SkuHead:
-    """The current stock and price of a SKU, at the version of its stream it reflects."""
-
-    sku: str
-    available: int
-    reserved: int
-    committed: int
-    price: Decimal | None
-    currency: str | None
-    version: int
 
 
 @dataclass(frozen=True)
@@ -41,13 +29,20 @@ class Append:
     expected_version: int
     events: Sequence[NewEvent]
 
+    def recorded(self) -> list[Recorded]:
+        """The events as the log holds them once this append is written (no read-back needed)."""
+        return [
+            Recorded.of(self.stream, self.expected_version + offset, event)
+            for offset, event in enumerate(self.events, start=1)
+        ]
+
 
 @dataclass(frozen=True)
 class HeadWrite:
     """Replace a SKU head, if it is still at `expected_version` (0: absent) and, when
     `require_available` is set, still has at least that many units available."""
 
-    head: SkuHead
+    head: InventoryItem
     expected_version: int
     require_available: int = 0
 
@@ -95,7 +90,7 @@ class EventStore(abc.ABC):
         stream or head), TransactionTooLarge or ItemTooLarge; the last two before any call."""
 
     @abc.abstractmethod
-    def read_heads(self, skus: Iterable[str]) -> dict[str, SkuHead]:
+    def read_heads(self, skus: Iterable[str]) -> dict[str, InventoryItem]:
         """The heads of the SKUs that have one."""
 
     @abc.abstractmethod

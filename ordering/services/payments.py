@@ -15,12 +15,12 @@ from ordering.ports.event_store import EventStore
 from ordering.ports.payment_gateway import Charge, ChargeResult, PaymentGateway
 from ordering.services.loading import load_order
 from ordering.services.order_commands import record_on_order
-from ordering.services.retry import RetryPolicy
-from ordering.services.stamp import Cause, Stamp
+from ordering.services.recording import DEFAULT, Recorder
+from ordering.services.stamp import Cause
 
 
 @dataclass(frozen=True)
-class PaymentOutcome:
+class RecordedPayment:
     order_id: str
     approved: bool
     recorded_now: bool  # False when the outcome was already recorded (by a redelivery, or a concurrent one)
@@ -32,17 +32,15 @@ def record_payment(
     order_id: str,
     cause: Cause,
     *,
-    stamp: Stamp | None = None,
-    retry: RetryPolicy | None = None,
-) -> PaymentOutcome:
+    recorder: Recorder = DEFAULT,
+) -> RecordedPayment:
     """Raises PaymentError (no decision from the gateway) for the message to be redelivered."""
-    stamp = stamp or Stamp()
     current = load_order(store, order_id)
     if current is None:
         raise NotFound(f"order {order_id}")
     if current.status is not Status.PENDING:
         approved = current.status in (Status.PAID, Status.FULFILLED)
-        return PaymentOutcome(order_id, approved, recorded_now=False)
+        return RecordedPayment(order_id, approved, recorded_now=False)
 
     result: ChargeResult = gateway.charge(
         Charge(
@@ -58,5 +56,5 @@ def record_payment(
         order_id, result.approved, payment_reference=result.reference, reason=result.reason
     )
 
-    recorded = record_on_order(store, current, command, cause, stamp=stamp, retry=retry or RetryPolicy())
-    return PaymentOutcome(order_id, result.approved, recorded_now=bool(recorded))
+    recorded = record_on_order(store, current, command, cause, recorder=recorder)
+    return RecordedPayment(order_id, result.approved, recorded_now=bool(recorded))

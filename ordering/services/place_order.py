@@ -7,16 +7,17 @@ re-read and retried; a refusal (out of stock, unknown SKU, ...) writes nothing a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from generated import models as m
 from ordering.domain import placement
+from ordering.domain.inventory import InventoryItem
 from ordering.domain.placement import PlaceOrder
 from ordering.domain.streams import order_stream
-from ordering.ports.event_store import Append, EventStore
-from ordering.services.retry import RetryPolicy
-from ordering.services.sku_changes import catalog_of, sku_writes
-from ordering.services.stamp import Cause, Stamp
+from ordering.ports.event_store import EventStore
+from ordering.services.recording import DEFAULT, Decision, Recorder, SkuChange, StreamChange
+from ordering.services.stamp import Cause
 
 
 @dataclass(frozen=True)
@@ -27,27 +28,22 @@ class PlacedOrder:
 
 
 def place_order(
-    store: EventStore,
-    command: PlaceOrder,
-    cause: Cause,
-    *,
-    stamp: Stamp | None = None,
-    retry: RetryPolicy | None = None,
+    store: EventStore, command: PlaceOrder, cause: Cause, *, recorder: Recorder = DEFAULT
 ) -> PlacedOrder:
     """Raises a DomainError when refused, ConflictRetriesExhausted when it keeps losing races."""
-    stamp = stamp or Stamp()
-    skus = [line.sku for line in command.lines]
 
-    def attempt() -> PlacedOrder:
-        heads = store.read_heads(skus)
-        decision = placement.decide(catalog_of(heads), command)
-        order_events = stamp.events([decision.order_placed], cause)
-        reservations = {sku: stamp.events([event], cause) for sku, event in decision.reservations.items()}
-        required = {line.sku: line.quantity for line in command.lines}
-        appends, heads_after = sku_writes(heads, reservations, required)
-        recorded = store.transact(
-            [Append(order_stream(command.order_id), 0, order_events), *appends], heads_after
+    def decide(catalog: Mapping[str, InventoryItem]) -> Decision:
+        placed = placement.decide(catalog, command)
+        return Decision(
+            streams=[StreamChange(order_stream(command.order_id), 0, [placed.order_placed])],
+            skus=[
+                SkuChange(catalog[line.sku], [placed.reservations[line.sku]], require_available=line.quantity)
+                for line in command.lines
+            ],
         )
-        return PlacedOrder(command.order_id, decision.order_placed, [event.event_id for event in recorded])
 
-    return (retry or RetryPolicy()).run(attempt)
+    skus = [line.sku for line in command.lines]
+    written = recorder.record(store, cause, lambda: store.read_heads(skus), decide)
+    order_placed = written.events[0].data
+    assert isinstance(order_placed, m.OrderPlaced)
+    return PlacedOrder(command.order_id, order_placed, [event.event_id for event in written.events])

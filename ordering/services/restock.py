@@ -7,9 +7,8 @@ from decimal import Decimal
 from ordering.domain import inventory
 from ordering.domain.inventory import AddStock, ChangePrice, InventoryItem
 from ordering.ports.event_store import EventStore
-from ordering.services.retry import RetryPolicy
-from ordering.services.sku_changes import item_of, sku_writes
-from ordering.services.stamp import Cause, Stamp
+from ordering.services.recording import DEFAULT, Decision, Recorder, SkuChange
+from ordering.services.stamp import Cause
 
 
 def restock(
@@ -20,22 +19,17 @@ def restock(
     currency: str,
     cause: Cause,
     *,
-    stamp: Stamp | None = None,
-    retry: RetryPolicy | None = None,
+    recorder: Recorder = DEFAULT,
 ) -> InventoryItem:
     """The SKU after the restock (unchanged when there was nothing to change)."""
-    stamp = stamp or Stamp()
 
-    def attempt() -> InventoryItem:
-        heads = store.read_heads([sku])
-        current = item_of(heads[sku]) if sku in heads else InventoryItem(sku=sku)
-        decided = inventory.decide(current, AddStock(sku, quantity)) + inventory.decide(
+    def load() -> InventoryItem:
+        return store.read_heads([sku]).get(sku) or InventoryItem(sku=sku)
+
+    def decide(current: InventoryItem) -> Decision:
+        events = inventory.decide(current, AddStock(sku, quantity)) + inventory.decide(
             current, ChangePrice(sku, price, currency)
         )
-        if not decided:
-            return current
-        appends, writes = sku_writes(heads, {sku: stamp.events(decided, cause)})
-        store.transact(appends, writes)
-        return item_of(writes[0].head)
+        return Decision(skus=[SkuChange(current, events)])
 
-    return (retry or RetryPolicy()).run(attempt)
+    return recorder.record(store, cause, load, decide).items[sku]

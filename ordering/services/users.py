@@ -5,29 +5,18 @@ from __future__ import annotations
 from ordering.domain import user
 from ordering.domain.recorded import Recorded
 from ordering.domain.streams import user_stream
-from ordering.domain.user import RegisterUser
+from ordering.domain.user import RegisterUser, User
 from ordering.ports.event_store import EventStore
 from ordering.services.loading import load_user
-from ordering.services.retry import RetryPolicy
-from ordering.services.stamp import Cause, Stamp
+from ordering.services.recording import DEFAULT, Decision, Recorder, StreamChange
+from ordering.services.stamp import Cause
 
 
 def register_user(
-    store: EventStore,
-    command: RegisterUser,
-    cause: Cause,
-    *,
-    stamp: Stamp | None = None,
-    retry: RetryPolicy | None = None,
+    store: EventStore, command: RegisterUser, cause: Cause, *, recorder: Recorder = DEFAULT
 ) -> list[Recorded]:
-    stamp = stamp or Stamp()
-
-    def attempt() -> list[Recorded]:
-        current = load_user(store, command.user_id)
-        events = user.decide(current, command)
-        if not events:
-            return []
+    def decide(current: User | None) -> Decision:
         version = current.version if current else 0
-        return store.append(user_stream(command.user_id), version, stamp.events(events, cause))
+        return Decision([StreamChange(user_stream(command.user_id), version, user.decide(current, command))])
 
-    return (retry or RetryPolicy()).run(attempt)
+    return recorder.record(store, cause, lambda: load_user(store, command.user_id), decide).events

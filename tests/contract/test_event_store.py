@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 
 from generated import models as m
+from ordering.domain.inventory import InventoryItem
 from ordering.domain.recorded import to_envelope
 from ordering.ports.event_store import (
     Append,
     ConcurrencyError,
     HeadWrite,
     ItemTooLarge,
-    SkuHead,
     TransactionTooLarge,
 )
 from tests.support import backends
@@ -30,7 +30,7 @@ def store(request):
 
 
 def head(sku="MUG-01", available=10, reserved=0, version=1, price="7.50"):
-    return SkuHead(sku, available, reserved, 0, Decimal(price), "EUR", version)
+    return InventoryItem(sku, available, reserved, 0, Decimal(price), "EUR", version)
 
 
 def test_append_then_read_round_trips_every_field(store):

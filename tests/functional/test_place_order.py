@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import boto3
 import pytest
 
 from generated import models as m
@@ -177,8 +178,8 @@ class LosingEveryRace(DynamoDBEventStore):
     """
 
     def __init__(self, table: str) -> None:
-        super().__init__(table, region="eu-west-1")
-        self.competitor = DynamoDBEventStore(table, region="eu-west-1")
+        super().__init__(boto3.client("dynamodb", region_name="eu-west-1"), table)
+        self.competitor = DynamoDBEventStore(boto3.client("dynamodb", region_name="eu-west-1"), table)
 
     def read_heads(self, skus):
         heads = super().read_heads(skus)

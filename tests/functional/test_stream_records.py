@@ -40,7 +40,7 @@ def stream_records(table: str) -> list[dict]:
 
 def test_our_records_carry_the_images_the_table_streams():
     with backends.moto_table() as table:
-        store = DynamoDBEventStore(table, region="eu-west-1")
+        store = DynamoDBEventStore(boto3.client("dynamodb", region_name="eu-west-1"), table)
         restock(store, "MUG-01", 5, Decimal("7.50"), "EUR", Cause("seed"))
         command = PlaceOrder(
             "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",

@@ -34,6 +34,6 @@ def event_store(kind: str) -> Iterator[EventStore]:
         yield InMemoryEventStore()
     elif kind == "dynamodb":
         with moto_table() as table:
-            yield DynamoDBEventStore(table, region="eu-west-1")
+            yield DynamoDBEventStore(boto3.client("dynamodb", region_name="eu-west-1"), table)
     else:
         raise ValueError(kind)

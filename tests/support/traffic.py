@@ -19,11 +19,12 @@ from generated.models import EmailKind
 from ordering.adapters.fake_payment_gateway import FakePaymentGateway
 from ordering.adapters.memory_mailer import InMemoryMailer
 from ordering.domain.errors import OutOfStock
+from ordering.domain.inventory import InventoryItem
 from ordering.domain.order import Status
 from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.domain.recorded import Recorded
 from ordering.domain.user import RegisterUser
-from ordering.ports.event_store import Append, EventStore, HeadWrite, SkuHead
+from ordering.ports.event_store import Append, EventStore, HeadWrite
 from ordering.services.loading import load_order
 from ordering.services.notifications import notify_customer
 from ordering.services.payments import record_payment
@@ -53,7 +54,7 @@ class StreamingEventStore(EventStore):
             self.log.extend(recorded)
         return recorded
 
-    def read_heads(self, skus: Iterable[str]) -> dict[str, SkuHead]:
+    def read_heads(self, skus: Iterable[str]) -> dict[str, InventoryItem]:
         return self.inner.read_heads(skus)
 
     def scan(self, segment: int, total_segments: int) -> Iterator[Recorded]:

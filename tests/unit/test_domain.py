@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from generated import models as m
-from ordering.domain import inventory, order, placement
+from ordering.domain import inventory, order, placement, settlement
 from ordering.domain.errors import (
     CurrencyMismatch,
     DuplicateSku,
@@ -175,3 +176,66 @@ def test_envelopes_round_trip_and_refuse_poison():
     wrong_data = to_envelope(event) | {"data": {"order_id": ORDER_ID}}
     with pytest.raises(InvalidEvent, match="PaymentSucceeded v1 data is invalid"):
         from_envelope(wrong_data)
+
+
+# --- settlement and the e-mail question, decided in the domain ------------------------------------
+
+
+def test_settling_a_paid_order_fulfils_it_and_commits_each_line():
+    paid = order_after(
+        m.PaymentSucceeded(order_id=ORDER_ID, amount="15.10", currency="EUR", payment_reference="p")
+    )
+    catalog = {sku: replace(item, reserved=5) for sku, item in CATALOG.items()}
+    decided = settlement.decide(paid, catalog, paid=True)
+    assert decided.order_events == [m.OrderFulfilled(order_id=ORDER_ID)]
+    assert decided.stock_events == {
+        "MUG-01": [m.StockCommitted(sku="MUG-01", order_id=ORDER_ID, quantity=2)],
+        "CAP-01": [m.StockCommitted(sku="CAP-01", order_id=ORDER_ID, quantity=1)],
+    }
+
+
+def test_settling_a_declined_order_cancels_it_and_releases_each_line():
+    failed = order_after(
+        m.PaymentFailed(order_id=ORDER_ID, amount="15.10", currency="EUR", reason="card_declined")
+    )
+    catalog = {sku: replace(item, reserved=5) for sku, item in CATALOG.items()}
+    decided = settlement.decide(failed, catalog, paid=False)
+    assert decided.order_events == [m.OrderCancelled(order_id=ORDER_ID, reason="card_declined")]
+    assert decided.stock_events["MUG-01"] == [m.StockReleased(sku="MUG-01", order_id=ORDER_ID, quantity=2)]
+
+
+def test_a_settled_order_settles_to_nothing_and_the_wrong_outcome_is_refused():
+    paid = order_after(
+        m.PaymentSucceeded(order_id=ORDER_ID, amount="15.10", currency="EUR", payment_reference="p")
+    )
+    fulfilled = order_after(
+        m.PaymentSucceeded(order_id=ORDER_ID, amount="15.10", currency="EUR", payment_reference="p"),
+        m.OrderFulfilled(order_id=ORDER_ID),
+    )
+    assert settlement.decide(fulfilled, CATALOG, paid=True) == settlement.Settlement()
+    with pytest.raises(InvalidTransition, match="settle after PAYMENT_FAILED"):
+        settlement.decide(paid, CATALOG, paid=False)
+    with pytest.raises(InvalidTransition, match="settle after PAID"):
+        settlement.decide(order_after(), CATALOG, paid=True)
+
+
+def test_the_order_says_whether_an_email_is_due_without_a_dry_run():
+    pending = order_after()
+    paid = order_after(
+        m.PaymentSucceeded(order_id=ORDER_ID, amount="15.10", currency="EUR", payment_reference="p")
+    )
+    mailed = order_after(
+        m.PaymentSucceeded(order_id=ORDER_ID, amount="15.10", currency="EUR", payment_reference="p"),
+        m.ConfirmationSent(
+            order_id=ORDER_ID,
+            kind=m.EmailKind.order_confirmation,
+            recipient="ada@example.com",
+            message_id="x",
+        ),
+    )
+    assert order.email_due(paid, m.EmailKind.order_confirmation) is True
+    assert order.email_due(mailed, m.EmailKind.order_confirmation) is False
+    with pytest.raises(InvalidTransition, match="RecordConfirmationSent"):
+        order.email_due(pending, m.EmailKind.order_confirmation)
+    with pytest.raises(InvalidTransition):
+        order.email_due(paid, m.EmailKind.payment_failed)
