@@ -32,12 +32,19 @@ from ordering.domain.errors import (
     OutOfStock,
     UnknownSku,
 )
+from ordering.messaging import ADMIN_GROUP
 from ordering.services.retry import ConflictRetriesExhausted
 
 CORRELATION_HEADER = "X-Correlation-Id"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-ADMIN_GROUP = "admin"  # the Cognito group infra/topology.py names ADMIN_GROUP
-CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # model/common.json CorrelationId
+
+
+def _pattern_of(model: type[BaseModel], name: str) -> str:
+    """The pattern the schema gives a field (model/common.json defines each once)."""
+    return next(meta.pattern for meta in model.model_fields[name].metadata if getattr(meta, "pattern", None))
+
+
+CORRELATION_ID = re.compile(_pattern_of(m.Error, "correlation_id"))
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 Code = m.ErrorCode
 Model = TypeVar("Model", bound=BaseModel)
@@ -92,7 +99,7 @@ def check_correlation_header(event: BaseProxyEvent) -> None:
         raise bad_request(
             f"The {CORRELATION_HEADER} header must be 1 to 128 letters, digits, '.', '_', ':' or '-'",
             f"headers.{CORRELATION_HEADER}",
-            "does not match ^[A-Za-z0-9._:-]{1,128}$",
+            f"does not match {CORRELATION_ID.pattern}",
         )
 
 

@@ -14,17 +14,16 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
+from ordering.adapters.dynamodb_table import EVENT_PREFIX
+
 # The names on the wire: the publisher puts these, the rules below route them.
+from ordering.messaging import ADMIN_GROUP as ADMIN_GROUP  # the user pool's group, for both interpreters
 from ordering.messaging import EVENT_SOURCE, PAYMENT_FAILED, PAYMENT_SUCCEEDED
 
 SERVICE = "orders"
 EVENT_BUS = "orders"
-ADMIN_GROUP = "admin"
-# Every function gets these; each interpreter adds the variables of the resources it uses:
-#   table -> TABLE_NAME, payment_queue -> PAYMENT_QUEUE_URL, event_bus -> EVENT_BUS_NAME,
-#   mailer -> SENDER_EMAIL, database -> DATABASE_URL (local) or DB_HOST/DB_PORT/DB_NAME/DB_USER
-#   with DB_IAM_AUTH=true and DB_SSLMODE=verify-full (AWS, through RDS Proxy), payment_gateway ->
-#   PAYMENT_GATEWAY=fake (AWS, with -c stripeSecretArn: stripe and STRIPE_SECRET_ARN).
+# Every function gets these; each interpreter adds the variables of the resources it uses,
+# as ordering/config.py's RESOURCE_SETTINGS names them.
 COMMON_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": SERVICE,
     "POWERTOOLS_METRICS_NAMESPACE": "Orders",
@@ -51,10 +50,6 @@ class Function:
     reserved_concurrency: int | None = None
     environment: dict[str, str] = field(default_factory=dict)
     table_access: TableAccess = "read_write"  # only read when `uses` has "table"
-
-    @property
-    def uses_postgres(self) -> bool:
-        return "database" in self.uses
 
 
 @dataclass(frozen=True)
@@ -91,7 +86,7 @@ class StreamConsumer:
     filter_pattern: dict = field(
         default_factory=lambda: {
             "eventName": ["INSERT"],
-            "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EV#"}]}}},
+            "dynamodb": {"Keys": {"SK": {"S": [{"prefix": EVENT_PREFIX}]}}},
         }
     )
 

@@ -1,14 +1,16 @@
 """Every setting the functions read from their environment, read in this one place.
 
-The names are the contract with infra/topology.py, which sets them per function for both the
-CDK app and the local runtime. Missing required settings fail at first use with the name.
+This module is the environment contract, written once: a setting's variable is its name in
+capitals, and RESOURCE_SETTINGS says which settings each resource of infra/topology.py gives a
+function that uses it. Both interpreters (the CDK app and the local runtime) only supply the
+values, through `variables()`. Missing required settings fail at first use with the name.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 
@@ -20,8 +22,7 @@ class MissingSetting(RuntimeError):
 @dataclass(frozen=True)
 class Settings:
     table_name: str | None = None
-    # Set only in the local runtime: where moto listens. boto3 reads AWS_ENDPOINT_URL itself;
-    # pynamodb needs it passed as its host.
+    # Set only in the local runtime: where moto listens (passed to every client bootstrap makes).
     aws_endpoint_url: str | None = None
     aws_region: str | None = None
     payment_queue_url: str | None = None
@@ -55,50 +56,66 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Each setting from its variable (the field's name in capitals); unset or blank: the default."""
         env = os.environ if environ is None else environ
-
-        def text(name: str, default: str | None = None) -> str | None:
-            value = env.get(name, "").strip()
-            return value or default
-
-        def number(name: str, default: int) -> int:
-            value = text(name)
-            return int(value) if value else default
-
-        decline_above = text("FAKE_PAYMENT_DECLINE_ABOVE")
-        return cls(
-            table_name=text("TABLE_NAME"),
-            aws_endpoint_url=text("AWS_ENDPOINT_URL"),
-            aws_region=text("AWS_REGION", text("AWS_DEFAULT_REGION")),
-            payment_queue_url=text("PAYMENT_QUEUE_URL"),
-            event_bus_name=text("EVENT_BUS_NAME"),
-            sender_email=text("SENDER_EMAIL"),
-            database_url=text("DATABASE_URL"),
-            db_host=text("DB_HOST"),
-            db_port=number("DB_PORT", 5432),
-            db_name=text("DB_NAME"),
-            db_user=text("DB_USER"),
-            db_iam_auth=(text("DB_IAM_AUTH", "false") or "").lower() == "true",
-            db_sslmode=text("DB_SSLMODE", "require") or "require",
-            db_sslrootcert=text("DB_SSLROOTCERT"),
-            db_secret_arn=text("DB_SECRET_ARN"),
-            read_model_schema=text("READ_MODEL_SCHEMA", "read_model") or "read_model",
-            payment_gateway=text("PAYMENT_GATEWAY", "fake") or "fake",
-            stripe_api_key=text("STRIPE_API_KEY"),
-            stripe_secret_arn=text("STRIPE_SECRET_ARN"),
-            stripe_api_base=text("STRIPE_API_BASE"),
-            stripe_payment_method=text("STRIPE_PAYMENT_METHOD", "pm_card_visa") or "pm_card_visa",
-            stripe_timeout_seconds=float(text("STRIPE_TIMEOUT_SECONDS") or 10.0),
-            fake_payment_decline_above=Decimal(decline_above) if decline_above else None,
-            fake_payment_decline_tag=text("FAKE_PAYMENT_DECLINE_TAG", "decline") or "",
-            fake_payment_timeout_tag=text("FAKE_PAYMENT_TIMEOUT_TAG", "timeout") or "",
-            idempotency_ttl_seconds=number("IDEMPOTENCY_TTL_SECONDS", 3600),
-            place_order_max_attempts=number("PLACE_ORDER_MAX_ATTEMPTS", 16),
-        )
+        found: dict[str, object] = {}
+        for setting in fields(cls):
+            text = env.get(variable_of(setting.name), "").strip()
+            if setting.name == "aws_region" and not text:
+                text = env.get("AWS_DEFAULT_REGION", "").strip()
+            if text:
+                found[setting.name] = PARSERS.get(str(setting.type), str)(text)
+        return cls(**found)  # type: ignore[arg-type]
 
     def require(self, name: str) -> str:
         """A setting that must be present for the caller to work, e.g. require("table_name")."""
         value = getattr(self, name)
         if not value:
-            raise MissingSetting(name.upper())
+            raise MissingSetting(variable_of(name))
         return str(value)
+
+
+# How a variable's text becomes a setting of each type; any other type is text.
+PARSERS: dict[str, Callable[[str], object]] = {
+    "int": int,
+    "float": float,
+    "bool": lambda text: text.lower() == "true",
+    "Decimal | None": Decimal,
+}
+
+# Which settings each resource a function uses (infra/topology.py's Resource) may carry. The
+# local runtime reaches the database by URL; AWS through RDS Proxy, with IAM tokens over TLS.
+RESOURCE_SETTINGS: dict[str, frozenset[str]] = {
+    "table": frozenset({"table_name"}),
+    "payment_queue": frozenset({"payment_queue_url"}),
+    "event_bus": frozenset({"event_bus_name"}),
+    "mailer": frozenset({"sender_email"}),
+    "database": frozenset(
+        {
+            "database_url",
+            "db_host",
+            "db_port",
+            "db_name",
+            "db_user",
+            "db_iam_auth",
+            "db_sslmode",
+            "db_sslrootcert",
+        }
+    ),
+    "payment_gateway": frozenset({"payment_gateway", "stripe_secret_arn"}),
+}
+
+
+def variable_of(setting: str) -> str:
+    """The environment variable of a setting: table_name -> TABLE_NAME."""
+    return setting.upper()
+
+
+def variables(resource: str, **values: str) -> dict[str, str]:
+    """The environment that gives a function `resource`, e.g. variables("table", table_name="t")
+    -> {"TABLE_NAME": "t"}. Refuses a setting the resource does not carry, by name."""
+    allowed = RESOURCE_SETTINGS[resource]
+    stray = sorted(set(values) - allowed)
+    if stray:
+        raise ValueError(f"{resource} carries {', '.join(sorted(allowed))}, not {', '.join(stray)}")
+    return {variable_of(name): value for name, value in values.items()}

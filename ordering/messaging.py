@@ -1,9 +1,12 @@
-"""Names on the wire between the stream publisher and its consumers.
+"""Names on the wire between the stream publisher and its consumers, and the admin group.
 
-infra/topology.py imports them for the rules that route these (streams/ may not import infra).
+infra/topology.py imports them for the rules that route these and the user pool's group
+(streams/ and handlers/ may not import infra).
 """
 
 from __future__ import annotations
+
+ADMIN_GROUP = "admin"  # the Cognito group whose members may restock
 
 EVENT_SOURCE = "orders"  # EventBridge `source` of every event the publisher puts
 PAYMENT_SUCCEEDED = "Payment.Success"

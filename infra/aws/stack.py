@@ -27,6 +27,7 @@ from infra.aws.messaging import Messaging
 from infra.aws.nag import acknowledge
 from infra.aws.operations import Operations
 from infra.aws.read_model import DATABASE_NAME, DATABASE_PORT, DATABASE_USER, ReadModel
+from ordering.config import variables
 
 # What each topology.TableAccess may do to the table: explicit actions, never a wildcard.
 _READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:DescribeTable")
@@ -139,37 +140,41 @@ class OrdersStack(Stack):
     # --- what each function may use ---------------------------------------------------------
 
     def _give_resources(self, spec: topology.Function) -> None:
-        """Environment variables (names from ordering/config.py) and grants, per resource used."""
+        """Environment variables (ordering/config.py's contract, our values) and grants, per resource used."""
         function = self.functions[spec.name]
         for resource in sorted(spec.uses):
             if resource == "table":
                 table = self.event_store.table
-                function.add_environment("TABLE_NAME", table.table_name)
+                values = {"table_name": table.table_name}
                 table.grant(function, *TABLE_ACTIONS[spec.table_access])
             elif resource == "payment_queue":
                 queue = self.messaging.queues["payment"]
-                function.add_environment("PAYMENT_QUEUE_URL", queue.queue_url)
+                values = {"payment_queue_url": queue.queue_url}
                 queue.grant_send_messages(function)
             elif resource == "event_bus":
-                function.add_environment("EVENT_BUS_NAME", self.messaging.event_bus.event_bus_name)
+                values = {"event_bus_name": self.messaging.event_bus.event_bus_name}
                 self.messaging.event_bus.grant_put_events_to(function)
             elif resource == "database":
                 proxy = self.read_model.proxy
-                function.add_environment("DB_HOST", proxy.endpoint)
-                function.add_environment("DB_PORT", str(DATABASE_PORT))
-                function.add_environment("DB_NAME", DATABASE_NAME)
-                function.add_environment("DB_USER", DATABASE_USER)
-                function.add_environment("DB_IAM_AUTH", "true")
-                # RDS Proxy's certificate, and its name, checked against certifi's Amazon Root CAs.
-                function.add_environment("DB_SSLMODE", "verify-full")
+                values = {
+                    "db_host": proxy.endpoint,
+                    "db_port": str(DATABASE_PORT),
+                    "db_name": DATABASE_NAME,
+                    "db_user": DATABASE_USER,
+                    "db_iam_auth": "true",
+                    # RDS Proxy's certificate, and its name, checked against certifi's Amazon Root CAs.
+                    "db_sslmode": "verify-full",
+                }
                 proxy.grant_connect(function, DATABASE_USER)
             elif resource == "mailer":
-                function.add_environment("SENDER_EMAIL", self.messaging.sender_email)
+                values = {"sender_email": self.messaging.sender_email}
                 self._grant_send_email(function)
             elif resource == "payment_gateway":
-                function.add_environment("PAYMENT_GATEWAY", "fake")  # `-c stripeSecretArn` switches it
+                values = {"payment_gateway": "fake"}  # `-c stripeSecretArn` switches it
             else:
                 raise ValueError(f"function {spec.name} uses {resource!r}, which this stack does not provide")
+            for name, value in variables(resource, **values).items():
+                function.add_environment(name, value)
 
     def _grant_send_email(self, function: lambda_.Function) -> None:
         """ses:SendEmail from our sender address only, to any verified identity.
@@ -195,8 +200,10 @@ class OrdersStack(Stack):
         """`-c stripeSecretArn=...`: charge through Stripe with the API key kept in that secret."""
         payment = self.functions["payment"]
         secret = secretsmanager.Secret.from_secret_complete_arn(self, "StripeSecret", secret_arn)
-        payment.add_environment("PAYMENT_GATEWAY", "stripe")
-        payment.add_environment("STRIPE_SECRET_ARN", secret.secret_arn)
+        for name, value in variables(
+            "payment_gateway", payment_gateway="stripe", stripe_secret_arn=secret.secret_arn
+        ).items():
+            payment.add_environment(name, value)
         secret.grant_read(payment)
 
     # --- what `cdk deploy` prints -----------------------------------------------------------

@@ -14,6 +14,7 @@ import sys
 from infra import topology
 from infra.emulator.aws import FAKE_CREDENTIALS
 from infra.emulator.resources import Resources
+from ordering.config import variables
 
 # What a process needs to start at all; none of it is configuration.
 _PROCESS_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "PYTHONPATH")
@@ -22,18 +23,19 @@ _PROCESS_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", 
 def resource_variables(
     function: topology.Function, resources: Resources, database_url: str
 ) -> dict[str, str]:
-    """table -> TABLE_NAME, payment_queue -> PAYMENT_QUEUE_URL, event_bus -> EVENT_BUS_NAME,
-    mailer -> SENDER_EMAIL, database -> DATABASE_URL, payment_gateway -> PAYMENT_GATEWAY
-    (see the comment in infra/topology.py)."""
+    """The local values of each resource the function uses; the names are ordering/config.py's."""
     values = {
-        "table": ("TABLE_NAME", resources.table_name),
-        "payment_queue": ("PAYMENT_QUEUE_URL", resources.queue_urls["payment"]),
-        "event_bus": ("EVENT_BUS_NAME", resources.event_bus_name),
-        "mailer": ("SENDER_EMAIL", resources.sender_email),
-        "database": ("DATABASE_URL", database_url),
-        "payment_gateway": ("PAYMENT_GATEWAY", "fake"),
+        "table": {"table_name": resources.table_name},
+        "payment_queue": {"payment_queue_url": resources.queue_urls["payment"]},
+        "event_bus": {"event_bus_name": resources.event_bus_name},
+        "mailer": {"sender_email": resources.sender_email},
+        "database": {"database_url": database_url},
+        "payment_gateway": {"payment_gateway": "fake"},
     }
-    return dict(values[resource] for resource in sorted(function.uses))
+    found: dict[str, str] = {}
+    for resource in sorted(function.uses):
+        found |= variables(resource, **values[resource])
+    return found
 
 
 def function_environment(

@@ -42,7 +42,7 @@ MAX_BODY_BYTES = 256 * 1024
 # The media types the request models are mapped to; none given counts as JSON, as on AWS.
 JSON_TYPES = ("application/json", "")
 AWS_MAX_BODY_BYTES = 10 * 1024 * 1024  # read and discard up to this much before answering 413
-CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # the CorrelationId schema's pattern
+CORRELATION_ID = re.compile(topology.openapi()["components"]["schemas"]["CorrelationId"]["pattern"])
 
 Invoke = Callable[[str, dict[str, Any], str], Invocation]  # (function, event, correlation id)
 
