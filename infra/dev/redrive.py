@@ -285,7 +285,7 @@ class Redriver:
 
 def _advice(consumer: topology.StreamConsumer) -> str:
     """What to do about records the stream no longer has: replay heals the read model only."""
-    if topology.function(consumer.function).uses_postgres:
+    if "database" in topology.function(consumer.function).uses:
         return REPLAY_ADVICE
     return NOT_RESENT.format(function=consumer.function)
 
