@@ -141,11 +141,11 @@ class StripePaymentGateway(PaymentGateway):
 
     def _intent_of(self, order_id: str) -> Any | None:
         """The PaymentIntent made for this order, if any: a succeeded one before any other."""
-        found = self._client.v1.payment_intents.search(
+        found: list[Any] = self._client.v1.payment_intents.search(
             params={"query": f"metadata['order_id']:'{order_id}'", "limit": 10}
         ).data
         charged = [intent for intent in found if intent.status in ("succeeded", "requires_capture")]
-        return (charged or found or [None])[0]
+        return next(iter(charged or found), None)
 
 
 def _result_of(intent: Any) -> ChargeResult:
