@@ -5,6 +5,10 @@ gets the stored result without running the step; a concurrent repeat gets
 IdempotencyAlreadyInProgressError (the caller answers 409 or lets its trigger retry). A step
 that raises leaves no record, so a retry runs it again. With `validate`, a repeat whose
 validated part differs raises IdempotencyValidationError.
+
+Powertools' idempotency package imports boto3 and its DynamoDB layer: it is imported here on
+first use, so that a request that needs no idempotency (a POST without Idempotency-Key)
+never pays for it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ordering import bootstrap
@@ -33,6 +36,8 @@ def run_once(
     The configuration is built per call: it holds this invocation's Lambda context, which
     Powertools uses to let an "in progress" record expire when the invocation times out.
     """
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
     config = IdempotencyConfig(
         event_key_jmespath=key,
         payload_validation_jmespath=validate,
@@ -40,8 +45,13 @@ def run_once(
         expires_after_seconds=bootstrap.settings().idempotency_ttl_seconds,
     )
     config.register_lambda_context(context)
-    store = bootstrap.idempotency_store(f"{step.__module__}.{step.__qualname__}")
+    store = store_for(step)
     guarded = idempotent_function(data_keyword_argument="payload", config=config, persistence_store=store)(
         step
     )
     return guarded(payload=payload, **arguments)
+
+
+def store_for(step: Callable[..., Any]) -> Any:
+    """The idempotency records of `step` (one persistence layer per guarded step)."""
+    return bootstrap.idempotency_store(f"{step.__module__}.{step.__qualname__}")

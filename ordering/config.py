@@ -51,6 +51,10 @@ class Settings:
     fake_payment_timeout_tag: str = "timeout"
     idempotency_ttl_seconds: int = 3600
     place_order_max_attempts: int = 16
+    # Lambda's AWS_LAMBDA_INITIALIZATION_TYPE: "snap-start" while it inits a version to snapshot.
+    initialization_type: str = "on-demand"
+    # Lambda's _X_AMZN_TRACE_ID: this invocation's X-Ray trace header (set anew per invocation,
+    # so read by `trace_header()`, never cached in Settings).
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -92,7 +96,13 @@ class Settings:
             fake_payment_timeout_tag=text("FAKE_PAYMENT_TIMEOUT_TAG", "timeout") or "",
             idempotency_ttl_seconds=number("IDEMPOTENCY_TTL_SECONDS", 3600),
             place_order_max_attempts=number("PLACE_ORDER_MAX_ATTEMPTS", 16),
+            initialization_type=text("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") or "on-demand",
         )
+
+    @property
+    def taking_snapshot(self) -> bool:
+        """Lambda is initialising a SnapStart version: work done now is paid once, not per cold start."""
+        return self.initialization_type == "snap-start"
 
     def require(self, name: str) -> str:
         """A setting that must be present for the caller to work, e.g. require("table_name")."""
@@ -100,3 +110,8 @@ class Settings:
         if not value:
             raise MissingSetting(name.upper())
         return str(value)
+
+
+def trace_header() -> str | None:
+    """The X-Ray trace header of the current invocation (Lambda sets it per invocation), if any."""
+    return os.environ.get("_X_AMZN_TRACE_ID") or None
