@@ -288,12 +288,34 @@ def _markdown(results: list[dict[str, Any]], runs: int) -> str:
             for r in results
         ],
     )
+    deployed = table(
+        [
+            "function",
+            "Python",
+            "modules compiled from source, most in a run (ours / baseline)",
+            "AWS libraries imported (ours)",
+            "botocore sessions (ours / baseline)",
+            "clients built (ours)",
+        ],
+        [
+            [
+                r["case"],
+                r["python"],
+                f"{max(r['compiled_from_source']['ours'])} / {max(r['compiled_from_source']['baseline'])}",
+                ", ".join(r["aws_libraries_imported"]["ours"]) or "none",
+                f"{r['botocore_sessions']['ours']} / {r['botocore_sessions']['baseline']}",
+                ", ".join(r["clients"]["ours"]) or "none",
+            ]
+            for r in results
+        ],
+    )
     calls = table(
         ["function", "event", "AWS calls on the first event (each side)"],
         [[r["case"], r["event"], ", ".join(r["aws_calls"]["ours"]) or "none"] for r in results],
     )
     return (
         f"### Cold start: medians of {runs} fresh processes per side\n\n{main}\n\n"
+        f"### As deployed: bytecode, AWS libraries, sessions and clients\n\n{deployed}\n\n"
         f"### Heaviest imports (`python -X importtime`, one run, start-up left out)\n\n{heavy}\n\n"
         f"### AWS calls\n\n{calls}"
     )

@@ -23,7 +23,7 @@ from infra.dev.runtime import LocalRuntime, Options
 from infra.dev.state import DevState
 from infra.emulator.aws import client
 from infra.emulator.functions import CODE_ROOT
-from tests.e2e.conftest import STAND_IN_API_TIMEOUT, eventually, recorded, stand_in_functions
+from tests.e2e.conftest import STAND_IN_API_TIMEOUT, STAND_INS, eventually, recorded, stand_in_functions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.moto, pytest.mark.postgres, pytest.mark.xdist_group("e2e")]
 
@@ -283,7 +283,7 @@ def test_each_function_sees_its_own_topology_environment_and_nothing_of_the_shel
     assert place["AWS_ENDPOINT_URL"] == state.moto_url
     # Lambda's reserved variables, as bench coldstart sets them too (infra/emulator/environment.py).
     assert place["LAMBDA_TASK_ROOT"] == str(CODE_ROOT)
-    assert place["_HANDLER"] == topology.function("place_order").handler
+    assert place["_HANDLER"] == STAND_INS["api"]  # the handler this container runs
     assert place["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
     assert place["_X_AMZN_TRACE_ID"].startswith("Root=1-")
     assert place["POWERTOOLS_SERVICE_NAME"] == topology.SERVICE
