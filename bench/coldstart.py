@@ -1,15 +1,18 @@
-"""Cold start per function, against a bare boto3 handler doing the same AWS calls.
+"""Cold start per function as deployed, against a bare boto3 handler doing the same AWS calls.
 
-For each function: a fresh `python` process imports the handler (init) and serves its first
-event (first invocation) against a moto server this benchmark starts, `runs` times; the bare
-handler in bench/baselines/ does the same, runs interleaved with ours so that the machine's
-noise falls on both alike. Reported: medians of init, first invocation and their sum, the
-ratios to the baseline, the heaviest imports (`python -X importtime`), and the AWS calls each
-side made (recorded in one extra, untimed run: they must be the same).
+For each function: a fresh Python 3.12 process in a Lambda-like sandbox (bench/lambda_sandbox.py:
+the built asset as the task root, Lambda's reserved variables, tracing as deployed, a
+read-only code directory) imports the handler (init) and serves its first event (first
+invocation) against a moto server this benchmark starts, `runs` times; the bare handler in
+bench/baselines/ does the same from its own task root, built the same way, runs interleaved
+with ours so that the machine's noise falls on both alike. Reported: medians of init, first
+invocation and their sum, the ratios to the baseline, the modules compiled from source (0
+when every module has its bytecode), the AWS libraries imported, the heaviest imports
+(`python -X importtime`), and the AWS calls, botocore sessions and clients of each side
+(recorded in one extra, untimed run: the calls must be the same).
 
-What this does not see: Lambda's own start (the runtime, the sandbox) comes on top of both
-sides alike. The environment is the local runtime's (infra/emulator/environment.py), where
-tracing is off for want of an X-Ray daemon; Powertools imports the X-Ray SDK all the same.
+What this does not see: Lambda's own start (the runtime, the sandbox, the download of the
+code) comes on top of both sides alike, and SnapStart's restores (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -29,7 +31,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from bench import importtime, stats
+from bench import importtime, lambda_sandbox, stats
 from bench.coldstart_cases import CASES, Case, World
 from bench.local_aws import local_aws
 from bench.report import Report, table
@@ -37,12 +39,12 @@ from infra import topology
 from infra.dev.embedded_postgres import postgres_url
 from infra.emulator.aws import ACCOUNT_ID, REGION
 from infra.emulator.environment import function_environment
-from infra.emulator.functions import CODE_ROOT
 from ordering.adapters.postgres_connection import CONNECT_OPTIONS
 from ordering.adapters.read_model_tables.migrator import migrate
 
 NOT_USED_DATABASE = "postgresql://bench-not-used/none"  # the routes measured never open Postgres
 CHILD_TIMEOUT_SECONDS = 120
+CHILD_SCRIPT = Path(__file__).with_name("coldstart_child.py")
 TOP_IMPORTS = 6
 
 
@@ -72,6 +74,7 @@ def read_model_database() -> Iterator[tuple[str, str]]:
 
 
 def run_child(
+    sandbox: lambda_sandbox.Sandbox,
     handler: str,
     event: dict[str, Any],
     env: dict[str, str],
@@ -80,19 +83,19 @@ def run_child(
     *,
     record_calls: bool = False,
 ) -> dict[str, Any]:
-    """One fresh process: import `handler`, serve `event`; its timings (and calls, if recorded)."""
+    """A fresh process in `sandbox`: import `handler`, serve `event`; its timings (and calls, if recorded)."""
     request_file = scratch / f"{uuid.uuid4().hex}.json"
     reply_file = scratch / f"{uuid.uuid4().hex}.reply.json"
     request_file.write_text(
         json.dumps({"event": event, "context": context, "reply_file": str(reply_file)}), encoding="utf-8"
     )
-    command = [sys.executable, "-m", "bench.coldstart_child", handler, str(request_file)]
+    command = sandbox.command(CHILD_SCRIPT, handler, str(request_file))
     if record_calls:
         command.append("--record-calls")
     completed = subprocess.run(
         command,
         env=env,
-        cwd=CODE_ROOT,  # Lambda runs a handler from the root of its code
+        cwd=sandbox.task_root,  # Lambda runs a handler from the root of its code
         stdout=subprocess.DEVNULL,  # the functions' logs (CloudWatch's part on AWS)
         stderr=subprocess.PIPE,
         text=True,
@@ -122,30 +125,56 @@ def _summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def measure_case(case: Case, world: World, runs: int, scratch: Path) -> dict[str, Any]:
-    function = topology.function(case.function)
-    env = function_environment(function, world.resources, world.database_url or NOT_USED_DATABASE)
+def sandbox_environment(
+    sandbox: lambda_sandbox.Sandbox, function: topology.Function, world: World
+) -> dict[str, str]:
+    """The function's environment as deployed (topology, resources) in its sandbox."""
+    env = function_environment(
+        function, world.resources, world.database_url or NOT_USED_DATABASE, task_root=sandbox.task_root
+    )
+    env.update(sandbox.environment(function, world.resources.region))
     if world.schema is not None:
         env["READ_MODEL_SCHEMA"] = world.schema
-    ours: list[dict[str, Any]] = []
-    baseline: list[dict[str, Any]] = []
+    return env
+
+
+def measure_case(case: Case, world: World, runs: int, scratch: Path, builds: Path) -> dict[str, Any]:
+    function = topology.function(case.function)
+    sides = {
+        "ours": (function.handler, lambda_sandbox.function_sandbox(function, builds)),
+        "baseline": (case.baseline, lambda_sandbox.baseline_sandbox(builds)),
+    }
+    envs = {side: sandbox_environment(sandbox, function, world) for side, (_, sandbox) in sides.items()}
+    samples: dict[str, list[dict[str, Any]]] = {"ours": [], "baseline": []}
     for _ in range(runs):  # interleaved: drift in the machine's load falls on both
-        for handler, samples in ((function.handler, ours), (case.baseline, baseline)):
-            reply = run_child(handler, case.prepare(world), env, context_for(function), scratch)
+        for side, (handler, sandbox) in sides.items():
+            reply = run_child(
+                sandbox, handler, case.prepare(world), envs[side], context_for(function), scratch
+            )
             if not case.succeeded(reply["result"]):
                 raise RuntimeError(f"{handler} did not succeed on its first event: {reply['result']!r}")
-            samples.append(reply)
-    calls = {
-        side: sorted(
-            run_child(handler, case.prepare(world), env, context_for(function), scratch, record_calls=True)[
-                "calls"
-            ]
+            samples[side].append(reply)
+    recorded = {
+        side: run_child(
+            sandbox,
+            handler,
+            case.prepare(world),
+            envs[side],
+            context_for(function),
+            scratch,
+            record_calls=True,
         )
-        for side, handler in (("ours", function.handler), ("baseline", case.baseline))
+        for side, (handler, sandbox) in sides.items()
     }
-    module = function.handler.rpartition(".")[0]
-    ours_imports = importtime.measure(module, env, CODE_ROOT)
-    baseline_imports = importtime.measure(case.baseline.rpartition(".")[0], env, CODE_ROOT)
+    calls = {side: sorted(reply["calls"]) for side, reply in recorded.items()}
+    imports = {
+        side: importtime.measure(
+            handler.rpartition(".")[0], envs[side], sandbox.task_root, (sandbox.python, "-S")
+        )
+        for side, (handler, sandbox) in sides.items()
+    }
+    ours_imports, baseline_imports = imports["ours"], imports["baseline"]
+    ours, baseline = samples["ours"], samples["baseline"]
     ours_summary, baseline_summary = _summary(ours), _summary(baseline)
     return {
         "function": case.function,
@@ -162,6 +191,19 @@ def measure_case(case: Case, world: World, runs: int, scratch: Path) -> dict[str
         ),
         "aws_calls": calls,
         "same_aws_calls": Counter(calls["ours"]) == Counter(calls["baseline"]),
+        "python": ours[0]["python"],
+        # Per run: the modules compiled from source during init and the first invocation.
+        "compiled_from_source": {
+            side: [len(s["compiled_from_source"]) for s in runs_of] for side, runs_of in samples.items()
+        },
+        "compiled_examples": {
+            side: runs_of[0]["compiled_from_source"][:5] for side, runs_of in samples.items()
+        },
+        "aws_libraries_imported": {
+            side: runs_of[0]["aws_libraries_imported"] for side, runs_of in samples.items()
+        },
+        "botocore_sessions": {side: len(reply["sessions"]) for side, reply in recorded.items()},
+        "clients": {side: sorted(reply["clients"]) for side, reply in recorded.items()},
         "imports": {
             "ours_total_ms": stats.ms(ours_imports.total_us / 1e6),
             "baseline_total_ms": stats.ms(baseline_imports.total_us / 1e6),
@@ -188,12 +230,13 @@ def run(report: Report, *, runs: int, functions: list[str] | None = None) -> Rep
     with contextlib.ExitStack() as stack:
         resources = stack.enter_context(local_aws())
         scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-cold-"))
+        builds = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-cold-assets-")))
         database_url = schema = None
         if any(case.needs_postgres for case in cases):
             database_url, schema = stack.enter_context(read_model_database())
         world = World(resources, database_url, schema)
         for case in cases:
-            results.append(measure_case(case, world, runs, Path(scratch)))
+            results.append(measure_case(case, world, runs, Path(scratch), builds))
     report.results["cold_start"] = results
     report.add(_markdown(results, runs))
     return report
@@ -245,12 +288,34 @@ def _markdown(results: list[dict[str, Any]], runs: int) -> str:
             for r in results
         ],
     )
+    deployed = table(
+        [
+            "function",
+            "Python",
+            "modules compiled from source, most in a run (ours / baseline)",
+            "AWS libraries imported (ours)",
+            "botocore sessions (ours / baseline)",
+            "clients built (ours)",
+        ],
+        [
+            [
+                r["case"],
+                r["python"],
+                f"{max(r['compiled_from_source']['ours'])} / {max(r['compiled_from_source']['baseline'])}",
+                ", ".join(r["aws_libraries_imported"]["ours"]) or "none",
+                f"{r['botocore_sessions']['ours']} / {r['botocore_sessions']['baseline']}",
+                ", ".join(r["clients"]["ours"]) or "none",
+            ]
+            for r in results
+        ],
+    )
     calls = table(
         ["function", "event", "AWS calls on the first event (each side)"],
         [[r["case"], r["event"], ", ".join(r["aws_calls"]["ours"]) or "none"] for r in results],
     )
     return (
         f"### Cold start: medians of {runs} fresh processes per side\n\n{main}\n\n"
+        f"### As deployed: bytecode, AWS libraries, sessions and clients\n\n{deployed}\n\n"
         f"### Heaviest imports (`python -X importtime`, one run, start-up left out)\n\n{heavy}\n\n"
         f"### AWS calls\n\n{calls}"
     )

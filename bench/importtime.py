@@ -41,9 +41,9 @@ def parse(stderr: str, *, already_loaded: frozenset[str] = frozenset()) -> Impor
     return ImportCost(sum(packages.values()), packages.most_common(), modules.most_common())
 
 
-def _importtime(code: str, env: dict[str, str], cwd: Path) -> str:
+def _importtime(code: str, env: dict[str, str], cwd: Path, python: tuple[str, ...]) -> str:
     completed = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code],
+        [*python, "-X", "importtime", "-c", code],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -56,7 +56,10 @@ def _importtime(code: str, env: dict[str, str], cwd: Path) -> str:
     return completed.stderr
 
 
-def measure(module: str, env: dict[str, str], cwd: Path) -> ImportCost:
-    """Import `module` in a fresh interpreter with `env` and report where the time went."""
-    startup = frozenset(own_times(_importtime("pass", env, cwd)))
-    return parse(_importtime(f"import {module}", env, cwd), already_loaded=startup)
+def measure(
+    module: str, env: dict[str, str], cwd: Path, python: tuple[str, ...] = (sys.executable,)
+) -> ImportCost:
+    """Import `module` in a fresh interpreter (`python`: the command and its flags) with `env`
+    and report where the time went."""
+    startup = frozenset(own_times(_importtime("pass", env, cwd, python)))
+    return parse(_importtime(f"import {module}", env, cwd, python), already_loaded=startup)

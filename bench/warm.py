@@ -352,7 +352,7 @@ def measure_case(case: WarmCase, shop: Shop, invocations: int) -> dict[str, Any]
 
 
 def run(report: Report, *, invocations: int, functions: list[str] | None = None) -> Report:
-    for name, value in {**topology.COMMON_ENVIRONMENT, "POWERTOOLS_TRACE_DISABLED": "true"}.items():
+    for name, value in topology.COMMON_ENVIRONMENT.items():
         os.environ.setdefault(name, value)  # before the handlers are imported: Powertools reads them then
     cases = [c for c in CASES if functions is None or c.function in functions]
     results = []

@@ -8,18 +8,23 @@ validated part differs raises IdempotencyValidationError.
 
 The payload is the step's own typed argument (a dataclass or pydantic model): Powertools
 hashes it as it is, and `output` turns a typed result into the stored record and back.
+
+Powertools' idempotency package imports boto3 and its DynamoDB layer: it is imported here on
+first use, so that a request that needs no idempotency (a POST without Idempotency-Key)
+never pays for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ordering import bootstrap
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 
 Result = TypeVar("Result")
 
@@ -40,6 +45,8 @@ def run_once(
     The configuration is built per call: it holds this invocation's Lambda context, which
     Powertools uses to let an "in progress" record expire when the invocation times out.
     """
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
     config = IdempotencyConfig(
         event_key_jmespath=key,
         payload_validation_jmespath=validate,
@@ -47,9 +54,14 @@ def run_once(
         expires_after_seconds=bootstrap.settings().idempotency_ttl_seconds,
     )
     config.register_lambda_context(context)
-    store = bootstrap.idempotency_store(f"{step.__module__}.{step.__qualname__}")
+    store = store_for(step)
     guarded = idempotent_function(
         data_keyword_argument="payload", config=config, persistence_store=store, output_serializer=output
     )(step)
     result: Result = guarded(payload=payload, **arguments)
     return result
+
+
+def store_for(step: Callable[..., Any]) -> Any:
+    """The idempotency records of `step` (one persistence layer per guarded step)."""
+    return bootstrap.idempotency_store(f"{step.__module__}.{step.__qualname__}")

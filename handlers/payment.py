@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -30,12 +30,10 @@ from ordering.services.payments import record_payment
 from ordering.services.stamp import Cause
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@tracer.capture_method
 def charge_order(record: SQSRecord) -> None:
     """One message: raise to have it reported failed and redelivered."""
     logger.remove_keys(["order_id"])  # nothing of the previous record on this one's lines
@@ -76,7 +74,6 @@ def charge_order(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(

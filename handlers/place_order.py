@@ -16,20 +16,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
-from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from generated import models as m
-from handlers import http
-from handlers.once import run_once
+from handlers import http, snapstart
+from handlers.once import run_once, store_for
 from ordering import bootstrap
 from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.services.place_order import place_order
@@ -39,7 +34,6 @@ from ordering.services.stamp import Cause
 
 app = APIGatewayRestResolver()
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
@@ -54,7 +48,6 @@ http.install_error_answers(app, logger, on_problem=_count_refusal)
 
 
 @app.post("/orders")
-@tracer.capture_method
 def post_order() -> Response:
     event = app.current_event
     correlation_id, caller = http.request_of(event, logger)
@@ -100,6 +93,13 @@ def accept_order(payload: OrderRequest, *, correlation_id: str, orders_path: str
 
 
 def _accept_once(payload: OrderRequest, key: str, **where: str) -> m.OrderAccepted:
+    # On first use: Powertools' idempotency package imports boto3.
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+
     try:
         return run_once(
             accept_order,
@@ -130,8 +130,10 @@ def _accept_once(payload: OrderRequest, key: str, **where: str) -> m.OrderAccept
         ) from None
 
 
+snapstart.prepare(bootstrap.event_store, lambda: store_for(accept_order))
+
+
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(http.correlation_id_of(APIGatewayProxyEvent(event)))

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from generated import models as m
-from handlers import http
+from handlers import http, snapstart
 from ordering import bootstrap
 from ordering.domain.money import format_money
 from ordering.domain.order import Order
@@ -27,7 +27,6 @@ from ordering.services.queries import InvalidQuery
 
 app = APIGatewayRestResolver()
 logger = Logger()
-tracer = Tracer()
 http.install_error_answers(app, logger)
 
 
@@ -59,7 +58,6 @@ def order_body(order: Order) -> m.Order:
 
 
 @app.get("/orders")
-@tracer.capture_method
 def list_orders() -> Response:
     event = app.current_event
     caller = http.caller_of(event)
@@ -73,7 +71,6 @@ def list_orders() -> Response:
 
 
 @app.get("/orders/<order_id>")
-@tracer.capture_method
 def get_order(order_id: str) -> Response:
     event = app.current_event
     caller = http.caller_of(event)
@@ -85,7 +82,6 @@ def get_order(order_id: str) -> Response:
 
 
 @app.get("/orders/<order_id>/events")
-@tracer.capture_method
 def list_order_events(order_id: str) -> Response:
     event = app.current_event
     caller = http.caller_of(event)
@@ -100,8 +96,10 @@ def list_order_events(order_id: str) -> Response:
     return http.answer(200, body, http.correlation_id_of(event))
 
 
+snapstart.prepare(bootstrap.event_store, bootstrap.read_model)
+
+
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(http.correlation_id_of(APIGatewayProxyEvent(event)))
     return app.resolve(event, context)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PostConfirmationTriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,7 +23,6 @@ from ordering.services.stamp import Cause
 from ordering.services.users import register_user
 
 logger = Logger()
-tracer = Tracer()
 
 
 class UnusableUser(ValueError):
@@ -31,7 +30,6 @@ class UnusableUser(ValueError):
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @event_source(data_class=PostConfirmationTriggerEvent)
 def handler(event: PostConfirmationTriggerEvent, context: LambdaContext) -> dict[str, Any]:
     # No client request precedes a Cognito trigger: this invocation's id starts the correlation.

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from generated import models as m
-from handlers import http
+from handlers import http, snapstart
 from ordering import bootstrap
 from ordering.domain.inventory import InventoryItem
 from ordering.domain.money import format_money, parse_money
@@ -23,12 +23,10 @@ from ordering.services.stamp import Cause
 
 app = APIGatewayRestResolver()
 logger = Logger()
-tracer = Tracer()
 http.install_error_answers(app, logger)
 
 
 @app.post("/inventory")
-@tracer.capture_method
 def post_inventory() -> Response:
     event = app.current_event
     correlation_id, caller = http.request_of(event, logger)
@@ -63,8 +61,10 @@ def inventory_item(item: InventoryItem) -> m.InventoryItem:
     )
 
 
+snapstart.prepare(bootstrap.event_store)
+
+
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(http.correlation_id_of(APIGatewayProxyEvent(event)))
     return app.resolve(event, context)

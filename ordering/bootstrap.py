@@ -1,8 +1,10 @@
 """The composition root: which adapter backs each port, built once per container and lazily.
 
 Handlers ask here for what they need; nothing is created at import time, so a function pays
-only for the clients it uses, and only on first use. Tests replace a dependency with
-`override(...)` and undo it with `reset()`, and otherwise go through this same wiring.
+only for the clients it uses, and only on first use. Every AWS client comes from the one
+botocore session of ordering/adapters/aws_clients.py: one client per service per container.
+Tests replace a dependency with `override(...)` and undo it with `reset()`, and otherwise go
+through this same wiring.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ordering.config import Settings
+from ordering.adapters import aws_clients
+from ordering.config import Settings, trace_header
 from ordering.ports.event_store import EventStore
 from ordering.ports.mailer import Mailer
 from ordering.ports.payment_gateway import PaymentGateway
@@ -59,6 +62,24 @@ def override(**instances: Any) -> None:
 def reset() -> None:
     """Forget every instance (a new container), so that the next use builds from the environment."""
     _instances.clear()
+    aws_clients.forget()
+
+
+def after_restore() -> None:
+    """A sandbox restored from a SnapStart snapshot: close a Postgres connection opened before it.
+
+    The socket belongs to the sandbox that was snapshotted; the next use opens a fresh one
+    (with a fresh IAM token). Clients are kept: botocore refreshes their credentials.
+    """
+    connection = _instances.get("postgres")
+    if connection is not None:
+        connection.close()
+
+
+def aws_client(service: str) -> Any:
+    """The container's one client for an AWS service, in the configured region and endpoint."""
+    config = settings()
+    return aws_clients.client(service, region=config.aws_region, endpoint_url=config.aws_endpoint_url)
 
 
 def settings() -> Settings:
@@ -67,15 +88,9 @@ def settings() -> Settings:
 
 def event_store() -> EventStore:
     def build() -> EventStore:
-        import boto3
-
         from ordering.adapters.dynamodb_event_store import DynamoDBEventStore
 
-        config = settings()
-        client = boto3.session.Session(region_name=config.aws_region).client(
-            "dynamodb", endpoint_url=config.aws_endpoint_url
-        )
-        return DynamoDBEventStore(client, config.require("table_name"))
+        return DynamoDBEventStore(aws_client("dynamodb"), settings().require("table_name"))
 
     return _once("event_store", build)
 
@@ -103,11 +118,7 @@ def mailer() -> Mailer:
         from ordering.adapters.ses_mailer import SesMailer
 
         config = settings()
-        return SesMailer(
-            sender=config.require("sender_email"),
-            region=config.aws_region,
-            endpoint_url=config.aws_endpoint_url,
-        )
+        return SesMailer(sender=config.require("sender_email"), client=aws_client("sesv2"))
 
     return _once("mailer", build)
 
@@ -123,21 +134,16 @@ def idempotency_store(step: str) -> BasePersistenceLayer:
         raise KeyError(f"{step} is not a step listed in IDEMPOTENT_STEPS")
 
     def build() -> BasePersistenceLayer:
-        import boto3
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
         from ordering.adapters.dynamodb_table import TTL_ATTRIBUTE
 
-        config = settings()
-        client = boto3.session.Session(region_name=config.aws_region).client(
-            "dynamodb", endpoint_url=config.aws_endpoint_url
-        )
         return DynamoDBPersistenceLayer(
-            table_name=config.require("table_name"),
+            table_name=settings().require("table_name"),
             key_attr="PK",
             sort_key_attr="SK",
             expiry_attr=TTL_ATTRIBUTE,
-            boto3_client=client,
+            boto3_client=aws_client("dynamodb"),  # the same client as the event store's
         )
 
     return _once(f"idempotency:{step}", build)
@@ -187,17 +193,15 @@ def rebuilds() -> Rebuilds:
 
 def publisher() -> Publisher:
     def build() -> Publisher:
-        import boto3
-
         from ordering.adapters.sqs_eventbridge_publisher import SqsEventBridgePublisher
 
         config = settings()
-        session = boto3.session.Session(region_name=config.aws_region)
         return SqsEventBridgePublisher(
-            session.client("sqs", endpoint_url=config.aws_endpoint_url),
-            session.client("events", endpoint_url=config.aws_endpoint_url),
+            aws_client("sqs"),
+            aws_client("events"),
             queue_url=config.require("payment_queue_url"),
             bus_name=config.require("event_bus_name"),
+            trace_header=trace_header,
         )
 
     return _once("publisher", build)

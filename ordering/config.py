@@ -53,6 +53,10 @@ class Settings:
     fake_payment_timeout_tag: str = "timeout"
     idempotency_ttl_seconds: int = 3600
     place_order_max_attempts: int = 16
+    # Lambda's AWS_LAMBDA_INITIALIZATION_TYPE: "snap-start" while it inits a version to snapshot.
+    aws_lambda_initialization_type: str = "on-demand"
+    # Lambda's _X_AMZN_TRACE_ID: this invocation's X-Ray trace header (set anew per invocation,
+    # so read by `trace_header()`, never cached in Settings).
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +70,11 @@ class Settings:
             if text:
                 found[setting.name] = PARSERS.get(str(setting.type), str)(text)
         return cls(**found)  # type: ignore[arg-type]
+
+    @property
+    def taking_snapshot(self) -> bool:
+        """Lambda is initialising a SnapStart version: work done now is paid once, not per cold start."""
+        return self.aws_lambda_initialization_type == "snap-start"
 
     def require(self, name: str) -> str:
         """A setting that must be present for the caller to work, e.g. require("table_name")."""

@@ -4,9 +4,16 @@ A function's asset holds its own package (`handlers/` or `streams/`), the shared
 (`ordering/`, `generated/`) and the project's runtime dependencies installed for Lambda's
 platform (arm64, CPython 3.12) by `pip install --platform ... --only-binary=:all:`: pip never
 compiles anything, it fetches the wheels built for that platform. psycopg goes only into the
-functions whose topology entry uses the database; Powertools never goes in, it comes from
-the AWS-managed layer (infra/aws/functions.py). boto3 is bundled on purpose: the version we
-test with is the version that runs, not whatever the runtime happens to carry.
+functions whose topology entry uses the database, stripe only into payment's. Powertools and
+boto3 are bundled on purpose: the version we test with is the version that runs, not
+whatever a managed layer or the runtime happens to carry.
+
+Every module ships with its bytecode. Lambda's code directory is read-only, so a module
+without a `.pyc` is compiled from source at every cold start (for all of botocore, pydantic
+and Powertools, that was most of a cold start). A Python 3.12 interpreter (the runtime's
+version: bytecode is per version) compiles the whole asset with unchecked-hash `.pyc` files,
+which the runtime loads without comparing timestamps; `lambda_python()` finds one without
+Docker. A package with a `.py` and no `.pyc` is refused.
 
 Functions with the same contents (package, requirements) share one asset: five packages serve
 the eleven functions today, each built and uploaded once.
@@ -18,9 +25,11 @@ called: the template is the same, only the asset is not built.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import importlib.metadata
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -42,7 +51,12 @@ PYTHON_VERSION = "3.12"  # the Lambda runtime, the wheels and the Powertools lay
 # Lambda's Python 3.12 runs on Amazon Linux 2023 (glibc 2.34): wheels for any older glibc work too.
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64")
 SHARED_PACKAGES = ("ordering", "generated")
-FROM_LAYER = frozenset({"aws-lambda-powertools"})  # provided by the AWS-managed layer
+# Provided by the Lambda runtime itself (its SnapStart hooks); installed locally for the tests.
+FROM_RUNTIME = frozenset({"snapshot-restore-py"})
+BYTECODE = "unchecked-hash"  # part of every fingerprint: an asset built without it is another asset
+TASK_ROOT = "/var/task"  # where Lambda unpacks the asset: the path tracebacks name
+# Who compiles the bytecode: this variable, else the first 3.12 interpreter found (see lambda_python).
+PYTHON_VARIABLE = "ORDERS_LAMBDA_PYTHON"
 # requirement -> the `uses` resource that needs it
 ONLY_FOR = {"psycopg": "database", "certifi": "database", "stripe": "payment_gateway"}
 UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024  # Lambda's limit for function + layers, unzipped
@@ -70,7 +84,7 @@ def requirements_for(function: topology.Function) -> tuple[str, ...]:
     """
     wanted = []
     for requirement in project_requirements():
-        if requirement.name in FROM_LAYER:
+        if requirement.name in FROM_RUNTIME:
             continue
         needs = ONLY_FOR.get(requirement.name)
         if needs is not None and needs not in function.uses:
@@ -129,8 +143,10 @@ def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
 
 
-def pip_command(requirements: tuple[str, ...], target: Path) -> list[str]:
-    platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
+def pip_command(
+    requirements: tuple[str, ...], target: Path, platforms: tuple[str, ...] = PLATFORMS
+) -> list[str]:
+    platform_args = [arg for platform in platforms for arg in ("--platform", platform)]
     return [
         sys.executable,
         "-m",
@@ -138,23 +154,107 @@ def pip_command(requirements: tuple[str, ...], target: Path) -> list[str]:
         "install",
         "--quiet",
         "--disable-pip-version-check",
-        *platforms,
+        *platform_args,
         "--implementation",
         "cp",
         "--python-version",
         PYTHON_VERSION,
         "--only-binary=:all:",
-        "--no-compile",  # .pyc for this machine's Python would be dead weight
+        "--no-compile",  # this machine's Python may not be 3.12: compile_bytecode does it
         "--target",
         str(target),
         *requirements,
     ]
 
 
+def _python_version_of(interpreter: str) -> str | None:
+    """`3.12` for a 3.12 interpreter; None if it does not run (a pyenv shim may exist and not run)."""
+    try:
+        completed = subprocess.run(  # noqa: S603
+            [interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except OSError:
+        return None
+    return completed.stdout.strip() if completed.returncode == 0 else None
+
+
+@cache
+def lambda_python() -> str:
+    """A Python of the Lambda runtime's version, to compile the bytecode with; no Docker needed.
+
+    In order: $ORDERS_LAMBDA_PYTHON, this interpreter if it is 3.12, `python3.12` on the PATH,
+    then pyenv's and the usual install locations.
+    """
+    candidates = [os.environ.get(PYTHON_VARIABLE, ""), sys.executable, f"python{PYTHON_VERSION}"]
+    candidates += sorted(
+        glob.glob(os.path.expanduser(f"~/.pyenv/versions/{PYTHON_VERSION}*/bin/python{PYTHON_VERSION}"))
+    )
+    candidates += [f"/usr/local/bin/python{PYTHON_VERSION}", f"/opt/homebrew/bin/python{PYTHON_VERSION}"]
+    for candidate in filter(None, candidates):
+        found = shutil.which(candidate)
+        if found and _python_version_of(found) == PYTHON_VERSION:
+            return found
+    raise BundlingError(
+        f"no Python {PYTHON_VERSION} found to compile the functions' bytecode with (Lambda's runtime "
+        f"version); install one, or set {PYTHON_VARIABLE}=/path/to/python{PYTHON_VERSION}"
+    )
+
+
+def compile_bytecode(directory: Path, *, only: Iterable[str] = (), shown_as: str = TASK_ROOT) -> None:
+    """Compile every `.py` under `directory` (or its `only` entries) to unchecked-hash `.pyc`.
+
+    Compiled by the runtime's Python version, so that the runtime uses them; unchecked-hash, so
+    that neither the zip's timestamps nor a changed source can make it recompile. Tracebacks
+    name the files where Lambda puts them (`shown_as`).
+    """
+    targets = [str(directory / entry) for entry in only] or [str(directory)]
+    command = [
+        lambda_python(),
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        str(directory),
+        "-p",
+        shown_as,
+        *targets,
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    if completed.returncode != 0:
+        raise BundlingError(
+            f"compileall failed in {directory}:\n{completed.stdout[-3000:]}{completed.stderr[-3000:]}"
+        )
+
+
+def bytecode_for(source: Path) -> Path:
+    """Where the runtime (CPython 3.12) looks for the bytecode of `source`."""
+    tag = "cpython-" + PYTHON_VERSION.replace(".", "")
+    return source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+
+
+def missing_bytecode(directory: Path) -> list[str]:
+    """Every `.py` under `directory` that has no unchecked-hash 3.12 `.pyc` (compiled at each cold start)."""
+    missing = []
+    for source in sorted(directory.rglob("*.py")):
+        compiled = bytecode_for(source)
+        # The header's flags word: 0b01 is hash-based without checking the source (PEP 552).
+        if not compiled.is_file() or compiled.read_bytes()[4:8] != b"\x01\x00\x00\x00":
+            missing.append(source.relative_to(directory).as_posix())
+    return missing
+
+
 def asset_hash(spec: PackageSpec, root: Path = REPO_ROOT) -> str:
     """A fingerprint of exactly what goes into the asset, cheap enough to compute on every synth."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([PYTHON_VERSION, PLATFORMS, spec.requirements]).encode())
+    digest.update(json.dumps([PYTHON_VERSION, PLATFORMS, BYTECODE, spec.requirements]).encode())
     for path in source_files(root, spec.packages):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
@@ -189,9 +289,16 @@ class LocalBundler:
     """Builds one package with pip and file copies: no Docker anywhere."""
 
     def __init__(
-        self, spec: PackageSpec, *, label: str, source_root: Path = REPO_ROOT, cache_root: Path | None = None
+        self,
+        spec: PackageSpec,
+        *,
+        label: str,
+        source_root: Path = REPO_ROOT,
+        cache_root: Path | None = None,
+        platforms: tuple[str, ...] = PLATFORMS,
     ) -> None:
-        self.spec, self.label, self.source_root = spec, label, source_root
+        """`platforms`: Lambda's by default; bench/coldstart.py builds the same asset for this machine."""
+        self.spec, self.label, self.source_root, self.platforms = spec, label, source_root, platforms
         # Installed dependencies are kept between synths, one directory per requirement set.
         self.cache_root = cache_root or source_root / "build" / "lambda-deps"
 
@@ -207,6 +314,9 @@ class LocalBundler:
             copy = output / path.relative_to(self.source_root)
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, copy)
+        compile_bytecode(output, only=self.spec.packages)
+        if missing := missing_bytecode(output):
+            raise BundlingError(f"{self.label}: no bytecode for {len(missing)} modules, e.g. {missing[:5]}")
         report = measure(self.label, output)
         sys.stderr.write(report.line() + "\n")
         if report.bytes > UNZIPPED_LIMIT_BYTES:
@@ -215,20 +325,22 @@ class LocalBundler:
 
     def _dependencies(self) -> Path:
         requirements = self.spec.requirements
-        key = hashlib.sha256(json.dumps([PYTHON_VERSION, PLATFORMS, requirements]).encode()).hexdigest()[:16]
+        fingerprint = [PYTHON_VERSION, self.platforms, BYTECODE, requirements]
+        key = hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:16]
         target = self.cache_root / key
         complete = self.cache_root / f"{key}.complete"  # written last: a half-done install is redone
         if complete.exists() and target.is_dir():
             return target
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
-        command = pip_command(requirements, target)  # our interpreter, our requirement list
+        command = pip_command(requirements, target, self.platforms)  # our interpreter, our requirement list
         completed = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         if completed.returncode != 0:
             raise BundlingError(
-                f"pip could not install {' '.join(requirements)} for {PLATFORMS[0]}:\n{completed.stderr}"
+                f"pip could not install {' '.join(requirements)} for {self.platforms[0]}:\n{completed.stderr}"
             )
         shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: nothing runs them on Lambda
+        compile_bytecode(target)
         complete.write_text("\n".join(requirements), encoding="utf-8")
         return target
 

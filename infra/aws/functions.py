@@ -1,11 +1,16 @@
 """One Lambda function per entry of topology.FUNCTIONS, configured alike.
 
 Every function: arm64 (cheaper per ms than x86 for the same work), Python 3.12, memory and
-timeout from the topology, X-Ray tracing, a log group kept 30 days, the AWS-managed
-Powertools layer, and reserved concurrency where the topology sets it (it caps the
-connections a function can open through RDS Proxy). Functions with `in_vpc` sit in the read
-model's isolated subnets. What a function may touch (environment and IAM) is decided by the
-composing stack, from the topology's `uses`.
+timeout from the topology, Lambda's active X-Ray tracing (no X-Ray SDK in the code: see
+docs/architecture.md, "Tracing"), a log group kept 30 days, and reserved concurrency where
+the topology sets it (it caps the connections a function can open through RDS Proxy).
+Powertools is bundled, byte-compiled, with every other dependency (infra/aws/bundling.py).
+Functions with `in_vpc` sit in the read model's isolated subnets. What a function may touch
+(environment and IAM) is decided by the composing stack, from the topology's `uses`.
+
+The API functions run with SnapStart: each deploy publishes a version, Lambda snapshots it
+after init, and API Gateway invokes the `live` alias that points at it, so a cold start is a
+restore. Their after-restore hooks are in handlers/snapstart.py.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra import topology
@@ -26,12 +30,8 @@ from infra.aws.bundling import PYTHON_VERSION, BundlingError, missing_handlers
 from infra.aws.nag import acknowledge
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
-POWERTOOLS_VERSION = "3.37.0"
-# AWS publishes the ARN of every Powertools layer release, per region, as a public SSM
-# parameter: resolving it at deploy time pins the exact version and picks the deploying region.
-POWERTOOLS_LAYER_PARAMETER = (
-    f"/aws/service/powertools/python/arm64/python{PYTHON_VERSION}/{POWERTOOLS_VERSION}"
-)
+SNAP_START_TRIGGERS = frozenset({"api"})  # where a cold start is a caller waiting
+LIVE_ALIAS = "live"  # what API Gateway invokes: the newest published (snapshotted) version
 FUNCTION_TAG = "orders:function"  # names the topology entry a Lambda function implements
 
 
@@ -62,21 +62,19 @@ class Functions(Construct):
         if Stack.of(self).bundling_required and (missing := missing_handlers(specs)):
             # Packages are shared, so a missing module would deploy without complaint and fail at run time.
             raise BundlingError("cannot package the functions: " + "; ".join(missing))
-        powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self,
-            "Powertools",
-            ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
-        )
         self.by_name: dict[str, lambda_.Function] = {}
+        # What a trigger invokes: the live alias of a SnapStart function, the function otherwise.
+        self.invocable: dict[str, lambda_.IFunction] = {}
         for spec in specs:
-            self.by_name[spec.name] = self._function(
-                spec,
-                code,
-                network,
-                f"{name_prefix}-{spec.name}",
-                powertools,
-                async_failure_queues.get(spec.name),
+            function = self._function(
+                spec, code, network, f"{name_prefix}-{spec.name}", async_failure_queues.get(spec.name)
             )
+            self.by_name[spec.name] = function
+            self.invocable[spec.name] = function
+            if spec.trigger in SNAP_START_TRIGGERS:
+                self.invocable[spec.name] = lambda_.Alias(
+                    self, f"{spec.name}-live", alias_name=LIVE_ALIAS, version=function.current_version
+                )
         self._explain_findings()
 
     def _explain_findings(self) -> None:
@@ -85,7 +83,8 @@ class Functions(Construct):
             self,
             "AwsSolutions-L1",
             f"python{PYTHON_VERSION} on purpose, not the newest runtime: the wheels (pip "
-            "--python-version) and the Powertools layer are built for it; move all three together.",
+            "--python-version) and the bytecode (compileall by a 3.12 interpreter) are built for it; "
+            "move all three together.",
         )
         acknowledge(
             self,
@@ -110,7 +109,6 @@ class Functions(Construct):
         code: Callable[[topology.Function], lambda_.Code],
         network: Network,
         function_name: str,
-        powertools: lambda_.ILayerVersion,
         failure_queue: sqs.IQueue | None,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
@@ -134,7 +132,9 @@ class Functions(Construct):
             reserved_concurrent_executions=spec.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            layers=[powertools],
+            snap_start=(
+                lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.trigger in SNAP_START_TRIGGERS else None
+            ),
             environment={**topology.COMMON_ENVIRONMENT, **spec.environment},
             vpc=network.vpc if spec.in_vpc else None,
             vpc_subnets=network.subnets if spec.in_vpc else None,

@@ -82,7 +82,7 @@ class OrdersStack(Stack):
             "Api",
             settings=topology.API,
             routes=topology.routes(),
-            functions=self.functions.by_name,
+            functions=self.functions.invocable,
             user_pool=self.auth.user_pool,
             name_prefix=prefix,
         )

@@ -4,15 +4,22 @@ A function sees only what its Lambda would see: the topology's common and own va
 variable per resource it uses, the Lambda runtime's own variables and fake credentials. It
 does not inherit the shell's environment, so a local run cannot depend on something that
 would be missing on AWS.
+
+The runtime's variables are all of Lambda's reserved ones, the same for `orders dev`'s
+containers and for `bench coldstart`: libraries behave differently in Lambda, e.g. the X-Ray
+SDK built two botocore clients at import when LAMBDA_TASK_ROOT was unset.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import uuid
+from pathlib import Path
 
 from infra import topology
 from infra.emulator.aws import FAKE_CREDENTIALS
+from infra.emulator.functions import CODE_ROOT
 from infra.emulator.resources import Resources
 from ordering.config import variables
 
@@ -38,27 +45,59 @@ def resource_variables(
     return found
 
 
-def function_environment(
-    function: topology.Function, resources: Resources, database_url: str
+def trace_header() -> str:
+    """An X-Ray trace header as Lambda sets `_X_AMZN_TRACE_ID` for a sampled invocation."""
+    trace = uuid.uuid4().hex
+    return f"Root=1-{trace[:8]}-{trace[8:]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
+
+
+def lambda_variables(
+    function: topology.Function,
+    region: str,
+    *,
+    task_root: Path,
+    python_version: str = f"{sys.version_info.major}.{sys.version_info.minor}",
+    initialization_type: str = "on-demand",
 ) -> dict[str, str]:
+    """Lambda's reserved variables for this function, as its runtime sets them (tracing active).
+
+    `initialization_type` is "snap-start" for a function restored from a snapshot.
+    """
+    return {
+        "_HANDLER": function.handler,
+        "_X_AMZN_TRACE_ID": trace_header(),  # per invocation on AWS; one per container here
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": initialization_type,
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{uuid.uuid4().hex}",
+        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{python_version}",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "LAMBDA_RUNTIME_DIR": str(task_root),
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+        "_AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129",
+        "_AWS_XRAY_DAEMON_PORT": "2000",
+        "TZ": ":UTC",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def function_environment(
+    function: topology.Function, resources: Resources, database_url: str, *, task_root: Path | None = None
+) -> dict[str, str]:
+    """`task_root`: where the function's code is (the working copy, for `orders dev`)."""
     env = {name: os.environ[name] for name in _PROCESS_VARIABLES if name in os.environ}
     env.update(
         {
-            # The Lambda runtime's own variables.
-            "AWS_LAMBDA_FUNCTION_NAME": function.name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
-            "AWS_REGION": resources.region,
-            "AWS_DEFAULT_REGION": resources.region,
-            "TZ": ":UTC",
-            "PYTHONUNBUFFERED": "1",
+            **lambda_variables(function, resources.region, task_root=task_root or CODE_ROOT),
             # Locally: every AWS call goes to moto, signed with credentials that reach nothing real.
             "AWS_ENDPOINT_URL": resources.endpoint,
             **FAKE_CREDENTIALS,
-            # No X-Ray daemon here.
-            "POWERTOOLS_TRACE_DISABLED": "true",
             **topology.COMMON_ENVIRONMENT,
             **function.environment,
             **resource_variables(function, resources, database_url),

@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 
 import certifi
 import psycopg
-from botocore.exceptions import BotoCoreError, ClientError
 
+from ordering.adapters import aws_clients
 from ordering.config import Settings
 from ordering.ports.read_model import ReadModelError, ReadModelUnavailable
 
@@ -65,23 +65,30 @@ def connector(settings: Settings, *, auth_token: Callable[[Settings], str] | Non
 
 def iam_auth_token(settings: Settings) -> str:
     """A token RDS Proxy accepts as the password of DB_USER (signed locally, no network call)."""
-    import boto3
+    from botocore.exceptions import BotoCoreError
 
-    client = boto3.client("rds", region_name=settings.aws_region)
-    return client.generate_db_auth_token(
-        DBHostname=settings.require("db_host"),
-        Port=settings.db_port,
-        DBUsername=settings.require("db_user"),
-        Region=settings.aws_region,
-    )
+    client = aws_clients.client("rds", region=settings.aws_region)
+    try:
+        return client.generate_db_auth_token(
+            DBHostname=settings.require("db_host"),
+            Port=settings.db_port,
+            DBUsername=settings.require("db_user"),
+            Region=settings.aws_region,
+        )
+    except BotoCoreError as error:  # no credentials to sign with
+        raise ReadModelUnavailable(f"cannot connect to the read model: {error}") from error
 
 
 def secret_credentials(settings: Settings) -> tuple[str, str]:
     """(username, password) of the Secrets Manager secret RDS creates for a database."""
-    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    client = boto3.client("secretsmanager", region_name=settings.aws_region)
-    secret = json.loads(client.get_secret_value(SecretId=settings.require("db_secret_arn"))["SecretString"])
+    client = aws_clients.client("secretsmanager", region=settings.aws_region)
+    try:
+        answer = client.get_secret_value(SecretId=settings.require("db_secret_arn"))
+    except (BotoCoreError, ClientError) as error:  # throttled, unreachable, or gone
+        raise ReadModelUnavailable(f"cannot connect to the read model: {error}") from error
+    secret = json.loads(answer["SecretString"])
     return settings.db_user or secret["username"], secret["password"]
 
 
@@ -98,8 +105,7 @@ class PostgresConnection:
         if conn is None or conn.closed:
             try:
                 conn = self._connect()
-            except (psycopg.OperationalError, BotoCoreError, ClientError) as error:
-                # The server, or the credentials to reach it (the secret, throttled or unreachable).
+            except psycopg.OperationalError as error:  # the credentials' own failures are already translated
                 raise ReadModelUnavailable(f"cannot connect to the read model: {error}") from error
             self._local.conn = conn
         return conn

@@ -28,7 +28,7 @@ class SesMailer(Mailer):
     ) -> None:
         self.sender = sender
         self._region, self._endpoint_url = region, endpoint_url
-        self._client = client  # created on the first send: importing boto3 is not free
+        self._client = client  # when not given, created on the first send: importing botocore is not free
 
     def send(self, email: Email) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -58,9 +58,7 @@ class SesMailer(Mailer):
 
     def _ses(self) -> Any:
         if self._client is None:
-            import boto3
+            from ordering.adapters import aws_clients
 
-            self._client = boto3.session.Session(region_name=self._region).client(
-                "sesv2", endpoint_url=self._endpoint_url
-            )
+            self._client = aws_clients.client("sesv2", region=self._region, endpoint_url=self._endpoint_url)
         return self._client

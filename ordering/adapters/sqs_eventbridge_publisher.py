@@ -4,6 +4,10 @@ Both APIs take at most 10 entries a call and may fail some entries while accepti
 only the failed entries are sent again, a bounded number of times with a growing pause. An
 entry the service blames on us (SenderFault: too large, malformed) is not resent. What still
 fails is returned, for the stream consumer to report and have Lambda retry.
+
+Each message and bus event carries the X-Ray trace header of the invocation publishing it
+(SQS's `AWSTraceHeader` system attribute, PutEvents' `TraceHeader`), so that the consumer's
+invocation joins the publisher's trace instead of starting one of its own.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ordering.ports.publisher import Publisher
 
 logger = logging.getLogger(__name__)
 MAX_ENTRIES = 10  # SendMessageBatch and PutEvents alike
+TRACE_ATTRIBUTE = "AWSTraceHeader"  # the SQS system attribute Lambda reads a message's trace from
 
 
 class SqsEventBridgePublisher(Publisher):
@@ -42,8 +47,10 @@ class SqsEventBridgePublisher(Publisher):
         attempts: int = 3,
         backoff_seconds: float = 0.1,
         sleep: Callable[[float], None] = time.sleep,
+        trace_header: Callable[[], str | None] = lambda: None,
     ) -> None:
-        self._sqs, self._events = sqs, events
+        """`trace_header`: the current invocation's X-Ray trace header (it changes per invocation)."""
+        self._sqs, self._events, self._trace_header = sqs, events, trace_header
         self.queue_url, self.bus_name = queue_url, bus_name
         self.attempts, self.backoff_seconds, self._sleep = attempts, backoff_seconds, sleep
 
@@ -59,6 +66,8 @@ class SqsEventBridgePublisher(Publisher):
     # entries not worth sending again.
 
     def _send_messages(self, pending: dict[str, Recorded]) -> tuple[set[str], set[str]]:
+        header = self._trace_header()
+        traced = {"MessageSystemAttributes": {TRACE_ATTRIBUTE: _string(header)}} if header else {}
         response = self._sqs.send_message_batch(
             QueueUrl=self.queue_url,
             Entries=[
@@ -66,9 +75,10 @@ class SqsEventBridgePublisher(Publisher):
                     "Id": entry_id,
                     "MessageBody": json.dumps(to_envelope(event)),
                     "MessageAttributes": {
-                        CORRELATION_ID_ATTRIBUTE: {"DataType": "String", "StringValue": event.correlation_id},
-                        EVENT_ID_ATTRIBUTE: {"DataType": "String", "StringValue": event.event_id},
+                        CORRELATION_ID_ATTRIBUTE: _string(event.correlation_id),
+                        EVENT_ID_ATTRIBUTE: _string(event.event_id),
                     },
+                    **traced,
                 }
                 for entry_id, event in pending.items()
             ],
@@ -85,6 +95,8 @@ class SqsEventBridgePublisher(Publisher):
 
     def _put_events(self, pending: dict[str, Recorded]) -> tuple[set[str], set[str]]:
         ids = list(pending)
+        header = self._trace_header()
+        traced = {"TraceHeader": header} if header else {}
         response = self._events.put_events(
             Entries=[
                 {
@@ -92,6 +104,7 @@ class SqsEventBridgePublisher(Publisher):
                     "DetailType": DETAIL_TYPES[pending[entry_id].type],
                     "Detail": json.dumps(to_envelope(pending[entry_id])),
                     "EventBusName": self.bus_name,
+                    **traced,
                 }
                 for entry_id in ids
             ]
@@ -127,6 +140,10 @@ class SqsEventBridgePublisher(Publisher):
             if attempt < self.attempts:
                 self._sleep(self.backoff_seconds * 2 ** (attempt - 1))
         return [*given_up.values(), *pending.values()]
+
+
+def _string(value: str) -> dict[str, str]:
+    return {"DataType": "String", "StringValue": value}
 
 
 def _check(events: Sequence[Recorded], allowed: frozenset[str]) -> None:

@@ -178,7 +178,12 @@ def _api_key(settings: Settings) -> str:
     if settings.stripe_api_key:
         return settings.stripe_api_key
     if settings.stripe_secret_arn:
-        from aws_lambda_powertools.utilities.parameters import get_secret
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-        return str(get_secret(settings.stripe_secret_arn))
+        from ordering.adapters import aws_clients
+
+        client = aws_clients.client(
+            "secretsmanager", region=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+        )
+        return str(SecretsProvider(boto3_client=client).get(settings.stripe_secret_arn))
     raise MissingSetting("STRIPE_API_KEY")

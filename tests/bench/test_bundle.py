@@ -43,5 +43,12 @@ def test_a_function_asset_is_built_zipped_and_set_against_boto3_alone(run_bench)
     assert asset["first_party_zipped_bytes"] == sum(
         parts[name] for name in ("streams", "ordering", "generated")
     )
-    assert "aws_lambda_powertools" not in parts  # from the layer, not the asset
+    assert "aws_lambda_powertools" in parts  # bundled, byte-compiled, like every dependency
     assert "psycopg" not in parts  # the publisher does not use the database
+    assert asset["first_party_within_goal"] is (asset["first_party_zipped_bytes"] <= 256 * 1024)
+    # The alternative, one layer of every function's dependencies, measured beside it.
+    layer = report["results"]["layer"]
+    layer_parts = dict(layer["by_entry_zipped_bytes"])
+    assert {"botocore", "psycopg", "stripe", "aws_lambda_powertools"} <= set(layer_parts)
+    assert not {"streams", "ordering", "generated"} & set(layer_parts)
+    assert "one layer" in report["markdown"]

@@ -22,7 +22,8 @@ from infra.dev.client import DevClient
 from infra.dev.runtime import LocalRuntime, Options
 from infra.dev.state import DevState
 from infra.emulator.aws import client
-from tests.e2e.conftest import STAND_IN_API_TIMEOUT, eventually, recorded, stand_in_functions
+from infra.emulator.functions import CODE_ROOT
+from tests.e2e.conftest import STAND_IN_API_TIMEOUT, STAND_INS, eventually, recorded, stand_in_functions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.moto, pytest.mark.postgres, pytest.mark.xdist_group("e2e")]
 
@@ -284,7 +285,11 @@ def test_each_function_sees_its_own_topology_environment_and_nothing_of_the_shel
     assert "DATABASE_URL" not in place
     assert query["TABLE_NAME"] == place["TABLE_NAME"] == state.resources.table_name
     assert place["AWS_ENDPOINT_URL"] == state.moto_url
-    assert place["POWERTOOLS_TRACE_DISABLED"] == "true"
+    # Lambda's reserved variables, as bench coldstart sets them too (infra/emulator/environment.py).
+    assert place["LAMBDA_TASK_ROOT"] == str(CODE_ROOT)
+    assert place["_HANDLER"] == STAND_INS["api"]  # the handler this container runs
+    assert place["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+    assert place["_X_AMZN_TRACE_ID"].startswith("Root=1-")
     assert place["POWERTOOLS_SERVICE_NAME"] == topology.SERVICE
     assert place["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == str(topology.function("place_order").memory_mb)
     assert "ORDERS_TEST_SHELL_ONLY" not in place

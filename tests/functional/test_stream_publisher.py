@@ -254,3 +254,62 @@ def test_a_poison_record_holds_back_its_order_only(stubbed):
         "put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]}, {"Entries": [bus_entry(other)]}
     )
     assert deliver([poison, record_of(other), later]) == [sequence_of(poison), sequence_of(later)]
+
+
+TRACE = "Root=1-6753a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+def test_messages_and_bus_events_carry_the_publishing_invocations_trace_header(monkeypatch):
+    """So that payment, inventory and notification join the publisher's X-Ray trace.
+
+    Read from the calls as botocore validated them against the services' models (moto keeps
+    no system attributes of a batch, nor a bus event's trace header).
+    """
+    with mock_aws():
+        sqs, events = boto3.client("sqs"), boto3.client("events")
+        queue_url = sqs.create_queue(QueueName="payment")["QueueUrl"]
+        events.create_event_bus(Name="orders")
+        monkeypatch.setenv("PAYMENT_QUEUE_URL", queue_url)
+        monkeypatch.setenv("EVENT_BUS_NAME", "orders")
+        monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE)  # Lambda sets it for each invocation
+        bootstrap.reset()
+        put: list[dict] = []
+        sent: list[dict] = []
+        bootstrap.aws_client("events").meta.events.register(
+            "provide-client-params.events.PutEvents", lambda params, **_: put.append(params)
+        )
+        bootstrap.aws_client("sqs").meta.events.register(
+            "provide-client-params.sqs.SendMessageBatch", lambda params, **_: sent.append(params)
+        )
+
+        order = placed()
+        assert deliver([record_of(order), record_of(paid(order.data.order_id))]) == []
+
+        assert [entry["MessageSystemAttributes"] for call in sent for entry in call["Entries"]] == [
+            {"AWSTraceHeader": {"DataType": "String", "StringValue": TRACE}}
+        ]
+        (message,) = sqs.receive_message(QueueUrl=queue_url)["Messages"]  # and SQS accepted it
+        assert json.loads(message["Body"]) == to_envelope(order)
+        assert [entry["TraceHeader"] for call in put for entry in call["Entries"]] == [TRACE]
+        bootstrap.reset()
+
+
+def test_without_a_trace_header_nothing_is_attached(monkeypatch):
+    with mock_aws():
+        queue_url = boto3.client("sqs").create_queue(QueueName="payment")["QueueUrl"]
+        boto3.client("events").create_event_bus(Name="orders")
+        monkeypatch.setenv("PAYMENT_QUEUE_URL", queue_url)
+        monkeypatch.setenv("EVENT_BUS_NAME", "orders")
+        monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+        bootstrap.reset()
+        sent: list[dict] = []
+        bootstrap.aws_client("sqs").meta.events.register(
+            "provide-client-params.sqs.SendMessageBatch", lambda params, **_: sent.append(params)
+        )
+
+        assert deliver([record_of(placed())]) == []
+
+        assert [sorted(entry) for call in sent for entry in call["Entries"]] == [
+            ["Id", "MessageAttributes", "MessageBody"]
+        ]
+        bootstrap.reset()

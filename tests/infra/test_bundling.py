@@ -11,7 +11,6 @@ import pytest
 
 from infra import topology
 from infra.aws import bundling
-from infra.aws.functions import POWERTOOLS_VERSION
 from tests.infra.conftest import REPO_ROOT, Synthesized
 
 pytestmark = pytest.mark.infra
@@ -36,9 +35,15 @@ def test_stripe_only_where_the_topology_uses_the_payment_gateway() -> None:
     assert "payment_gateway" in topology.function("payment").uses
 
 
-def test_powertools_is_never_bundled_it_comes_from_the_layer() -> None:
+def test_powertools_is_bundled_at_the_version_the_tests_ran_with() -> None:
+    version = importlib.metadata.version("aws-lambda-powertools")
     for function in topology.FUNCTIONS:
-        assert not any("powertools" in r for r in bundling.requirements_for(function)), function.name
+        assert f"aws-lambda-powertools=={version}" in bundling.requirements_for(function), function.name
+
+
+def test_the_runtimes_own_snapstart_hooks_module_is_never_bundled() -> None:
+    for function in topology.FUNCTIONS:
+        assert not any("snapshot" in r for r in bundling.requirements_for(function)), function.name
 
 
 def test_requirements_are_pinned_to_the_versions_the_tests_ran_with() -> None:
@@ -128,16 +133,37 @@ def test_bundling_builds_a_package_for_lambda_arm64_python312(
         ["git", "ls-files", *spec.packages], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     for package in spec.packages:  # first-party code, documents and SQL: nothing left behind, nothing more
-        shipped = {p.relative_to(output).as_posix() for p in (output / package).rglob("*") if p.is_file()}
+        shipped = {
+            p.relative_to(output).as_posix()
+            for p in (output / package).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts  # bytecode: checked below
+        }
         wanted = {f for f in tracked if f.startswith(f"{package}/") and f.endswith((".py", ".json", ".sql"))}
         assert shipped == wanted, package
     assert not (output / "streams").exists()
-    assert not (output / "aws_lambda_powertools").exists()
     assert (output / "pynamodb").is_dir()
     assert (output / "pydantic_core").is_dir()
     assert (output / "psycopg").is_dir() is ("database" in function.uses)
     assert (output / "certifi" / "cacert.pem").is_file() is ("database" in function.uses)
-    assert not list(output.rglob("__pycache__"))
+    assert not (output / "snapshot_restore_py").exists()  # the runtime's own
+    assert (output / "aws_lambda_powertools").is_dir()
+    # Bytecode for every module, ours and every dependency's, as the Lambda runtime loads it.
+    assert bundling.missing_bytecode(output) == []
+    magic = subprocess.run(
+        [
+            bundling.lambda_python(),
+            "-c",
+            "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for package in (*spec.packages, "botocore", "pydantic", "aws_lambda_powertools"):
+        compiled = next((output / package).rglob("*.cpython-312.pyc"))
+        header = compiled.read_bytes()[:16]
+        assert header[:4].hex() == magic, compiled  # compiled by 3.12, the runtime's version
+        assert header[4:8] == b"\x01\x00\x00\x00", compiled  # unchecked hash: no timestamp compared
     binaries = list(output.rglob("*.so"))
     assert binaries
     for binary in binaries:  # compiled for Lambda, not for this machine
@@ -149,6 +175,28 @@ def test_bundling_builds_a_package_for_lambda_arm64_python312(
     assert report.line() in capfd.readouterr().err  # each asset's size is printed
 
 
-def test_the_powertools_layer_is_the_version_the_tests_ran_with() -> None:
-    """Powertools comes from the layer, not the package: the two versions must be the same."""
-    assert importlib.metadata.version("aws-lambda-powertools") == POWERTOOLS_VERSION
+def test_a_module_without_bytecode_is_found(tmp_path: Path) -> None:
+    tree = _tree(tmp_path / "asset", {"pkg/__init__.py": "", "pkg/a.py": "x = 1\n", "pkg/b.py": "y = 2\n"})
+    bundling.compile_bytecode(tree)
+    assert bundling.missing_bytecode(tree) == []
+    bundling.bytecode_for(tree / "pkg" / "b.py").unlink()
+    (tree / "pkg" / "c.py").write_text("z = 3\n")
+    assert bundling.missing_bytecode(tree) == ["pkg/b.py", "pkg/c.py"]
+
+
+def test_bytecode_is_compiled_by_a_python312_found_without_docker() -> None:
+    python = bundling.lambda_python()
+    version = subprocess.run(
+        [python, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.strip() == "(3, 12)"
+
+
+def test_without_a_python312_the_build_says_how_to_give_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bundling, "PYTHON_VERSION", "3.99")
+    bundling.lambda_python.cache_clear()
+    try:
+        with pytest.raises(bundling.BundlingError, match=r"ORDERS_LAMBDA_PYTHON=/path/to/python3\.99"):
+            bundling.lambda_python()
+    finally:
+        bundling.lambda_python.cache_clear()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
 from infra import topology
-from infra.aws.functions import POWERTOOLS_LAYER_PARAMETER
+from infra.aws.functions import LIVE_ALIAS
 from ordering.config import Settings
-from tests.infra.conftest import Synthesized, arn_of, ref
+from tests.infra.conftest import Synthesized, arn_of
 
 pytestmark = pytest.mark.infra
 
@@ -51,19 +50,50 @@ def test_logs_are_kept_a_bounded_time(synthesized: Synthesized) -> None:
         assert props["RetentionInDays"] == 30
 
 
-def test_powertools_comes_from_the_aws_layer_pinned_for_arm64_and_python312(synthesized: Synthesized) -> None:
-    assert re.fullmatch(
-        r"/aws/service/powertools/python/arm64/python3\.12/\d+\.\d+\.\d+", POWERTOOLS_LAYER_PARAMETER
-    )
-    (parameter_id,) = [
-        k
-        for k, p in synthesized.template["Parameters"].items()
-        if p.get("Default") == POWERTOOLS_LAYER_PARAMETER
-    ]
-    # Resolved in the deploying region at deploy time: the right regional ARN.
-    assert synthesized.template["Parameters"][parameter_id]["Type"] == "AWS::SSM::Parameter::Value<String>"
+def test_no_function_uses_a_layer_powertools_is_bundled_byte_compiled(synthesized: Synthesized) -> None:
+    """A managed layer's bytecode is not ours to check: Powertools ships in the asset (test_bundling)."""
     for name, logical_id in synthesized.functions().items():
-        assert synthesized.props(logical_id)["Layers"] == [ref(parameter_id)], name
+        assert "Layers" not in synthesized.props(logical_id), name
+
+
+def _api_functions() -> set[str]:
+    return {r.function for r in topology.routes()}
+
+
+def test_the_api_functions_run_with_snapstart_and_the_others_do_not(synthesized: Synthesized) -> None:
+    assert _api_functions() == {"place_order", "query_orders", "restock"}
+    for name, logical_id in synthesized.functions().items():
+        snap_start = synthesized.props(logical_id).get("SnapStart")
+        if name in _api_functions():
+            assert snap_start == {"ApplyOn": "PublishedVersions"}, name
+        else:
+            assert snap_start is None, name
+
+
+def test_api_gateway_invokes_the_live_alias_of_a_published_version(synthesized: Synthesized) -> None:
+    functions = synthesized.functions()
+    aliases = synthesized.of_type("AWS::Lambda::Alias")
+    versions = synthesized.of_type("AWS::Lambda::Version")
+    by_function = {}
+    for alias_id, alias in aliases.items():
+        props = alias["Properties"]
+        assert props["Name"] == LIVE_ALIAS
+        version = versions[props["FunctionVersion"]["Fn::GetAtt"][0]]
+        by_function[version["Properties"]["FunctionName"]["Ref"]] = alias_id
+    assert set(by_function) == {functions[name] for name in _api_functions()}
+    integrations = [
+        m["Properties"]["Integration"]["Uri"]
+        for m in synthesized.of_type("AWS::ApiGateway::Method").values()
+        if m["Properties"].get("Integration", {}).get("Type") == "AWS_PROXY"
+    ]
+    assert integrations
+    for uri in integrations:
+        text = json.dumps(uri)
+        assert any(alias_id in text for alias_id in by_function.values()), text  # the alias, never $LATEST
+    for permission in synthesized.of_type("AWS::Lambda::Permission").values():
+        props = permission["Properties"]
+        if props["Principal"] == "apigateway.amazonaws.com":
+            assert props["FunctionName"]["Ref"] in by_function.values(), props
 
 
 def test_only_in_vpc_functions_sit_in_the_isolated_subnets(synthesized: Synthesized) -> None:

@@ -52,14 +52,27 @@ def test_every_route_and_nothing_else(synthesized: Synthesized) -> None:
     assert set(routes) == {(r.method, r.path) for r in topology.routes()}
 
 
+def _live_alias_of(synthesized: Synthesized) -> dict[str, str]:
+    """function logical id -> the logical id of its alias (SnapStart functions have one)."""
+    versions = synthesized.of_type("AWS::Lambda::Version")
+    found = {}
+    for alias_id, alias in synthesized.of_type("AWS::Lambda::Alias").items():
+        version = versions[alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]]
+        found[version["Properties"]["FunctionName"]["Ref"]] = alias_id
+    return found
+
+
 def test_each_route_invokes_its_function(synthesized: Synthesized) -> None:
+    """Through the live alias of its published version (SnapStart), which names the function."""
     functions = synthesized.functions()
+    aliases = _live_alias_of(synthesized)
     routes = api_routes(synthesized)
     for route in topology.routes():
         uri = json.dumps(routes[(route.method, route.path)]["Integration"]["Uri"])
-        assert json.dumps(arn_of(functions[route.function])) in uri, route
+        assert json.dumps(ref(aliases[functions[route.function]])) in uri, route
         assert all(
             json.dumps(arn_of(functions[f.name])) not in uri
+            and json.dumps(ref(aliases.get(functions[f.name], "-"))) not in uri
             for f in topology.FUNCTIONS
             if f.name != route.function
         )
