@@ -26,6 +26,8 @@ class ErrorCode(StrEnum):
     payload_too_large = "payload_too_large"
     unsupported_media_type = "unsupported_media_type"
     too_many_requests = "too_many_requests"
+    request_timeout = "request_timeout"
+    service_unavailable = "service_unavailable"
     internal_error = "internal_error"
 
 
