@@ -139,7 +139,7 @@ class Api:
 @dataclass(frozen=True)
 class Alarm:
     name: str
-    kind: Literal["dlq_depth", "iterator_age", "api_5xx", "throttles"]
+    kind: Literal["dlq_depth", "iterator_age", "api_5xx", "throttles", "events_parked"]
     subject: str  # the queue, function or API it watches
     threshold: float
     description: str
@@ -373,6 +373,15 @@ def alarms() -> tuple[Alarm, ...]:
         for c in STREAM_CONSUMERS
     ]
     found.append(Alarm("api-5xx", "api_5xx", API.name, 0, "The API answered 5xx"))
+    found.append(
+        Alarm(
+            "projector-events-parked",
+            "events_parked",
+            "projector",
+            0,
+            "The projector parked an event it could not apply: see parked_events, then redrive",
+        )
+    )
     found += [
         Alarm(f"{f.name}-throttles", "throttles", f.name, 0, f"{f.name} was throttled")
         for f in FUNCTIONS

@@ -24,6 +24,7 @@ from ordering.adapters.table_items import (
     event_key,
     head_from_item,
     recorded_from_item,
+    scanned_from_item,
     transaction_items,
 )
 from ordering.domain.recorded import Recorded
@@ -36,6 +37,7 @@ from ordering.ports.event_store import (
     HeadWrite,
     SkuHead,
     StoreUnavailable,
+    Unreadable,
 )
 
 RETRYABLE = {
@@ -115,11 +117,11 @@ class DynamoDBEventStore(EventStore):
         items = self._translated(self._head_item.batch_get(keys, consistent_read=True))
         return {item.sku: head_from_item(_attributes(item)) for item in items}
 
-    def scan(self, segment: int, total_segments: int) -> Iterator[Recorded]:
+    def scan(self, segment: int, total_segments: int) -> Iterator[Recorded | Unreadable]:
         event = self._event_item
         pages = event.scan(event.sk.startswith(EVENT_PREFIX), segment=segment, total_segments=total_segments)
         for item in self._translated(pages):
-            yield recorded_from_item(_attributes(item))
+            yield scanned_from_item(_attributes(item))
 
     def _translated(self, results: Iterable[Model]) -> Iterator[Any]:
         try:
