@@ -1,10 +1,11 @@
 """The local API Gateway: what AWS does before and after a Lambda proxy integration runs.
 
-For each request, in API Gateway's order: refuse a body above the payload limit (413),
-throttle with the stage's token bucket (429), find the route (an unknown route or method is
-404, the status infra/aws/api.py gives API Gateway's "Missing Authentication Token"),
-verify the Cognito ID token (401), validate the body against the route's generated draft-04
-model (400, naming each field; a content type other than JSON is a 400 too), then build the
+For each request: refuse a body above the payload limit (413), find the route (an unknown
+route or method is 404, the status infra/aws/api.py gives API Gateway's "Missing
+Authentication Token"), verify the Cognito ID token (401), throttle (429: each client's own
+bucket, then, for signed-in callers only, the stage's; see _authorize), validate the body
+against the route's generated draft-04 model (400, naming each field; a content type other
+than JSON is a 400 too), then build the
 proxy event, invoke the function and return its answer with `X-Correlation-Id`. Nothing that
 fails a check reaches a function.
 
