@@ -189,8 +189,13 @@ def redrive(state_file_of_dlq: Path, name: str, state_file: Path | None, as_json
     show_default=True,
     help="Parallel scan segments (a thread each).",
 )
+@click.option(
+    "--allow-parked",
+    is_flag=True,
+    help="Swap in even if some events could not be projected (they are parked in the new model).",
+)
 @STATE_FILE
-def replay(dry_run: bool, segments: int, state_file: Path) -> None:
+def replay(dry_run: bool, segments: int, allow_parked: bool, state_file: Path) -> None:
     """Rebuild the read model from the event log, then swap it in atomically.
 
     Against a running `orders dev` (its state file) it runs with the replay function's own
@@ -243,11 +248,17 @@ def replay(dry_run: bool, segments: int, state_file: Path) -> None:
                 bootstrap.rebuilds(),
                 segments=segments,
                 dry_run=dry_run,
+                allow_parked=allow_parked,
                 progress=Bar(progress),
             )
     except MissingSetting as error:
         raise click.ClickException(f"{error}: set TABLE_NAME and DATABASE_URL (or DB_*)") from None
-    except (replaying.ReplayIncomplete, replaying.VerificationFailed, ReadModelError) as error:
+    except (
+        replaying.ReplayIncomplete,
+        replaying.VerificationFailed,
+        replaying.UnprojectableEvents,
+        ReadModelError,
+    ) as error:
         raise click.ClickException(f"replay failed, the live read model is unchanged: {error}") from None
 
     table = Table(title=f"replay {report.replay_id}: {report.events:,} events, {segments} segments")
@@ -261,6 +272,8 @@ def replay(dry_run: bool, segments: int, state_file: Path) -> None:
         extra = [str(d.only_live), str(d.only_rebuilt), str(d.changed), " ".join(d.examples)] if d else []
         table.add_row(name, f"{count:,}", *extra)
     Console().print(table)
+    for event in report.unprojectable:
+        click.echo(f"could not project {event.stream} v{event.version}: {event.error}", err=True)
     if dry_run:
         click.echo(
             "dry run: nothing swapped; " + ("differences above" if report.differs else "no differences")

@@ -26,6 +26,8 @@ class ErrorCode(StrEnum):
     payload_too_large = "payload_too_large"
     unsupported_media_type = "unsupported_media_type"
     too_many_requests = "too_many_requests"
+    request_timeout = "request_timeout"
+    service_unavailable = "service_unavailable"
     internal_error = "internal_error"
 
 
@@ -108,7 +110,9 @@ class ConfirmationSent(BaseModel):
         frozen=True,
     )
     kind: Annotated[EmailKind, Field(title="EmailKind")]
-    message_id: Annotated[StrictStr, Field(max_length=255, min_length=1)]
+    message_id: Annotated[
+        StrictStr, Field(max_length=255, min_length=1, pattern="^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    ]
     """
     The mail service's id of the message.
     """
@@ -252,7 +256,9 @@ class OrderCancelled(BaseModel):
     """
     A UUID in canonical lower-case form.
     """
-    reason: Annotated[StrictStr, Field(max_length=255, min_length=1)]
+    reason: Annotated[
+        StrictStr, Field(max_length=255, min_length=1, pattern="^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    ]
 
 
 class OrderEventList(BaseModel):
@@ -331,7 +337,9 @@ class PaymentFailed(BaseModel):
     """
     A UUID in canonical lower-case form.
     """
-    reason: Annotated[StrictStr, Field(max_length=255, min_length=1)]
+    reason: Annotated[
+        StrictStr, Field(max_length=255, min_length=1, pattern="^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    ]
 
 
 class PaymentSucceeded(BaseModel):
@@ -358,7 +366,9 @@ class PaymentSucceeded(BaseModel):
     """
     A UUID in canonical lower-case form.
     """
-    payment_reference: Annotated[StrictStr, Field(max_length=255, min_length=1)]
+    payment_reference: Annotated[
+        StrictStr, Field(max_length=255, min_length=1, pattern="^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    ]
     """
     The gateway's id of the charge.
     """
@@ -373,9 +383,12 @@ class PlaceOrderRequest(BaseModel):
         extra="forbid",
         frozen=True,
     )
-    client_reference: Annotated[StrictStr | MISSING, Field(max_length=64, min_length=1)] = MISSING
+    client_reference: Annotated[
+        StrictStr | MISSING,
+        Field(max_length=64, min_length=1, pattern="^[^\\u0000-\\u001F\\u007F-\\u009F]*$"),
+    ] = MISSING
     """
-    The client's own reference for the order, echoed back.
+    The client's own reference for the order, echoed back. No control characters (U+0000 to U+001F, U+007F to U+009F): PostgreSQL text cannot hold NUL, and none of them belongs in a reference, so every store holds what the schema accepts.
     """
     lines: Annotated[list[OrderLineRequest], Field(max_length=49, min_length=1)]
 
@@ -573,7 +586,10 @@ class Order(BaseModel):
         extra="forbid",
         frozen=True,
     )
-    client_reference: Annotated[StrictStr | MISSING, Field(max_length=64, min_length=1)] = MISSING
+    client_reference: Annotated[
+        StrictStr | MISSING,
+        Field(max_length=64, min_length=1, pattern="^[^\\u0000-\\u001F\\u007F-\\u009F]*$"),
+    ] = MISSING
     created_at: Annotated[
         StrictStr,
         Field(
@@ -635,7 +651,10 @@ class OrderPlaced(BaseModel):
         extra="forbid",
         frozen=True,
     )
-    client_reference: Annotated[StrictStr | MISSING, Field(max_length=64, min_length=1)] = MISSING
+    client_reference: Annotated[
+        StrictStr | MISSING,
+        Field(max_length=64, min_length=1, pattern="^[^\\u0000-\\u001F\\u007F-\\u009F]*$"),
+    ] = MISSING
     currency: Annotated[StrictStr, Field(pattern="^[A-Z]{3}$", title="Currency")]
     """
     ISO 4217 alphabetic currency code.

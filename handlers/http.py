@@ -33,6 +33,7 @@ from ordering.domain.errors import (
     UnknownSku,
 )
 from ordering.messaging import ADMIN_GROUP
+from ordering.ports.read_model import ReadModelUnavailable
 from ordering.services.retry import ConflictRetriesExhausted
 
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -71,6 +72,7 @@ class HttpProblem(Exception):
     code: m.ErrorCode
     message: str
     errors: list[m.FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.status} {self.code.value}: {self.message}"
@@ -236,7 +238,7 @@ def error_answer(problem: HttpProblem, correlation_id: str) -> Response:
         correlation_id=correlation_id,
         **({"errors": problem.errors} if problem.errors else {}),
     )
-    return answer(problem.status, body, correlation_id)
+    return answer(problem.status, body, correlation_id, problem.headers)
 
 
 # Domain refusals, by type, to (status, code). The most specific class in an error's MRO wins.
@@ -251,12 +253,23 @@ ANSWERS: dict[type[Exception], tuple[int, m.ErrorCode]] = {
     DomainError: (422, Code.validation_error),  # any other business rule, e.g. AmountTooLarge
 }
 INTERNAL_MESSAGE = "Something went wrong on our side. Quote the correlation id if you contact us."
+# A read model that cannot be reached (down, paused, past its statement timeout) is a 503: the
+# request was fine and may be repeated; Retry-After says when it is worth trying again.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = HttpProblem(
+    503,
+    Code.service_unavailable,
+    "Order history is unavailable for a moment; please retry shortly",
+    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+)
 
 
 def problem_of(error: Exception) -> HttpProblem:
     """The answer an exception deserves; anything unforeseen is a 500 that reveals nothing."""
     if isinstance(error, HttpProblem):
         return error
+    if isinstance(error, ReadModelUnavailable):
+        return UNAVAILABLE
     for cls in type(error).__mro__:
         if cls in ANSWERS:
             status, code = ANSWERS[cls]
@@ -282,7 +295,9 @@ def install_error_answers(
     @app.exception_handler(Exception)
     def _answer(error: Exception) -> Response:
         problem = problem_of(error)
-        if problem.status >= 500:
+        if problem.status == 503:
+            logger.warning("Read model unavailable; answered 503", extra={"error": str(error)})
+        elif problem.status >= 500:
             logger.exception("Unexpected error; answered 500", extra={"error_type": type(error).__name__})
         else:
             logger.info("Request refused", extra={"status": problem.status, "code": problem.code.value})

@@ -2,6 +2,7 @@
 
   {}                                                  the whole replay here (default 4 segments)
   {"action": "run", "segments": 8, "dry_run": true}   same, with options; a dry run swaps nothing
+  {"allow_parked": true}                              swap even with events it could not project
 At scale, one invocation per step, so that each segment has its own 15 minutes and its own
 worker (see docs/replay.md):
   {"action": "prepare"}                                 -> {"replay_id": ...}
@@ -35,6 +36,7 @@ class ReplayRequest(BaseModel):
     segments: int = Field(default=4, ge=1, le=1000)
     segment: int | None = Field(default=None, ge=0)
     dry_run: bool = False
+    allow_parked: bool = False  # swap even if some events could not be projected (they are parked)
 
     def require_id(self) -> str:
         if self.replay_id is None:
@@ -56,6 +58,7 @@ def replay_request(request: ReplayRequest) -> dict[str, Any]:
                 rebuilds,
                 segments=request.segments,
                 dry_run=request.dry_run,
+                allow_parked=request.allow_parked,
                 replay_id=request.replay_id,
                 progress=_LogProgress(),
             )
@@ -78,6 +81,7 @@ def replay_request(request: ReplayRequest) -> dict[str, Any]:
                 request.require_id(),
                 request.segments,
                 dry_run=request.dry_run,
+                allow_parked=request.allow_parked,
                 progress=_LogProgress(),
             )
             return report.to_json()

@@ -156,7 +156,7 @@ class Api:
 @dataclass(frozen=True)
 class Alarm:
     name: str
-    kind: Literal["dlq_depth", "oldest_message_age", "iterator_age", "api_5xx", "errors", "throttles"]
+    kind: Literal["dlq_depth", "oldest_message_age", "iterator_age", "api_5xx", "errors", "throttles", "events_parked"]
     subject: str  # the queue, function or API it watches
     threshold: float
     description: str
@@ -485,6 +485,15 @@ def alarms() -> tuple[Alarm, ...]:
     found.append(Alarm("api-5xx", "api_5xx", API.name, 0, "The API answered 5xx"))
     # Every function, whatever triggers it: a failed migration or replay matters as much.
     found += [Alarm(f"{f.name}-errors", "errors", f.name, 0, f"{f.name} failed") for f in FUNCTIONS]
+    found.append(
+        Alarm(
+            "projector-events-parked",
+            "events_parked",
+            "projector",
+            0,
+            "The projector parked an event it could not apply: see parked_events, then redrive",
+        )
+    )
     found += [
         Alarm(f"{f.name}-throttles", "throttles", f.name, 0, f"{f.name} was throttled") for f in FUNCTIONS
     ]

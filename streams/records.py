@@ -4,7 +4,8 @@ Lambda hands a consumer a shard's records in order. When one record fails, the l
 of the same aggregate must not be applied before it, so they are reported failed with it and
 Lambda delivers them again (from the lowest failed sequence number on); records of other
 aggregates go ahead. A record that cannot be decoded (unknown type, data its schema refuses)
-is such a failure: after the event source mapping's retries it lands in the on-failure queue.
+is such a failure: the projector parks it; the publisher reports it, and after the event
+source mapping's retries it lands in the on-failure queue.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class StreamRecord:
     stream: str  # the aggregate: the item's partition key
     event: Recorded | None
     problem: str | None = None
+    sort_key: str | None = None  # the item's SK (EV#<version>), kept for a record that does not decode
 
 
 def decode(lambda_event: dict[str, Any]) -> list[StreamRecord]:
@@ -58,7 +60,8 @@ def decode(lambda_event: dict[str, Any]) -> list[StreamRecord]:
             if event.stream != stream or event_key(event.version) != sort_key:
                 raise InvalidEvent(f"item {stream}/{sort_key} holds {event.stream} v{event.version}")
         except (InvalidEvent, KeyError, TypeError, ValueError) as error:
-            decoded.append(StreamRecord(sequence_number, stream, None, f"{type(error).__name__}: {error}"))
+            problem = f"{type(error).__name__}: {error}"
+            decoded.append(StreamRecord(sequence_number, stream, None, problem, sort_key))
             continue
         decoded.append(StreamRecord(sequence_number, stream, event))
     return decoded

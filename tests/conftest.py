@@ -15,6 +15,14 @@ for name, value in {
 }.items():
     os.environ[name] = value
 os.environ.pop("AWS_PROFILE", None)
+# What every function gets in Lambda (service name, metrics namespace, log level), for each
+# layer that runs a handler; set before Powertools reads them.
+for name, value in {
+    "POWERTOOLS_SERVICE_NAME": "orders",
+    "POWERTOOLS_METRICS_NAMESPACE": "Orders",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}.items():
+    os.environ.setdefault(name, value)
 
 settings.register_profile(
     "default",

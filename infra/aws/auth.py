@@ -10,6 +10,8 @@ from constructs import Construct
 from infra import topology
 from infra.aws.nag import acknowledge
 
+TOKEN_VALIDITY = Duration.minutes(15)  # Cognito's shortest is 5 minutes
+
 
 class Auth(Construct):
     """Users sign up and sign in with their e-mail address, which Cognito verifies.
@@ -54,8 +56,12 @@ class Auth(Construct):
             # USER_PASSWORD_AUTH lets docs/deploy.md get a token with one AWS CLI call.
             auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
             prevent_user_existence_errors=True,
-            id_token_validity=Duration.hours(1),
-            access_token_validity=Duration.hours(1),
+            # The revocation window: API Gateway's Cognito authorizer checks only the signature and
+            # expiry, so a disabled or deleted user's ID token works until it expires. Kept short;
+            # refreshing is refused at once for such a user (docs/deploy.md).
+            id_token_validity=TOKEN_VALIDITY,
+            access_token_validity=TOKEN_VALIDITY,
+            enable_token_revocation=True,
         )
         self.admin_group = self.user_pool.add_group(
             "Admins",

@@ -85,6 +85,14 @@ class Operations(Construct):
             return self.functions[spec.subject].metric_errors(period=PERIOD, statistic="Sum")
         if spec.kind == "throttles":
             return self.functions[spec.subject].metric_throttles(period=PERIOD, statistic="Sum")
+        if spec.kind == "events_parked":  # the projector's EMF metric (streams/projector.py)
+            return cloudwatch.Metric(
+                namespace=topology.COMMON_ENVIRONMENT["POWERTOOLS_METRICS_NAMESPACE"],
+                metric_name="EventsParked",
+                dimensions_map={"service": topology.SERVICE},
+                period=PERIOD,
+                statistic="Sum",
+            )
         raise ValueError(f"alarm {spec.name}: no metric for kind {spec.kind!r}")
 
     def _dashboard(self, name_prefix: str) -> cloudwatch.Dashboard:

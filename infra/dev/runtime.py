@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 from moto.server import ThreadedMotoServer
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from infra import topology
 from infra.dev import persistence, read_model, state
@@ -46,6 +46,7 @@ from infra.emulator.throttle import TokenBucket
 
 HOST = "127.0.0.1"  # never another interface: moto and the control endpoint have no auth
 DRAIN_SECONDS = 30
+CLIENT_READ_TIMEOUT_SECONDS = 10  # a client silent this long mid-request is cut (no slow-loris)
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,20 @@ class Options:
     max_body_bytes: int = MAX_BODY_BYTES
 
 
+class _TimedRequestHandler(WSGIRequestHandler):
+    """Every read from the client's socket waits at most this long: a client that stops sending
+    its headers gets the connection closed, one that stops sending its body gets a 408."""
+
+    timeout = CLIENT_READ_TIMEOUT_SECONDS
+
+
 class _Server:
     """A threaded werkzeug server (a thread per request) on 127.0.0.1, in a thread of its own."""
 
     def __init__(self, app: Any, port: int) -> None:
-        self.server: BaseWSGIServer = make_server(HOST, port, app, threaded=True)
+        self.server: BaseWSGIServer = make_server(
+            HOST, port, app, threaded=True, request_handler=_TimedRequestHandler
+        )
         self.port = self.server.server_port
         self._thread = threading.Thread(
             target=self.server.serve_forever, daemon=True, name=f"http-{self.port}"

@@ -1,11 +1,12 @@
 """The local API Gateway: what AWS does before and after a Lambda proxy integration runs.
 
-For each request, in API Gateway's order: refuse a body above the payload limit (413),
-throttle with the stage's token bucket (429), find the route (an unknown route or method is
-404, the status infra/aws/api.py gives API Gateway's "Missing Authentication Token") and
-throttle with the route's own bucket, where the topology gives it a lower limit (429),
-verify the Cognito ID token (401), validate the body against the route's generated draft-04
-model (400, naming each field; a content type other than JSON is a 400 too), then build the
+For each request: refuse a body above the payload limit (413), find the route (an unknown
+route or method is 404, the status infra/aws/api.py gives API Gateway's "Missing
+Authentication Token") and throttle with the route's own bucket where the topology gives it
+a lower limit (429), verify the Cognito ID token (401), throttle (429: each client's own
+bucket, then, for signed-in callers only, the stage's; see _authorize), validate the body
+against the route's generated draft-04 model (400, naming each field; a content type other
+than JSON is a 400 too), then build the
 proxy event, invoke the function and return its answer with `X-Correlation-Id`. Nothing that
 fails a check reaches a function.
 
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -36,13 +37,15 @@ from infra.emulator.cognito_tokens import TokenVerifier, Unauthorized
 from infra.emulator.functions import Invocation
 from infra.emulator.proxy_event import proxy_event
 from infra.emulator.request_validation import body_errors
-from infra.emulator.throttle import TokenBucket
+from infra.emulator.throttle import ClientBuckets, TokenBucket
 
 MAX_BODY_BYTES = 256 * 1024
 # The media types the request models are mapped to; none given counts as JSON, as on AWS.
 JSON_TYPES = ("application/json", "")
 AWS_MAX_BODY_BYTES = 10 * 1024 * 1024  # read and discard up to this much before answering 413
 CORRELATION_ID = re.compile(topology.openapi()["components"]["schemas"]["CorrelationId"]["pattern"])
+MAX_DEPTH = 32  # our bodies nest 3 levels; deeper JSON is refused before it is validated
+MAX_FIELD_ERRORS = 20  # a 400 lists this many offending fields, then says how many more
 
 Invoke = Callable[[str, dict[str, Any], str], Invocation]  # (function, event, correlation id)
 
@@ -89,12 +92,14 @@ class Gateway:
         verifier: TokenVerifier,
         bucket: TokenBucket,
         invoke: Invoke,
+        clients: ClientBuckets | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         route_buckets: Mapping[tuple[str, str], TokenBucket] | None = None,
     ) -> None:
         self.stage = stage
         self.verifier, self.bucket, self.invoke = verifier, bucket, invoke
         self.route_buckets = dict(route_buckets or {})  # (method, path) -> its own, lower limit
+        self.clients = clients or ClientBuckets(bucket.rate, bucket.burst)
         self.max_body_bytes = max_body_bytes
         self._routes = Map(
             [Rule(_rule_path(stage, route.path), methods=[route.method], endpoint=route) for route in routes],
@@ -113,10 +118,6 @@ class Gateway:
         function = None
         try:
             raw = self._read_body(request)
-            if not self.bucket.take():
-                raise GatewayError(
-                    429, "too_many_requests", "Too Many Requests", aws_type="ThrottledException"
-                )
             matched = self._match(request)
             function = matched.route.function
             self._throttle_route(matched.route)
@@ -136,6 +137,14 @@ class Gateway:
             response = self._proxy(self.invoke(function, event, correlation_id))
         except GatewayError as error:
             response = self._error(error, correlation_id)
+        except Exception as error:  # never werkzeug's HTML page: the Error schema, and a log line
+            logs.log("gateway", "unexpected error", level="ERROR", error=repr(error), request_id=request_id)
+            response = self._error(
+                GatewayError(
+                    500, "internal_error", "Internal server error", aws_type="InternalServerErrorException"
+                ),
+                correlation_id,
+            )
         response.headers.setdefault("X-Correlation-Id", correlation_id)
         response.headers["x-amzn-RequestId"] = request_id
         logs.log(
@@ -158,11 +167,16 @@ class Gateway:
         if declared is not None and declared > AWS_MAX_BODY_BYTES:
             raise self._too_large(request, drain=False)
         chunks, size = [], 0
-        while chunk := request.stream.read(64 * 1024):
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise self._too_large(request, drain=True)
-            chunks.append(chunk)
+        try:
+            while chunk := request.stream.read(64 * 1024):
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise self._too_large(request, drain=True)
+                chunks.append(chunk)
+        except ClientDisconnected:  # werkzeug's word for the read timeout: the body stopped coming
+            raise GatewayError(
+                408, "request_timeout", "The request body did not arrive in time", aws_type="RequestTimeout"
+            ) from None
         return b"".join(chunks)
 
     def _too_large(self, request: Request, *, drain: bool) -> GatewayError:
@@ -176,6 +190,7 @@ class Gateway:
         try:
             route, arguments = self._routes.bind_to_environ(request.environ).match()
         except (NotFound, MethodNotAllowed):
+            self._throttle(f"address:{request.remote_addr}")
             raise GatewayError(
                 404,
                 "not_found",
@@ -190,13 +205,28 @@ class Gateway:
             raise GatewayError(429, "too_many_requests", "Too Many Requests", aws_type="ThrottledException")
 
     def _authorize(self, request: Request) -> dict[str, Any]:
+        """The caller's claims, each client throttled on its own bucket before the stage's.
+
+        A request without a valid token spends only its address's bucket, never the stage's:
+        an anonymous flood is throttled (429) or refused (401) without touching what signed-in
+        customers share. On AWS the stage throttle runs before the authorizer, and a WAF
+        rate-based rule per source address plays this part (docs/deploy.md)."""
         try:
-            return self.verifier.claims(request.headers.get("Authorization"))
+            claims = self.verifier.claims(request.headers.get("Authorization"))
         except Unauthorized as error:
+            self._throttle(f"address:{request.remote_addr}")
             logs.log("gateway", "unauthorized", level="WARNING", reason=str(error), path=request.path)
             raise GatewayError(
                 401, "unauthorized", "Unauthorized", aws_type="UnauthorizedException"
             ) from None
+        self._throttle(f"user:{claims.get('sub')}")
+        if not self.bucket.take():
+            raise _throttled()
+        return claims
+
+    def _throttle(self, client: str) -> None:
+        if not self.clients.take(client):
+            raise _throttled()
 
     def _validate(self, request: Request, route: topology.Route, raw: bytes) -> None:
         if route.request_model is None:
@@ -209,6 +239,10 @@ class Gateway:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, ValueError) as error:
             raise _bad_request([{"field": "$", "message": f"is not a JSON document: {error}"}]) from None
+        except RecursionError:
+            body = _TOO_DEEP
+        if body is _TOO_DEEP or _depth(body) > MAX_DEPTH:
+            raise _bad_request([{"field": "$", "message": f"nests deeper than {MAX_DEPTH} levels"}])
         if body is None and not raw:
             raise _bad_request([{"field": "$", "message": "is required"}])
         errors = body_errors(route.request_model, body)
@@ -261,7 +295,33 @@ class Gateway:
         return response
 
 
+_TOO_DEEP = object()
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (a scalar is 0), without recursion."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        node, level = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level + 1)
+        if deepest > MAX_DEPTH:
+            break
+        pending.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _throttled() -> GatewayError:
+    return GatewayError(429, "too_many_requests", "Too Many Requests", aws_type="ThrottledException")
+
+
 def _bad_request(errors: list[dict[str, str]]) -> GatewayError:
-    return GatewayError(
-        400, "validation_error", "Invalid request body", errors=errors, aws_type="BadRequestException"
-    )
+    """A 400 naming the offending fields: the first MAX_FIELD_ERRORS, and how many more there are."""
+    message = "Invalid request body"
+    if len(errors) > MAX_FIELD_ERRORS:
+        more = len(errors) - MAX_FIELD_ERRORS
+        message += f": {len(errors)} problems, the first {MAX_FIELD_ERRORS} listed, and {more} more"
+        errors = errors[:MAX_FIELD_ERRORS]
+    return GatewayError(400, "validation_error", message, errors=errors, aws_type="BadRequestException")

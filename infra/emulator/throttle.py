@@ -1,9 +1,13 @@
-"""API Gateway's throttle: a token bucket, `rate` tokens a second up to `burst`; no token, a 429."""
+"""API Gateway's throttle: a token bucket, `rate` tokens a second up to `burst`; no token, a 429.
+
+And a bucket per client (`ClientBuckets`), the local stand-in for a WAF rate-based rule.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 
@@ -27,3 +31,32 @@ class TokenBucket:
                 self._tokens -= 1
                 return True
             return False
+
+
+class ClientBuckets:
+    """A token bucket per client, so that one client (an anonymous flood from one address, or
+    one busy customer) can spend only its own share. The least recently seen clients are
+    forgotten beyond `max_clients`, so that a flood of new keys cannot grow memory."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        TokenBucket(rate, burst)  # the same checks of the numbers
+        self.rate, self.burst, self.max_clients = rate, burst, max_clients
+        self._clock = clock
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> bool:
+        """Spend one of `client`'s tokens if it has one; False means throttle this request."""
+        with self._lock:
+            bucket = self._buckets.pop(client, None) or TokenBucket(self.rate, self.burst, clock=self._clock)
+            self._buckets[client] = bucket
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+        return bucket.take()

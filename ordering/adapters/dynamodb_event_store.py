@@ -16,7 +16,12 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ordering.adapters.dynamodb_table import EVENT_PREFIX, HEAD_KEY, event_key
-from ordering.adapters.table_items import head_from_item, recorded_from_item, transaction_items
+from ordering.adapters.table_items import (
+    head_from_item,
+    recorded_from_item,
+    scanned_from_item,
+    transaction_items,
+)
 from ordering.domain.inventory import InventoryItem
 from ordering.domain.recorded import Recorded
 from ordering.domain.streams import sku_stream
@@ -27,6 +32,7 @@ from ordering.ports.event_store import (
     EventStoreError,
     HeadWrite,
     StoreUnavailable,
+    Unreadable,
 )
 
 RETRYABLE = {
@@ -94,7 +100,7 @@ class DynamoDBEventStore(EventStore):
             yield from answer.get("Responses", {}).get(self._table, [])
             request = answer.get("UnprocessedKeys") or {}
 
-    def scan(self, segment: int, total_segments: int) -> Iterator[Recorded]:
+    def scan(self, segment: int, total_segments: int) -> Iterator[Recorded | Unreadable]:
         pages = self._client.get_paginator("scan").paginate(
             TableName=self._table,
             FilterExpression="begins_with(SK, :events)",
@@ -103,7 +109,7 @@ class DynamoDBEventStore(EventStore):
             TotalSegments=total_segments,
         )
         for item in self._items(pages):
-            yield recorded_from_item(item)
+            yield scanned_from_item(item)
 
     def _items(self, pages: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         try:

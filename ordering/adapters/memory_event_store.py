@@ -11,11 +11,16 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ordering.adapters.table_items import head_from_item, recorded_from_item, transaction_items
+from ordering.adapters.table_items import (
+    head_from_item,
+    recorded_from_item,
+    scanned_from_item,
+    transaction_items,
+)
 from ordering.domain.inventory import InventoryItem
 from ordering.domain.recorded import Recorded
 from ordering.domain.streams import sku_stream
-from ordering.ports.event_store import Append, ConcurrencyError, EventStore, HeadWrite
+from ordering.ports.event_store import Append, ConcurrencyError, EventStore, HeadWrite, Unreadable
 
 
 class InMemoryEventStore(EventStore):
@@ -55,7 +60,7 @@ class InMemoryEventStore(EventStore):
             found = {sku: self._heads[sku] for sku in skus if sku in self._heads}
         return {sku: head_from_item(item) for sku, item in found.items()}
 
-    def scan(self, segment: int, total_segments: int) -> Iterator[Recorded]:
+    def scan(self, segment: int, total_segments: int) -> Iterator[Recorded | Unreadable]:
         if not 0 <= segment < total_segments:
             raise ValueError(f"segment {segment} is not in 0..{total_segments - 1}")
         with self._lock:
@@ -66,4 +71,4 @@ class InMemoryEventStore(EventStore):
                 for item in events
             ]
         for item in items:
-            yield recorded_from_item(item)
+            yield scanned_from_item(item)

@@ -16,6 +16,7 @@ from ordering.ports.read_model import (
     Change,
     OrderCursor,
     OrderPage,
+    ParkedEvent,
     ReadModel,
     ReadModelError,
     Rebuilds,
@@ -37,6 +38,7 @@ def _newer(state: Aggregate, than: Aggregate | None) -> bool:
 class InMemoryReadModel(ReadModel):
     def __init__(self) -> None:
         self._states: dict[str, Aggregate] = {}
+        self._parked: dict[tuple[str, int], ParkedEvent] = {}
         self.lock = threading.RLock()
 
     @contextlib.contextmanager
@@ -67,13 +69,27 @@ class InMemoryReadModel(ReadModel):
         last = mine[limit - 1]
         return OrderPage(mine[:limit], OrderCursor(last.created_at, last.id))
 
+    def park(self, event: ParkedEvent) -> None:
+        with self.lock:
+            self._parked[(event.stream, event.version)] = event
+
+    def parked(self) -> list[ParkedEvent]:
+        with self.lock:
+            return [self._parked[key] for key in sorted(self._parked)]
+
+    def unpark(self, stream: str) -> None:
+        with self.lock:
+            for key in [k for k in self._parked if k[0] == stream]:
+                del self._parked[key]
+
     def states(self) -> dict[str, Aggregate]:
         with self.lock:
             return dict(self._states)
 
-    def replace_all(self, states: dict[str, Aggregate]) -> None:
+    def replace_all(self, states: dict[str, Aggregate], parked: Iterable[ParkedEvent] = ()) -> None:
         with self.lock:
             self._states = dict(states)
+            self._parked = {(event.stream, event.version): event for event in parked}
 
 
 def _rows_by_table(states: Iterable[Aggregate]) -> dict[str, list[rows.Row]]:
@@ -89,6 +105,7 @@ class InMemoryRebuilds(Rebuilds):
         self.live = live
         self._models: dict[str, dict[str, Aggregate]] = {}
         self._segments: dict[str, dict[int, SegmentLoad]] = {}
+        self._parked: dict[str, dict[tuple[str, int], ParkedEvent]] = {}
         self._lock = threading.Lock()
 
     def _model(self, replay_id: str) -> dict[str, Aggregate]:
@@ -101,6 +118,7 @@ class InMemoryRebuilds(Rebuilds):
         with self._lock:
             self._models[check_replay_id(replay_id)] = {}
             self._segments[replay_id] = {}
+            self._parked[replay_id] = {}
 
     def load(
         self, replay_id: str, segment: int, total_segments: int, events: int, states: Iterable[Aggregate]
@@ -172,10 +190,22 @@ class InMemoryRebuilds(Rebuilds):
             with self._lock:
                 model = self._models.pop(replay_id)
                 self._segments.pop(replay_id, None)
-            self.live.replace_all(model)
+                parked = self._parked.pop(replay_id, {})
+            self.live.replace_all(model, parked.values())
         return lagging
 
     def discard(self, replay_id: str) -> None:
         with self._lock:
             self._models.pop(check_replay_id(replay_id), None)
             self._segments.pop(replay_id, None)
+            self._parked.pop(replay_id, None)
+
+    def park(self, replay_id: str, events: Iterable[ParkedEvent]) -> None:
+        with self._lock:
+            self._model(replay_id)
+            self._parked[replay_id].update({(event.stream, event.version): event for event in events})
+
+    def parked(self, replay_id: str) -> list[ParkedEvent]:
+        with self._lock:
+            self._model(replay_id)
+            return [self._parked[replay_id][key] for key in sorted(self._parked[replay_id])]

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -34,6 +36,10 @@ Connect = Callable[[], psycopg.Connection]
 
 CONNECT_OPTIONS: dict[str, Any] = {"autocommit": True, "prepare_threshold": None, "connect_timeout": 5}
 VERIFYING_SSLMODES = ("verify-ca", "verify-full")
+
+# How long the read path waits for Postgres: connect (5 s) plus this stays under the query
+# function's 10 s timeout, so that the caller gets a 503, not the gateway's 502.
+READ_TIMEOUT_SECONDS = 3.0
 
 
 def connector(settings: Settings, *, auth_token: Callable[[Settings], str] | None = None) -> Connect:
@@ -96,8 +102,9 @@ class PostgresConnection:
     """A connection per thread (one in a Lambda container), opened on first use and reopened
     when found dead. psycopg's errors leave as the read model's port errors."""
 
-    def __init__(self, connect: Connect) -> None:
+    def __init__(self, connect: Connect, *, read_timeout: float | None = None) -> None:
         self._connect = connect
+        self._read_timeout = READ_TIMEOUT_SECONDS if read_timeout is None else read_timeout
         self._local = threading.local()
 
     def _current(self) -> psycopg.Connection:
@@ -147,8 +154,14 @@ class PostgresConnection:
         for attempt in (1, 2):
             conn = self._current()
             try:
-                return work(conn)
+                with _deadline(conn, self._read_timeout) as expired:
+                    return work(conn)
             except psycopg.OperationalError as error:
+                if expired.is_set():
+                    self._forget()
+                    raise ReadModelUnavailable(
+                        f"the read model did not answer within {self._read_timeout} s"
+                    ) from error
                 if attempt == 1 and conn.broken:
                     self._forget()
                     continue
@@ -165,3 +178,26 @@ class PostgresConnection:
 
     def close(self) -> None:
         self._forget()
+
+
+@contextlib.contextmanager
+def _deadline(conn: psycopg.Connection, seconds: float) -> Iterator[threading.Event]:
+    """Cut the connection if the block takes longer than `seconds` (the event says it did).
+
+    This is the read path's statement timeout, kept on the client: RDS Proxy refuses startup
+    options and pins sessions that SET, and a paused or unreachable server would not honour a
+    server-side timeout or a cancel request anyway. Cutting the socket ends the wait at once."""
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield expired
+    finally:
+        timer.cancel()

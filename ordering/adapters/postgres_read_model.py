@@ -10,7 +10,7 @@ wholly after it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -21,7 +21,17 @@ from ordering.adapters.read_model_tables import rows
 from ordering.adapters.read_model_tables.rows import CHILD_TABLES, MAIN_TABLE, ORDER_ITEMS, ORDERS, Table
 from ordering.domain.order import Order
 from ordering.domain.streams import ORDER, SKU, USER, split_stream
-from ordering.ports.read_model import Aggregate, Change, OrderCursor, OrderPage, ReadModel, stream_of
+from ordering.ports.read_model import (
+    Aggregate,
+    Change,
+    OrderCursor,
+    OrderPage,
+    ParkedEvent,
+    ReadModel,
+    stream_of,
+)
+from ordering.adapters.read_model_tables import rows
+from ordering.adapters.read_model_tables.rows import CHILD_TABLES, MAIN_TABLE, ORDER_ITEMS, ORDERS, Table
 
 DEFAULT_SCHEMA = "read_model"
 
@@ -98,6 +108,23 @@ def write_state(conn: psycopg.Connection, schema: str, before: Aggregate | None,
     return True
 
 
+def park_events(conn: psycopg.Connection, schema: str, events: Iterable[ParkedEvent]) -> None:
+    """Insert or update parked events (the latest error wins)."""
+    upsert = sql.SQL(
+        "INSERT INTO {}.parked_events (stream, version, event_id, error) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (stream, version) DO UPDATE SET error = EXCLUDED.error, parked_at = now()"
+    ).format(sql.Identifier(schema))
+    with conn.cursor() as cursor:
+        cursor.executemany(upsert, [(e.stream, e.version, e.event_id, e.error) for e in events])
+
+
+def parked_events(conn: psycopg.Connection, schema: str) -> list[ParkedEvent]:
+    query = sql.SQL(
+        "SELECT stream, version, event_id, error FROM {}.parked_events ORDER BY stream, version"
+    ).format(sql.Identifier(schema))
+    return [ParkedEvent(*row) for row in conn.execute(query).fetchall()]
+
+
 def _insert_many(
     conn: psycopg.Connection, schema: str, table: Table, table_rows: Sequence[Sequence[Any]]
 ) -> None:
@@ -155,3 +182,17 @@ class PostgresReadModel(ReadModel):
             return OrderPage(orders, None)
         last = orders[limit - 1]
         return OrderPage(orders[:limit], OrderCursor(last.created_at, last.id))
+
+    def park(self, event: ParkedEvent) -> None:
+        with self._db.transaction() as conn:
+            park_events(conn, self.schema, [event])
+
+    def parked(self) -> list[ParkedEvent]:
+        return self._db.read(lambda conn: parked_events(conn, self.schema))
+
+    def unpark(self, stream: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                sql.SQL("DELETE FROM {}.parked_events WHERE stream = %s").format(sql.Identifier(self.schema)),
+                [stream],
+            )

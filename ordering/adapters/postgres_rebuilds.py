@@ -24,12 +24,13 @@ import psycopg
 from psycopg import sql
 
 from ordering.adapters.postgres_connection import Connect
-from ordering.adapters.postgres_read_model import select_state, write_state
+from ordering.adapters.postgres_read_model import park_events, parked_events, select_state, write_state
 from ordering.adapters.read_model_tables import rows
 from ordering.adapters.read_model_tables.migrator import applied_versions, migrate
 from ordering.adapters.read_model_tables.rows import MAIN_TABLE, STREAM_PREFIX, TABLES, Table
 from ordering.ports.read_model import (
     Aggregate,
+    ParkedEvent,
     ReadModelError,
     ReadModelUnavailable,
     Rebuilds,
@@ -170,6 +171,14 @@ class PostgresRebuilds(Rebuilds):
             for role in ("next", "old"):
                 schema = self._name(replay_id, role)
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+    def park(self, replay_id: str, events: Iterable[ParkedEvent]) -> None:
+        with self._connection() as conn, conn.transaction():
+            park_events(conn, self.schema_of(replay_id), events)
+
+    def parked(self, replay_id: str) -> list[ParkedEvent]:
+        with self._connection() as conn:
+            return parked_events(conn, self.schema_of(replay_id))
 
 
 # --- SQL ----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ordering.adapters.dynamodb_table import HEAD_KEY, event_key
-from ordering.domain.events import SCHEMA_VERSIONS, parse_event, type_name
+from ordering.domain.events import SCHEMA_VERSIONS, InvalidEvent, parse_event, type_name
 from ordering.domain.inventory import InventoryItem
 from ordering.domain.money import format_money
 from ordering.domain.recorded import NewEvent, Recorded, format_timestamp, parse_timestamp
@@ -28,6 +28,7 @@ from ordering.ports.event_store import (
     HeadWrite,
     ItemTooLarge,
     TransactionTooLarge,
+    Unreadable,
 )
 
 NUMBER_BYTES = 21  # DynamoDB stores a number in at most 21 bytes
@@ -48,6 +49,19 @@ def event_item(stream: str, version: int, event: NewEvent) -> dict[str, Any]:
         # JSON text, not a map: numbers stay JSON numbers and money stays a string.
         "data": event.data.model_dump_json(),
     }
+
+
+def scanned_from_item(item: Mapping[str, Any]) -> Recorded | Unreadable:
+    """The event, or what is known of an item that does not decode (for a scan)."""
+    try:
+        return recorded_from_item(item)
+    except (InvalidEvent, KeyError, TypeError, ValueError) as error:
+        version = item.get("version")
+        return Unreadable(
+            str(item.get("PK") or item.get("stream")),
+            int(version) if version is not None else 0,
+            f"{type(error).__name__}: {error}",
+        )
 
 
 def recorded_from_item(item: Mapping[str, Any]) -> Recorded:

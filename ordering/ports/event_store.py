@@ -79,6 +79,16 @@ class StoreUnavailable(EventStoreError):
     """The store could not be reached or throttled us; the operation may be retried as a whole."""
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """An item of the log that no schema accepts any more (written before a schema refused
+    what it holds, e.g. a control character): replay reports it instead of failing."""
+
+    stream: str
+    version: int
+    problem: str
+
+
 class EventStore(abc.ABC):
     @abc.abstractmethod
     def read(self, stream: str, from_version: int = 1) -> list[Recorded]:
@@ -94,9 +104,10 @@ class EventStore(abc.ABC):
         """The heads of the SKUs that have one."""
 
     @abc.abstractmethod
-    def scan(self, segment: int, total_segments: int) -> Iterator[Recorded]:
+    def scan(self, segment: int, total_segments: int) -> Iterator[Recorded | Unreadable]:
         """Every event of one segment of the log, for replay. Segments are disjoint and together
-        cover the log, so each can run on its own worker; order within a stream is not promised."""
+        cover the log, so each can run on its own worker; order within a stream is not promised.
+        An item that does not decode is yielded as Unreadable, so that one cannot stop a scan."""
 
     def append(self, stream: str, expected_version: int, events: Sequence[NewEvent]) -> list[Recorded]:
         """Append to one stream."""

@@ -45,6 +45,23 @@ class ReadModelUnavailable(ReadModelError):
     """The read model could not be reached; the operation may be retried as a whole."""
 
 
+@dataclass(frozen=True)
+class ParkedEvent:
+    """An event that could not be projected: its key in the log, and why. The event stays in
+    the log; parking only keeps it from holding up every other aggregate."""
+
+    stream: str
+    version: int
+    event_id: str | None
+    error: str
+
+
+def printable_error(error: object, limit: int = 500) -> str:
+    """An error's text as any store can hold it (no NUL, no lone surrogate), and short."""
+    text = str(error).replace("\x00", "\\x00")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
+
+
 # --- the live model -----------------------------------------------------------------------------
 
 
@@ -92,6 +109,18 @@ class ReadModel(abc.ABC):
     @abc.abstractmethod
     def orders_of(self, user_id: str, limit: int, after: OrderCursor | None = None) -> OrderPage:
         """The user's orders, newest first, `limit` at a time, starting after `after`."""
+
+    @abc.abstractmethod
+    def park(self, event: ParkedEvent) -> None:
+        """Note an event that could not be applied (again: the latest error wins)."""
+
+    @abc.abstractmethod
+    def parked(self) -> list[ParkedEvent]:
+        """Every parked event, by stream and version."""
+
+    @abc.abstractmethod
+    def unpark(self, stream: str) -> None:
+        """Forget the stream's parked events: it is projected up to its last event in the log."""
 
     def order_of(self, user_id: str, order_id: str) -> Order | None:
         """The order if it exists AND belongs to the user: another user's order is None, like a
@@ -210,6 +239,14 @@ class Rebuilds(abc.ABC):
     @abc.abstractmethod
     def discard(self, replay_id: str) -> None:
         """Drop the model (nothing if it does not exist)."""
+
+    @abc.abstractmethod
+    def park(self, replay_id: str, events: Iterable[ParkedEvent]) -> None:
+        """Note events this replay could not project; after a swap they are the live model's."""
+
+    @abc.abstractmethod
+    def parked(self, replay_id: str) -> list[ParkedEvent]:
+        """The events this replay could not project, by stream and version."""
 
 
 def check_replay_id(replay_id: str) -> str:

@@ -18,7 +18,13 @@ from ordering.domain.fold import fold
 from ordering.domain.recorded import Recorded
 from ordering.domain.streams import ORDER, SKU, USER, split_stream
 from ordering.ports.event_store import EventStore
-from ordering.ports.read_model import Aggregate, ReadModel
+from ordering.ports.read_model import (
+    Aggregate,
+    ParkedEvent,
+    ReadModel,
+    ReadModelUnavailable,
+    printable_error,
+)
 
 # Each kind of aggregate's evolve, by the prefix of its streams.
 EVOLVE: dict[str, Callable[[Any, Recorded], Any]] = {
@@ -72,3 +78,29 @@ def _folded(stream: str, events: list[Recorded], current: Aggregate | None) -> A
     if state is None:
         raise ValueError(f"{stream}: events {[e.type for e in events]} leave no state")
     return state
+
+
+def redrive(read_model: ReadModel, store: EventStore) -> dict[str, Any]:
+    """Project every parked aggregate again, up to its last event in the log (gap healing applies
+    the parked events in order). An aggregate that now projects is unparked; one that still
+    fails stays parked with the new error. Run it once the cause is fixed."""
+    redriven, still_parked = [], []
+    for stream in sorted({event.stream for event in read_model.parked()}):
+        events: list[Recorded] = []
+        try:
+            events = list(store.read(stream))
+            if not events:
+                raise GapNotHealed(f"{stream}: the log holds no event of this stream")
+            project(read_model, store, events[-1])
+        except ReadModelUnavailable:
+            raise
+        except Exception as error:
+            version = events[-1].version if events else 0
+            read_model.park(
+                ParkedEvent(stream, version, None, printable_error(f"{type(error).__name__}: {error}"))
+            )
+            still_parked.append(stream)
+            continue
+        read_model.unpark(stream)
+        redriven.append(stream)
+    return {"redriven": redriven, "still_parked": still_parked}

@@ -24,8 +24,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ordering.domain.recorded import Recorded
-from ordering.ports.event_store import EventStore
-from ordering.ports.read_model import Aggregate, Rebuilds, Refresh, SegmentLoad, TableDifference, Tally
+from ordering.ports.event_store import EventStore, Unreadable
+from ordering.ports.read_model import (
+    Aggregate,
+    ParkedEvent,
+    Rebuilds,
+    Refresh,
+    SegmentLoad,
+    TableDifference,
+    Tally,
+    printable_error,
+)
 from ordering.services.projection import fold_stream
 
 CATCH_UP_PASSES = 3  # before the swap, so that little is left to do while the live model is locked
@@ -40,6 +49,19 @@ class ReplayProgress:
 
     def phase(self, name: str) -> None:
         """A new step began ("verifying", "catching up", "swapping"...)."""
+
+
+class UnprojectableEvents(Exception):
+    """The log holds events this replay could not project: nothing was swapped."""
+
+    def __init__(self, replay_id: str, events: list[ParkedEvent]) -> None:
+        self.events = events
+        listed = "; ".join(f"{e.stream} v{e.version}: {e.error}" for e in events[:10])
+        more = f"; and {len(events) - 10} more" if len(events) > 10 else ""
+        super().__init__(
+            f"replay {replay_id}: {len(events)} events could not be projected ({listed}{more}); the live"
+            " model is untouched. Fix them, or swap anyway with allow_parked (they are parked)"
+        )
 
 
 class ReplayIncomplete(Exception):
@@ -71,6 +93,7 @@ class ReplayReport:
     refreshed: list[str] = field(default_factory=list)  # streams re-read from the log after the scan
     differences: list[TableDifference] = field(default_factory=list)  # dry run: rebuilt vs live
     swapped: bool = False
+    unprojectable: list[ParkedEvent] = field(default_factory=list)  # parked in the rebuilt model
 
     @property
     def differs(self) -> bool:
@@ -84,6 +107,10 @@ class ReplayReport:
             "rows": dict(self.tally.counts),
             "refreshed": len(self.refreshed),
             "swapped": self.swapped,
+            "unprojectable": [
+                {"stream": e.stream, "version": e.version, "event_id": e.event_id, "error": e.error}
+                for e in self.unprojectable
+            ],
             "differences": [
                 {
                     "table": d.table,
@@ -112,31 +139,76 @@ def refresher(store: EventStore) -> Refresh:
     return refresh
 
 
+@dataclass(frozen=True)
+class FoldedSegment:
+    states: list[Aggregate]
+    events: int  # read by the scan
+    unprojectable: list[ParkedEvent]  # events no state could be built from, and why
+
+
 def fold_segment(
-    store: EventStore, events: Iterable[Recorded], progress: ReplayProgress, segment: int
-) -> tuple[list[Aggregate], int]:
-    """Fold a segment's events per stream; (states, number of events read).
+    store: EventStore, events: Iterable[Recorded | Unreadable], progress: ReplayProgress, segment: int
+) -> FoldedSegment:
+    """Fold a segment's events per stream.
 
     A scan is not a snapshot: a stream it saw only partly is fine (the catch-up and the
     projector bring it forward), but one whose versions are not 1..n in a row is read again,
-    whole, from the log rather than folded with a hole in it."""
+    whole, from the log rather than folded with a hole in it. A stream with an event that does
+    not decode or does not fold keeps the state before it, as the projector does, and that
+    event and every later one of the stream are reported, never projected out of order."""
     by_stream: dict[str, list[Recorded]] = defaultdict(list)
+    unreadable: dict[str, list[Unreadable]] = defaultdict(list)
     count = 0
     for event in events:
-        by_stream[event.stream].append(event)
+        if isinstance(event, Unreadable):
+            unreadable[event.stream].append(event)
+        else:
+            by_stream[event.stream].append(event)
         count += 1
         if count % PROGRESS_EVERY == 0:
             progress.scanned(segment, PROGRESS_EVERY)
     progress.scanned(segment, count % PROGRESS_EVERY)
-    states = []
-    for stream, stream_events in by_stream.items():
-        stream_events.sort(key=lambda e: e.version)
-        if [e.version for e in stream_events] != list(range(1, len(stream_events) + 1)):
+    states: list[Aggregate] = []
+    unprojectable: list[ParkedEvent] = []
+    for stream in sorted(by_stream.keys() | unreadable.keys()):
+        stream_events = sorted(by_stream.get(stream, []), key=lambda e: e.version)
+        bad = sorted(unreadable.get(stream, []), key=lambda u: u.version)
+        if not bad and [e.version for e in stream_events] != list(range(1, len(stream_events) + 1)):
             stream_events = store.read(stream)
-        state = fold_stream(stream, stream_events)
+        state, refused = _fold_until_refused(stream, stream_events, bad)
         if state is not None:
             states.append(state)
-    return states, count
+        unprojectable += refused
+    return FoldedSegment(states, count, unprojectable)
+
+
+def _fold_until_refused(
+    stream: str, events: list[Recorded], unreadable: list[Unreadable]
+) -> tuple[Aggregate | None, list[ParkedEvent]]:
+    """The state folded up to the first event that does not decode or fold (or a hole); that
+    event and the later ones, as unprojectable."""
+    first_bad = unreadable[0].version if unreadable else None
+    state: Aggregate | None = None
+    for position, event in enumerate(events):
+        if event.version != position + 1 or (first_bad is not None and event.version >= first_bad):
+            reason = unreadable[0].problem if unreadable else f"v{position + 1} is missing from the log"
+            return state, _refused(stream, events[position:], unreadable, reason)
+        try:
+            state = fold_stream(stream, [event], state)
+        except Exception as error:
+            return state, _refused(stream, events[position:], unreadable, f"{type(error).__name__}: {error}")
+    if unreadable:
+        return state, _refused(stream, [], unreadable, unreadable[0].problem)
+    return state, []
+
+
+def _refused(
+    stream: str, events: list[Recorded], unreadable: list[Unreadable], reason: str
+) -> list[ParkedEvent]:
+    found = {e.version: ParkedEvent(stream, e.version, e.event_id, printable_error(reason)) for e in events}
+    for item in unreadable:
+        found[item.version] = ParkedEvent(stream, item.version, None, printable_error(item.problem))
+    return [found[version] for version in sorted(found)]
 
 
 def prepare(rebuilds: Rebuilds, replay_id: str) -> None:
@@ -154,10 +226,10 @@ def load_segment(
     """Scan, fold and load one segment. Each segment runs once per replay."""
     if not 0 <= segment < total_segments:
         raise ValueError(f"segment {segment} is not in 0..{total_segments - 1}")
-    states, events = fold_segment(
-        store, store.scan(segment, total_segments), progress or ReplayProgress(), segment
-    )
-    return rebuilds.load(replay_id, segment, total_segments, events, states)
+    folded = fold_segment(store, store.scan(segment, total_segments), progress or ReplayProgress(), segment)
+    if folded.unprojectable:
+        rebuilds.park(replay_id, folded.unprojectable)
+    return rebuilds.load(replay_id, segment, total_segments, folded.events, folded.states)
 
 
 def finish(
@@ -167,9 +239,12 @@ def finish(
     total_segments: int,
     *,
     dry_run: bool = False,
+    allow_parked: bool = False,
     progress: ReplayProgress | None = None,
 ) -> ReplayReport:
-    """Verify, catch up, and swap (or, dry, report the differences and drop the rebuilt model)."""
+    """Verify, catch up, and swap (or, dry, report the differences and drop the rebuilt model).
+    Events that could not be projected stop the swap (UnprojectableEvents, the rebuilt model
+    dropped) unless `allow_parked`: then they are swapped in as the live model's parked events."""
     progress = progress or ReplayProgress()
     progress.phase("verifying")
     loads = rebuilds.recorded(replay_id)
@@ -182,6 +257,10 @@ def finish(
     if stored != expected:
         raise VerificationFailed(replay_id, expected, stored)
     events = sum(load.events for load in loads)
+    unprojectable = rebuilds.parked(replay_id)
+    if unprojectable and not dry_run and not allow_parked:
+        rebuilds.discard(replay_id)
+        raise UnprojectableEvents(replay_id, unprojectable)
 
     progress.phase("catching up")
     refresh = refresher(store)
@@ -197,11 +276,15 @@ def finish(
         progress.phase("comparing")
         differences = rebuilds.differences(replay_id)
         rebuilds.discard(replay_id)
-        return ReplayReport(replay_id, total_segments, events, stored, refreshed, differences)
+        return ReplayReport(
+            replay_id, total_segments, events, stored, refreshed, differences, unprojectable=unprojectable
+        )
 
     progress.phase("swapping")
     refreshed += rebuilds.swap(replay_id, refresh)
-    return ReplayReport(replay_id, total_segments, events, stored, refreshed, swapped=True)
+    return ReplayReport(
+        replay_id, total_segments, events, stored, refreshed, swapped=True, unprojectable=unprojectable
+    )
 
 
 def replay(
@@ -210,6 +293,7 @@ def replay(
     *,
     segments: int = 4,
     dry_run: bool = False,
+    allow_parked: bool = False,
     replay_id: str | None = None,
     progress: ReplayProgress | None = None,
 ) -> ReplayReport:
@@ -229,7 +313,15 @@ def replay(
             ]
             for future in futures:
                 future.result()
-        return finish(store, rebuilds, replay_id, segments, dry_run=dry_run, progress=progress)
+        return finish(
+            store,
+            rebuilds,
+            replay_id,
+            segments,
+            dry_run=dry_run,
+            allow_parked=allow_parked,
+            progress=progress,
+        )
     except BaseException:
         rebuilds.discard(replay_id)
         raise

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import socket
+import threading
 import time
 import uuid
 from typing import Any
@@ -20,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.utilities.utils import load_resource
 
 from infra.emulator.aws import client
+from tests.e2e.conftest import eventually
 from tests.e2e.shop import Shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
@@ -281,3 +284,68 @@ def test_placing_orders_has_its_own_lower_limit_that_leaves_reads_alone(shop):
     assert answers.count((401, "unauthorized")) >= limit.burst_limit
     assert read.status_code == 401, "the stage's bucket was not what throttled the orders"
     time.sleep(90 / limit.rate_limit)  # let both buckets refill for the tests after this one
+
+
+# --- hostile bodies and clients ----------------------------------------------------------------------
+
+
+def test_json_nested_ten_thousand_deep_is_a_400_in_the_error_schema(shop, customer):
+    correlation_id = correlation()
+    deep = b"[" * 10_000 + b"]" * 10_000
+    headers = {"Content-Type": "application/json"}
+    answer = post(shop, customer.token, correlation_id, content=deep, headers=headers)
+    error = assert_error(answer, 400, "validation_error", correlation_id)
+    assert error["errors"] == [{"field": "$", "message": "nests deeper than 32 levels"}]
+    assert shop.invoked(correlation_id) == []
+
+
+def test_a_body_of_thousands_of_extra_keys_gets_a_short_400_saying_how_many_more(shop, customer):
+    correlation_id = correlation()
+    body = {"lines": [{"sku": "MUG-01", "quantity": 1}], **{f"k{n}": 1 for n in range(20_000)}}
+    answer = post(shop, customer.token, correlation_id, json=body)
+    error = assert_error(answer, 400, "validation_error", correlation_id)
+    assert len(error["errors"]) == 20
+    assert error["message"].endswith("and 19980 more")
+    assert len(answer.content) < 4_000
+    assert shop.invoked(correlation_id) == []
+
+
+def test_a_client_that_stops_sending_its_body_is_cut_off(shop):
+    """The server's read timeout (10 s): a slow client cannot hold a thread forever."""
+    host, port = shop.dev.state.api_url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        answer = conn.recv(65536)
+        waited = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b'"code": "request_timeout"' in answer
+    assert waited < 30
+
+
+def test_an_anonymous_flood_does_not_spend_a_customers_share(shop, customer):
+    """Requests without a valid token are throttled per address, apart from the stage's bucket."""
+    url = f"{shop.dev.state.api_url}/orders"
+    stop = threading.Event()
+    flood: list[int] = []
+
+    def anonymous() -> None:
+        while not stop.is_set():
+            flood.append(shop.dev.http.get(url).status_code)
+
+    flooders = [threading.Thread(target=anonymous) for _ in range(8)]
+    for thread in flooders:
+        thread.start()
+    try:
+        eventually(lambda: flood.count(429) > 50, timeout=60)
+        mine = [get(shop, "/orders", customer.token, correlation()).status_code for _ in range(30)]
+    finally:
+        stop.set()
+        for thread in flooders:
+            thread.join()
+    assert 429 in flood
+    assert mine == [200] * 30
+    deadline = time.monotonic() + 10  # let the address's bucket refill for the tests after this one
+    while shop.dev.http.get(url).status_code == 429 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)

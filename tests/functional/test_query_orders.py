@@ -15,6 +15,8 @@ import pytest
 
 from generated import models as m
 from handlers import query_orders
+from ordering import bootstrap
+from ordering.adapters import postgres_connection
 from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.domain.recorded import to_envelope
 from ordering.services.place_order import place_order
@@ -23,7 +25,7 @@ from ordering.services.stamp import Cause
 from streams import projector
 from tests.functional.invoke import USER_A, USER_B, Context, api_request, body, header
 from tests.support.builders import new_id
-from tests.support.postgres import wired_read_model
+from tests.support.postgres import connect, wired_read_model
 from tests.support.stream_records import records_of, stream_event
 
 pytestmark = pytest.mark.postgres
@@ -208,3 +210,33 @@ def test_without_a_user_every_route_is_a_401(shop):
 
 def test_an_unknown_route_is_a_404_error(shop):
     assert_error(get("/orders/a/b/c", params={}), 404, "not_found")
+
+
+def assert_unavailable(response) -> None:
+    assert response["statusCode"] == 503
+    assert header(response, "Retry-After") == "5"
+    error = m.Error.model_validate_json(response["body"])
+    assert error.code is m.ErrorCode.service_unavailable
+    assert error.correlation_id == header(response, "X-Correlation-Id")
+
+
+def test_a_stopped_read_model_is_a_503_with_retry_after(shop, monkeypatch):
+    shop.place(USER_A)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x@127.0.0.1:1/x?connect_timeout=2")
+    bootstrap.reset()
+    bootstrap.override(event_store=shop.store)
+    assert_unavailable(get("/orders"))
+    assert_unavailable(get(f"/orders/{new_id()}"))
+
+
+def test_a_stalled_read_model_is_a_503_within_the_read_timeout(shop, monkeypatch):
+    order_id = shop.place(USER_A)
+    monkeypatch.setattr(postgres_connection, "READ_TIMEOUT_SECONDS", 0.5)
+    bootstrap.reset()
+    bootstrap.override(event_store=shop.store)
+    with connect() as holder, holder.transaction():
+        holder.execute(f'LOCK TABLE "{shop.pg.schema}".orders IN ACCESS EXCLUSIVE MODE')
+        assert_unavailable(get("/orders"))
+        assert_unavailable(get(f"/orders/{order_id}"))
+    assert get(f"/orders/{order_id}")["statusCode"] == 200
+    assert get(f"/orders/{order_id}/events")["statusCode"] == 200  # the history comes from the log

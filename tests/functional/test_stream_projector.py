@@ -3,6 +3,7 @@ real Postgres read model, through the production wiring (ordering.bootstrap from
 
 from __future__ import annotations
 
+import json
 import random
 from decimal import Decimal
 
@@ -117,7 +118,11 @@ def test_a_gap_is_healed_from_the_table(pg, aws):
     assert read_model.get("SKU#MUG-01") == fold_stream("SKU#MUG-01", sku)
 
 
-def test_a_poison_record_fails_with_the_later_records_of_its_aggregate_only(pg, shop):
+def parked_keys() -> list[tuple[str, int]]:
+    return [(event.stream, event.version) for event in bootstrap.read_model().parked()]
+
+
+def test_a_poison_record_is_parked_with_the_later_records_of_its_aggregate_and_the_rest_goes_on(pg, shop):
     a = shop.place(shop.users[0])
     b = shop.place(shop.users[1])
     shop.advance()
@@ -136,9 +141,8 @@ def test_a_poison_record_fails_with_the_later_records_of_its_aggregate_only(pg, 
         *records_of(b_events),
         *records_of(a_events[2:]),
     ]
-    failed = deliver(batch)
-    later_of_a = [unknown_type, *batch[len(batch) - len(a_events[2:]) :]]
-    assert failed == [sequence_of(record) for record in later_of_a]
+    assert deliver(batch) == []  # nothing holds the shard up
+    assert parked_keys() == [(f"ORDER#{a}", e.version) for e in a_events[1:]]
     read_model = bootstrap.read_model()
     assert read_model.get(f"ORDER#{a}").version == 1
     assert read_model.get(f"ORDER#{b}") == fold_stream(f"ORDER#{b}", b_events)
@@ -146,15 +150,40 @@ def test_a_poison_record_fails_with_the_later_records_of_its_aggregate_only(pg, 
         assert read_model.get(event.stream) is not None
 
 
-def test_data_its_schema_refuses_is_poison_too(pg, shop):
+def test_an_order_holding_a_nul_is_parked_and_every_other_order_is_projected(pg, shop, emitted_metrics):
+    """The NUL in a client reference (which PostgreSQL text cannot hold, and the schemas now
+    refuse) stalls nobody: it is parked, counted for the alarm, and the others appear."""
+    poison_id = shop.place(shop.users[0])
+    placed = shop.store.read(f"ORDER#{poison_id}")[0]
+    data = placed.data.model_dump(mode="json") | {"client_reference": "cart\u000042"}
+    nul = poisoned(record_of(placed), data={"S": json.dumps(data)})
+    others = [shop.place(shop.users[1]) for _ in range(5)]
+    batch = [nul, *records_of([e for e in shop.store.log if e.stream != f"ORDER#{poison_id}"])]
+    assert deliver(batch) == []
+    assert parked_keys() == [(f"ORDER#{poison_id}", 1)]
+    error = bootstrap.read_model().parked()[0].error
+    assert "client_reference" in error
+    assert "\x00" not in error
+    for order_id in others:
+        assert bootstrap.read_model().get(f"ORDER#{order_id}") is not None
+    assert ("EventsParked", {"service": "orders"}, 1.0) in emitted_metrics()
+
+
+def test_an_event_that_keeps_failing_is_parked_after_bounded_attempts_and_redriven_once_fixed(pg, shop):
     order_id = shop.place(shop.users[0])
-    placed = shop.store.read(f"ORDER#{order_id}")[0]
-    bad_total = poisoned(record_of(placed), data={"S": '{"order_id": "not a uuid", "total": 12.5}'})
-    other = shop.place(shop.users[1])
-    fine = record_of(shop.store.read(f"ORDER#{other}")[0])
-    assert deliver([bad_total, fine]) == [sequence_of(bad_total)]
-    assert bootstrap.read_model().get(f"ORDER#{order_id}") is None
-    assert bootstrap.read_model().get(f"ORDER#{other}") is not None
+    shop.advance()
+    first, second = shop.store.read(f"ORDER#{order_id}")[:2]
+    ahead = poisoned(record_of(second))
+    ahead["dynamodb"]["Keys"]["SK"] = {"S": "EV#0000000009"}
+    ahead["dynamodb"]["NewImage"].update(SK={"S": "EV#0000000009"}, version={"N": "9"})
+    assert deliver([record_of(first), ahead]) == []
+    parked = bootstrap.read_model().parked()
+    assert [(p.stream, p.version) for p in parked] == [(f"ORDER#{order_id}", 9)]
+    assert "GapNotHealed" in parked[0].error
+    report = projector.handler({"action": "redrive"}, Context(function_name="projector"))
+    assert report == {"redriven": [f"ORDER#{order_id}"], "still_parked": []}
+    assert bootstrap.read_model().parked() == []
+    assert bootstrap.read_model().get(f"ORDER#{order_id}").version == second.version
 
 
 def test_an_unreachable_read_model_fails_the_rest_of_the_batch(pg, shop, monkeypatch):

@@ -150,3 +150,25 @@ def test_with_a_secret_its_password_is_used():
         settings = socket_settings(db_secret_arn=arn, aws_region="eu-west-1")
         with connector(settings)() as conn:
             assert conn.info.password == "from-the-secret"
+
+
+def test_a_read_that_outlasts_the_read_timeout_is_unavailable_and_the_next_read_works():
+    """The read path's statement timeout: a stalled read ends as ReadModelUnavailable (a 503)."""
+    db = PostgresConnection(connect, read_timeout=0.5)
+    with pytest.raises(ReadModelUnavailable, match=r"did not answer within 0\.5 s"):
+        db.read(lambda conn: conn.execute("SELECT pg_sleep(30)"))
+    assert db.read(lambda conn: conn.execute("SELECT 1").fetchone()) == (1,)
+    db.close()
+
+
+def test_a_read_waiting_on_a_lock_is_cut_at_the_read_timeout():
+    """A database that holds the read back (here a lock; a paused server alike) is cut, not waited on."""
+    with connect() as holder:
+        holder.execute("CREATE TABLE IF NOT EXISTS public.stall_probe (id int)")
+    db = PostgresConnection(connect, read_timeout=0.5)
+    with connect() as holder, holder.transaction():
+        holder.execute("LOCK TABLE public.stall_probe IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(ReadModelUnavailable):
+            db.read(lambda conn: conn.execute("SELECT count(*) FROM public.stall_probe").fetchone())
+    assert db.read(lambda conn: conn.execute("SELECT count(*) FROM public.stall_probe").fetchone()) == (0,)
+    db.close()

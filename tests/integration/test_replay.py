@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from ordering import bootstrap
 from ordering.adapters.memory_event_store import InMemoryEventStore
 from ordering.adapters.memory_read_model import InMemoryReadModel, InMemoryRebuilds
 from ordering.adapters.postgres_rebuilds import schema_tally
+from ordering.domain.events import InvalidEvent
+from ordering.domain.recorded import NewEvent, Recorded
 from ordering.ports.read_model import ReadModelError
 from ordering.services import replay as replaying
 from ordering.services.projection import fold_stream, project
@@ -30,7 +33,7 @@ from tests.support.postgres import (
     schemas_of,
     wired_read_model,
 )
-from tests.support.stream_records import records_of, stream_event
+from tests.support.stream_records import record_of, records_of, stream_event
 from tests.support.traffic import Shop, StreamingEventStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -378,3 +381,48 @@ def _boto3_clients(modules) -> list[str]:
                 if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "client" and node.args:
                     found.append(ast.unparse(node.args[0]))
     return found
+
+
+def record_legacy_nul_order(store, like) -> Recorded:
+    """Append, as a log written before the schemas refused control characters would hold it,
+    an OrderPlaced whose client reference holds a NUL: stored, but it no longer decodes."""
+    placed = store.read(f"ORDER#{like}")[0]
+    order_id = str(uuid.uuid4())
+    data = placed.data.model_copy(update={"order_id": order_id, "client_reference": "cart\x0042"})
+    event = NewEvent(data, str(uuid.uuid4()), placed.occurred_at, placed.correlation_id)
+    with pytest.raises(InvalidEvent):
+        store.append(f"ORDER#{order_id}", 0, [event])
+    return Recorded(f"ORDER#{order_id}", 1, data, event.event_id, event.occurred_at, event.correlation_id)
+
+
+@pytest.mark.postgres
+def test_replay_reports_the_event_it_cannot_project_and_refuses_to_swap_unless_allowed(live):
+    live.shop.run(6)
+    legacy = record_legacy_nul_order(live.store, live.shop.orders[0])
+    poison = legacy.data.order_id
+    live.project_new()
+    response = projector.handler(stream_event([record_of(legacy)]), Context())
+    assert live.failures == response["batchItemFailures"] == []  # the projector parked it, went on
+    assert [(p.stream, p.version) for p in live.pg.read_model.parked()] == [(f"ORDER#{poison}", 1)]
+    before = all_rows(live.pg)
+
+    with pytest.raises(replaying.UnprojectableEvents) as refused:
+        replaying.replay(live.store, bootstrap.rebuilds(), segments=2)
+    assert [(e.stream, e.version) for e in refused.value.events] == [(f"ORDER#{poison}", 1)]
+    assert "client_reference" in refused.value.events[0].error
+    assert all_rows(live.pg) == before  # the live model is untouched
+    assert schemas_of(live.pg.schema) == {live.pg.schema}
+
+    runner = CliRunner()
+    result = runner.invoke(orders_cli, ["replay", "--segments", "2"])
+    assert result.exit_code != 0
+    assert f"ORDER#{poison} v1" in result.output
+
+    dry = replaying.replay(live.store, bootstrap.rebuilds(), segments=2, dry_run=True)
+    assert [(e.stream, e.version) for e in dry.unprojectable] == [(f"ORDER#{poison}", 1)]
+    assert not dry.differs
+
+    result = runner.invoke(orders_cli, ["replay", "--segments", "2", "--allow-parked"])
+    assert result.exit_code == 0, result.output
+    assert all_rows(live.pg) == before
+    assert [(p.stream, p.version) for p in live.pg.read_model.parked()] == [(f"ORDER#{poison}", 1)]
