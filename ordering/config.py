@@ -128,3 +128,8 @@ def variables(resource: str, **values: str) -> dict[str, str]:
     if stray:
         raise ValueError(f"{resource} carries {', '.join(sorted(allowed))}, not {', '.join(stray)}")
     return {variable_of(name): value for name, value in values.items()}
+
+
+def trace_header() -> str | None:
+    """The X-Ray trace header of the current invocation (Lambda sets it per invocation), if any."""
+    return os.environ.get("_X_AMZN_TRACE_ID") or None
