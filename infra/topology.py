@@ -156,7 +156,9 @@ class Api:
 @dataclass(frozen=True)
 class Alarm:
     name: str
-    kind: Literal["dlq_depth", "oldest_message_age", "iterator_age", "api_5xx", "errors", "throttles", "events_parked"]
+    kind: Literal[
+        "dlq_depth", "oldest_message_age", "iterator_age", "api_5xx", "errors", "throttles", "events_parked"
+    ]
     subject: str  # the queue, function or API it watches
     threshold: float
     description: str

@@ -30,8 +30,6 @@ from ordering.ports.read_model import (
     ReadModel,
     stream_of,
 )
-from ordering.adapters.read_model_tables import rows
-from ordering.adapters.read_model_tables.rows import CHILD_TABLES, MAIN_TABLE, ORDER_ITEMS, ORDERS, Table
 
 DEFAULT_SCHEMA = "read_model"
 
