@@ -6,6 +6,7 @@ directory of our choosing, so neither Docker nor a system PostgreSQL is needed.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import subprocess
@@ -70,8 +71,10 @@ def stop_server(server: Any, *, mode: str = "fast", forget: bool = True) -> None
     except Exception:  # noqa: S110 - already stopped: nothing to do
         pass
     if forget:
-        server.cleanup_mode = None  # stopped here; cleanup() only drops its handle
-        server.cleanup()
+        # Stopped here. The library's own cleanup (at exit, too) only does bookkeeping, under a
+        # lock every embedded server on the machine shares: on a busy machine, seconds of
+        # waiting at Ctrl-C for files that are about to be deleted anyway.
+        atexit.unregister(server._cleanup)
 
 
 def restart_server(server: Any) -> None:

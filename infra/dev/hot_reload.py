@@ -52,7 +52,7 @@ class HotReload:
             stop_event=self._stop,
             watch_filter=lambda _change, path: path.endswith(SOURCE_SUFFIXES),
             debounce=200,
-            rust_timeout=500,
+            rust_timeout=100,  # how often it looks at the stop event: Ctrl-C waits for it
             yield_on_timeout=False,
         ):
             self.changed(Path(path) for _change, path in changes)
