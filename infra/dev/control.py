@@ -31,8 +31,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from infra.dev.redrive import RedriveReport, UnknownQueue
 from infra.dev.inspection import SystemView
+from infra.dev.redrive import RedriveReport, UnknownQueue
 from infra.emulator.functions import Functions
 
 

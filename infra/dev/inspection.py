@@ -18,9 +18,10 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from infra.emulator.aws import client
 from infra.emulator.resources import Resources
+from ordering.adapters.dynamodb_table import EVENT_PREFIX, HEAD_KEY
 from ordering.adapters.postgres_connection import CONNECT_OPTIONS, PostgresConnection
 from ordering.adapters.postgres_read_model import PostgresReadModel
-from ordering.adapters.table_items import EVENT_PREFIX, HEAD_KEY, head_from_item, recorded_from_item
+from ordering.adapters.table_items import head_from_item, recorded_from_item
 from ordering.domain.recorded import Recorded, to_envelope
 from ordering.domain.streams import ORDER, SKU, order_stream, split_stream
 from ordering.services.projection import fold_stream
