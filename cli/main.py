@@ -60,6 +60,18 @@ STATE_FILE = click.option(
     help="Seconds before a failed SQS message comes back (default: the queue's visibility timeout).",
 )
 @click.option("--quiet", is_flag=True, help="Log only warnings and errors.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["pretty", "json"]),
+    help="pretty: one coloured line per event; json: one object per line. Default: pretty on a "
+    "terminal, json when piped or in CI.",
+)
+@click.option(
+    "--reload/--no-reload",
+    default=True,
+    show_default=True,
+    help="Retire warm containers when handlers/, streams/, ordering/ or generated/ change.",
+)
 def dev(
     port: int,
     data_dir: Path | None,
@@ -69,8 +81,13 @@ def dev(
     retry_delay: float,
     redelivery_delay: int | None,
     quiet: bool,
+    log_format: str | None,
+    reload: bool,
 ) -> None:
     """Run the whole system on 127.0.0.1 until Ctrl-C: API, functions, pumps, moto, PostgreSQL."""
+    from cli.environment import without_aws_profile
+
+    without_aws_profile()
     from infra import topology
     from infra.dev.foreground import serve
     from infra.dev.runtime import Options
@@ -83,18 +100,16 @@ def dev(
         burst_limit=burst_limit if burst_limit is not None else topology.API.burst_limit,
         retry_delay=retry_delay,
         redelivery_delay=redelivery_delay,
+        hot_reload=reload,
     )
-    sys.exit(serve(options, quiet=quiet))
+    sys.exit(serve(options, quiet=quiet, log_format=log_format))
 
 
 def _dev_client(state_file: Path):
-    from infra.dev.client import DevClient
-    from infra.dev.state import NotRunning
+    from cli.environment import running_system, without_aws_profile
 
-    try:
-        return DevClient.from_state_file(state_file)
-    except NotRunning as error:
-        raise click.ClickException(str(error)) from None
+    without_aws_profile()
+    return running_system(state_file)
 
 
 @main.command()
@@ -173,6 +188,59 @@ def redrive(state_file_of_dlq: Path, name: str, state_file: Path | None, as_json
         sys.exit(1)
 
 
+@main.command()
+@click.argument("function", required=False)
+@click.option(
+    "--event",
+    "event_source",
+    metavar="FILE",
+    help="The event: a JSON file, - for stdin, or the name of a fixture (see --list-events).",
+)
+@click.option("--list-events", is_flag=True, help="List the event fixtures and the functions each one fits.")
+@STATE_FILE
+def invoke(function: str | None, event_source: str | None, list_events: bool, state_file: Path) -> None:
+    """Run FUNCTION once on an AWS-shaped event; print its result (stdout) and its logs (stderr).
+
+    Against the running `orders dev` if there is one (the function sees its table, queues and
+    read model); otherwise in a throwaway local runtime started for this invocation.
+    """
+    from cli.environment import without_aws_profile
+    from cli.invoke_output import print_outcome
+    from infra.dev import event_fixtures
+    from infra.dev import invoke as invoking
+    from infra.dev.state import NotRunning
+
+    if list_events:
+        for fixture in event_fixtures.fixtures():
+            click.echo(f"{fixture.name:<34} {', '.join(fixture.functions) or '-':<24} {fixture.path}")
+        return
+    if function is None or event_source is None:
+        raise click.UsageError("give a FUNCTION and --event FILE (or --list-events)")
+    without_aws_profile()
+    try:
+        invoking.check_function(function)
+        event = event_fixtures.load(
+            event_source if event_source == "-" else event_fixtures.resolve(event_source)
+        )
+    except (invoking.UnknownFunction, event_fixtures.BadEvent) as error:
+        raise click.ClickException(str(error)) from None
+    fits = event_fixtures.functions_for(event)
+    if fits and function not in fits:
+        click.echo(f"note: this event is one for {', '.join(fits)}, not {function}", err=True)
+    try:
+        from infra.dev.client import DevClient
+
+        client = DevClient.from_state_file(state_file)
+    except NotRunning:
+        click.echo(
+            "no `orders dev` running: starting a throwaway local runtime for this invocation", err=True
+        )
+        outcome = invoking.on_throwaway_runtime(function, event)
+    else:
+        outcome = invoking.on_running(client, function, event)
+    sys.exit(print_outcome(outcome))
+
+
 # --- the read model -----------------------------------------------------------------------------
 
 
@@ -199,57 +267,32 @@ def replay(dry_run: bool, segments: int, allow_parked: bool, state_file: Path) -
     """Rebuild the read model from the event log, then swap it in atomically.
 
     Against a running `orders dev` (its state file) it runs with the replay function's own
-    environment. Otherwise it reads TABLE_NAME (and AWS_ENDPOINT_URL) and DATABASE_URL or DB_*
-    from the environment. Never publishes anything. On AWS, invoke the replay function instead
-    (docs/replay.md).
+    environment. With TABLE_NAME set it replays that table instead (AWS_ENDPOINT_URL, and
+    DATABASE_URL or DB_*, from the environment). Never publishes anything. On AWS, invoke the
+    replay function instead (docs/replay.md).
     """
-    import os
+    from cli.environment import use_function_environment
 
-    if "TABLE_NAME" not in os.environ and state_file.exists():
-        from infra import topology
-        from infra.emulator.environment import function_environment
-
-        state = _dev_client(state_file).state
-        replayer = topology.function("replay")
-        os.environ.update(function_environment(replayer, state.resources, state.database_url))
+    use_function_environment("replay", state_file)
 
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
+    from cli.progress import SegmentBars, replay_progress
+    from cli.replay_report import closing_line, report_table
     from ordering import bootstrap
     from ordering.config import MissingSetting
     from ordering.ports.read_model import ReadModelError
     from ordering.services import replay as replaying
 
-    class Bar(replaying.ReplayProgress):
-        def __init__(self, progress: Progress) -> None:
-            self.progress = progress
-            self.total = progress.add_task("scanning", total=None)
-            self.segments = [progress.add_task(f"  segment {n}", total=None) for n in range(segments)]
-
-        def scanned(self, segment: int, events: int) -> None:
-            self.progress.advance(self.segments[segment], events)
-            self.progress.advance(self.total, events)
-
-        def phase(self, name: str) -> None:
-            self.progress.update(self.total, description=name)
-
-    console = Console(stderr=True)
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.completed:>10,.0f} events"),
-    )
     try:
-        with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+        with replay_progress(Console(stderr=True)) as progress:
             report = replaying.replay(
                 bootstrap.event_store(),
                 bootstrap.rebuilds(),
                 segments=segments,
                 dry_run=dry_run,
                 allow_parked=allow_parked,
-                progress=Bar(progress),
+                progress=SegmentBars(progress, segments),
             )
     except MissingSetting as error:
         raise click.ClickException(f"{error}: set TABLE_NAME and DATABASE_URL (or DB_*)") from None
@@ -260,32 +303,19 @@ def replay(dry_run: bool, segments: int, allow_parked: bool, state_file: Path) -
         ReadModelError,
     ) as error:
         raise click.ClickException(f"replay failed, the live read model is unchanged: {error}") from None
-
-    table = Table(title=f"replay {report.replay_id}: {report.events:,} events, {segments} segments")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for column in ("only live", "only rebuilt", "changed", "examples") if dry_run else ():
-        table.add_column(column, justify="left" if column == "examples" else "right")
-    differences = {d.table: d for d in report.differences}
-    for name, count in report.tally.counts.items():
-        d = differences.get(name)
-        extra = [str(d.only_live), str(d.only_rebuilt), str(d.changed), " ".join(d.examples)] if d else []
-        table.add_row(name, f"{count:,}", *extra)
-    Console().print(table)
+    Console().print(report_table(report, segments=segments, dry_run=dry_run))
     for event in report.unprojectable:
         click.echo(f"could not project {event.stream} v{event.version}: {event.error}", err=True)
-    if dry_run:
-        click.echo(
-            "dry run: nothing swapped; " + ("differences above" if report.differs else "no differences")
-        )
-    else:
-        click.echo(f"swapped in; {len(report.refreshed)} stream(s) caught up from the log after the scan")
+    click.echo(closing_line(report, dry_run=dry_run))
 
 
 @main.command()
 def demo() -> None:
     """Start the system, run a small day of business through it, check every outcome (exit 0 if all held)."""
+    from cli.environment import without_aws_profile
     from infra.dev.demo import main as run_demo
+
+    without_aws_profile()
 
     sys.exit(run_demo())
 
@@ -294,6 +324,16 @@ def demo() -> None:
 from bench.cli import main as bench  # noqa: E402  (the CLI is the top layer: it may import bench)
 
 main.add_command(bench, name="bench")
+
+
+def _with_version(command: click.Command) -> None:
+    """`--version` on every command and subcommand, not only on `orders` itself."""
+    click.version_option(package_name="orders", prog_name="orders", message="%(prog)s %(version)s")(command)
+    for child in getattr(command, "commands", {}).values():
+        _with_version(child)
+
+
+_with_version(main)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ moto's SES backend.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +76,18 @@ class DevClient:
         if answer.headers.get("X-Amz-Function-Error"):
             raise FunctionError(function, answer.json())
         return answer.json()
+
+    def invoke_logged(self, function: str, event: Any) -> tuple[bool, Any, dict[str, Any]]:
+        """Invoke as `invoke` does, and also return what the runtime recorded of that invocation
+        (duration, cold start, its log lines): (ok, result or error, record)."""
+        answer = self.http.post(
+            f"{self.state.control_url}/2015-03-31/functions/{function}/invocations", json=event
+        )
+        if answer.status_code != 200:
+            raise FunctionError(function, answer.json().get("message", answer.text))
+        records = self.invocations(request_id=answer.headers["x-amzn-RequestId"])
+        record = records[0] if records else {}
+        return not answer.headers.get("X-Amz-Function-Error"), answer.json(), record
 
     def invocations(self, **filters: str) -> list[dict[str, Any]]:
         answer = self.http.get(f"{self.state.control_url}/local/invocations", params=filters)
@@ -183,44 +194,10 @@ class DevClient:
         return RedriveReport.from_json(answer.json())
 
     def dead_letters(self) -> dict[str, list[DeadLetter]]:
-        """What sits in each dead-letter queue. Read without consuming: each message is made visible again."""
-        sqs = self._aws("sqs")
-        found: dict[str, list[DeadLetter]] = {}
-        for name in self.status()["dead_letter_queues"]:
-            url = self.resources.queue_urls[name]
-            seen: list[dict[str, Any]] = []
-            while True:
-                answer = sqs.receive_message(
-                    QueueUrl=url,
-                    MaxNumberOfMessages=10,
-                    VisibilityTimeout=30,
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                )
-                if not answer.get("Messages"):
-                    break
-                seen += answer["Messages"]
-            for message in seen:
-                sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-            found[name] = [
-                DeadLetter(
-                    queue=name,
-                    message_id=message["MessageId"],
-                    body=_json_or_text(message["Body"]),
-                    attributes={
-                        key: value.get("StringValue", "")
-                        for key, value in message.get("MessageAttributes", {}).items()
-                    },
-                )
-                for message in seen
-            ]
-        return found
-
-
-def _json_or_text(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+        """What sits in each dead-letter queue (read without consuming), from the control endpoint."""
+        answer = self.http.get(f"{self.state.control_url}/local/dead-letters")
+        answer.raise_for_status()
+        return {
+            queue: [DeadLetter(**message) for message in messages]
+            for queue, messages in answer.json()["dead_letters"].items()
+        }

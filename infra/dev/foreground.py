@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import sys
 import threading
 from typing import Any
 
-from infra.dev.runtime import LocalRuntime, Options
+from infra.dev.runtime import HOST, LocalRuntime, Options
 from infra.emulator import logs
 
 
@@ -17,19 +19,37 @@ def say(text: str) -> None:
     sys.stderr.flush()
 
 
-def serve(options: Options, *, quiet: bool = False) -> int:
-    logs.configure(quiet=quiet)
+def port_is_free(port: int) -> bool:
+    """Checked before anything starts, so that a taken port is said in a second, not after start-up."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will bind it
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def serve(options: Options, *, quiet: bool = False, log_format: logs.Format | None = None) -> int:
+    logs.configure(quiet=quiet, format=log_format or logs.default_format(sys.stdout, dict(os.environ)))
     stop = threading.Event()
 
     def on_signal(number: int, frame: Any) -> None:
         stop.set()
 
+    if options.port and not port_is_free(options.port):
+        say(
+            f"port {options.port} on {HOST} is in use (another `orders dev`?). Stop it, or choose "
+            f"another port: `orders dev --port {options.port + 1}` (--port 0 takes any free one)."
+        )
+        return 2
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     runtime = LocalRuntime(options)
     try:
         say("starting (moto, PostgreSQL, resources, functions)...")
         state = runtime.start()
         say(f"API {state.api_url}")
+        say(f"console {state.console_url}   API docs {state.docs_url}")
         say(f"state file {options.state_file} (read by `orders token`, `orders seed`, `orders dlq`)")
         if options.data_dir:
             say(f"data directory {options.data_dir}: the table is saved there on shutdown")

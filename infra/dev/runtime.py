@@ -26,8 +26,12 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from infra import topology
 from infra.dev import persistence, read_model, state
+from infra.dev.console import Console, mounted
 from infra.dev.control import ControlApi
+from infra.dev.dead_letters import peek
 from infra.dev.embedded_postgres import postgres_url
+from infra.dev.hot_reload import HotReload
+from infra.dev.inspection import SystemView
 from infra.dev.redrive import Redriver, RedriveReport
 from infra.emulator import logs, moto_cognito
 from infra.emulator.aws import client
@@ -60,6 +64,7 @@ class Options:
     redelivery_delay: int | None = None
     max_containers: int = DEFAULT_MAX_CONTAINERS
     max_body_bytes: int = MAX_BODY_BYTES
+    hot_reload: bool = True  # a code change retires warm containers (infra/dev/hot_reload.py)
 
 
 class _TimedRequestHandler(WSGIRequestHandler):
@@ -78,7 +83,10 @@ class _Server:
         )
         self.port = self.server.server_port
         self._thread = threading.Thread(
-            target=self.server.serve_forever, daemon=True, name=f"http-{self.port}"
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            daemon=True,
+            name=f"http-{self.port}",
         )
         self._thread.start()
 
@@ -86,6 +94,22 @@ class _Server:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=10)
+
+
+class ApiPort:
+    """The API port's app, set once the port is known (the console needs the API's URL)."""
+
+    def __init__(self) -> None:
+        self._app: Any = None
+
+    def serve(self, app: Any) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self._app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"starting"]
+        return self._app(environ, start_response)
 
 
 class LocalRuntime:
@@ -106,6 +130,7 @@ class LocalRuntime:
         self._gateway: _Server | None = None
         self._control: _Server | None = None
         self._moto: ThreadedMotoServer | None = None
+        self._hot_reload: HotReload | None = None
         self.resources: Resources | None = None
 
     # --- start ---------------------------------------------------------------------------------
@@ -145,6 +170,8 @@ class LocalRuntime:
             for function in self.function_specs
         }
         self.functions = Functions(self.function_specs, environments, max_containers=options.max_containers)
+        if options.hot_reload:
+            self._hot_reload = HotReload(self.functions).start()
         self._start_pumps(resources, start_after_restore=loaded > 0)
         # The read model must match the log: rebuild it when the log was restored, or when the
         # database is not ours (DATABASE_URL) and may hold rows of another run.
@@ -169,13 +196,22 @@ class LocalRuntime:
             ),
             max_body_bytes=options.max_body_bytes,
         )
-        self._control = _Server(
-            ControlApi(self.functions, self.status, self.sent_emails, redrive=self.redrive), 0
+        control = ControlApi(
+            self.functions,
+            self.status,
+            self.sent_emails,
+            redrive=self.redrive,
+            system=SystemView(resources, database_url),
+            dead_letters=self.dead_letters,
         )
-        self._gateway = _Server(gateway, options.port)
+        self._control = _Server(control, 0)
+        api_port = ApiPort()
+        self._gateway = _Server(api_port, options.port)
+        api_url = f"http://{HOST}:{self._gateway.port}/{topology.API.stage}"
+        api_port.serve(mounted(gateway, Console(control, api_url)))
         self.state = state.DevState(
             pid=os.getpid(),
-            api_url=f"http://{HOST}:{self._gateway.port}/{topology.API.stage}",
+            api_url=api_url,
             control_url=f"http://{HOST}:{self._control.port}",
             moto_url=moto_url,
             database_url=database_url,
@@ -313,6 +349,11 @@ class LocalRuntime:
             invoke=self._invoker("redrive"),
         ).redrive(name)
 
+    def dead_letters(self) -> dict[str, list[dict[str, Any]]]:
+        assert self.resources is not None
+        sqs = client("sqs", self.resources.endpoint)
+        return peek(sqs, self.resources.queue_urls, self.status()["dead_letter_queues"])
+
     def sent_emails(self) -> list[dict[str, Any]]:
         """What SES accepted, from moto's SES backend (it runs in this process), with raw MIME
         messages decoded to their subject and text, as a mail client would show them."""
@@ -365,9 +406,24 @@ class LocalRuntime:
                 level="WARNING",
                 queues=self._queue_depths(),
             )
-        for pump in [*self._queue_pumps, *self._rule_pumps, self._reader, *self._stream_pumps]:
-            if pump is not None:
-                pump.stop()
+        pumps = [
+            pump
+            for pump in [*self._queue_pumps, *self._rule_pumps, self._reader, *self._stream_pumps]
+            if pump
+        ]
+        # Every pump told at once, then the containers (an invocation in flight gets a moment,
+        # then its container is killed, as Lambda's shutdown does), and only then the pumps
+        # waited for: none is left waiting on a reply that would take the function's timeout.
+        for pump in pumps:
+            pump.signal_stop()
+        if self._hot_reload is not None:
+            self._hot_reload.stop()
+            self._hot_reload = None
+        if self.functions is not None:
+            self.functions.stop()
+            self.functions = None
+        for pump in pumps:
+            pump.stop()
         self._queue_pumps, self._rule_pumps, self._stream_pumps, self._reader = [], [], [], None
         if save and data_dir is not None and self.resources is not None:
             endpoint = self.resources.endpoint
@@ -379,9 +435,6 @@ class LocalRuntime:
         if self._control is not None:
             self._control.stop()
             self._control = None
-        if self.functions is not None:
-            self.functions.stop()
-            self.functions = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None

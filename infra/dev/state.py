@@ -30,6 +30,15 @@ class DevState:
     database_url: str
     resources: Resources
 
+    @property
+    def console_url(self) -> str:
+        """The web console, on the API's port (infra/dev/console.py)."""
+        return self.api_url.rsplit("/", 1)[0] + "/_console/"
+
+    @property
+    def docs_url(self) -> str:
+        return self.api_url.rsplit("/", 1)[0] + "/_docs/"
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["resources"] = self.resources.to_json()

@@ -20,9 +20,14 @@ class Background(abc.ABC):
         self._thread.start()
 
     def stop(self) -> None:
+        self.signal_stop()
+        self._thread.join(timeout=10)
+
+    def signal_stop(self) -> None:
+        """Ask the loop to end without waiting for it: stopping many pumps at once then takes
+        one poll interval, not one per pump."""
         self._stopping.set()
         self._wake()
-        self._thread.join(timeout=10)
 
     @property
     def busy(self) -> bool:

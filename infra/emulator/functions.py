@@ -27,10 +27,13 @@ from typing import Any
 from infra import topology
 from infra.emulator import logs
 from infra.emulator.aws import ACCOUNT_ID, REGION
+from infra.emulator.worker import INVOCATION_END
 
 INIT_TIMEOUT_SECONDS = 30  # Lambda allows 10 s; a laptop starting many Pythons at once needs more
 DEFAULT_MAX_CONTAINERS = 4
 CODE_ROOT = Path(__file__).resolve().parents[2]  # the directory holding handlers/, streams/, ordering/
+STOP_TIMEOUT_SECONDS = 1  # a container that does not exit once its stdin is closed is killed
+LOGS_GRACE_SECONDS = 1.0  # how long a reply waits for its invocation's last log lines
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Invocation:
     cold_start: bool
     result: Any = None
     error: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+    log_lines: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -58,7 +63,22 @@ class Invocation:
             "cold_start": self.cold_start,
             "ok": self.ok,
             "error_type": None if self.error is None else self.error.get("errorType"),
+            "duration_ms": round(self.duration_ms, 1),
+            "correlation_ids": self.correlation_ids(),
+            "logs": list(self.log_lines),
         }
+
+    def correlation_ids(self) -> list[str]:
+        """The caller's and every one the handler logged (a stream batch may carry several)."""
+        found = {self.correlation_id} if self.correlation_id else set()
+        for line in self.log_lines:
+            try:
+                logged = json.loads(line).get("correlation_id")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(logged, str) and logged:
+                found.add(logged)
+        return sorted(found)
 
 
 class ContainerDied(RuntimeError):
@@ -74,11 +94,21 @@ class Container:
 
     _numbers = itertools.count(1)
 
-    def __init__(self, function: topology.Function, environment: dict[str, str]) -> None:
+    def __init__(
+        self,
+        function: topology.Function,
+        environment: dict[str, str],
+        *,
+        code_root: Path = CODE_ROOT,
+        generation: int = 0,
+    ) -> None:
         self.function = function
         self.number = next(self._numbers)
+        self.generation = generation  # the code version it imported (see FunctionRuntime.retire_warm)
         self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._ids = itertools.count(1)
+        self._lines: list[str] = []  # what the invocation running now wrote to stderr
+        self._logs: queue.Queue[tuple[str, ...]] = queue.Queue()
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "infra.emulator.worker", function.handler],
             stdin=subprocess.PIPE,
@@ -90,7 +120,7 @@ class Container:
             # Its own process group: Ctrl-C in the terminal stops `orders dev`, which then stops
             # its containers in order, instead of interrupting them in the middle of an invocation.
             start_new_session=True,
-            cwd=CODE_ROOT,  # Lambda runs a handler from the root of its code, /var/task
+            cwd=code_root,  # Lambda runs a handler from the root of its code, /var/task
         )
         threading.Thread(target=self._read_replies, daemon=True, name=f"{function.name}-replies").start()
         threading.Thread(target=self._forward_logs, daemon=True, name=f"{function.name}-logs").start()
@@ -107,7 +137,20 @@ class Container:
     def _forward_logs(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
+            if line.startswith(INVOCATION_END):
+                lines, self._lines = self._lines, []
+                self._logs.put(tuple(lines))
+                continue
+            if line.strip():
+                self._lines.append(line.rstrip("\n"))
             logs.forward(self.function.name, line)
+
+    def invocation_logs(self) -> tuple[str, ...]:
+        """What the invocation that just replied wrote: the worker marks its end on stderr too."""
+        try:
+            return self._logs.get(timeout=LOGS_GRACE_SECONDS)
+        except queue.Empty:
+            return ()
 
     def _reply(self, timeout: float) -> dict[str, Any]:
         try:
@@ -140,13 +183,23 @@ class Container:
 
     def stop(self) -> None:
         """Close stdin: the worker's loop ends and the process exits by itself."""
+        self.close()
+        self.wait_stopped()
+
+    def close(self) -> None:
+        """The first half of stop(): many containers can be told at once, then waited for."""
         if self.process.poll() is None:
             try:
                 assert self.process.stdin is not None
                 self.process.stdin.close()
-                self.process.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
+            except OSError:
                 self.kill()
+
+    def wait_stopped(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 class FunctionRuntime:
@@ -159,9 +212,12 @@ class FunctionRuntime:
         *,
         max_containers: int,
         record: Callable[[Invocation], None],
+        code_root: Path = CODE_ROOT,
     ) -> None:
         self.function = function
         self.environment = environment
+        self.code_root = code_root
+        self._generation = 0  # bumped when the code changes: older containers are not reused
         self.max_containers = max(1, min(max_containers, function.reserved_concurrency or max_containers))
         self._slots = threading.BoundedSemaphore(self.max_containers)
         self._idle: list[Container] = []
@@ -174,8 +230,28 @@ class FunctionRuntime:
         request_id = str(uuid.uuid4())
         timeout = self.function.timeout_seconds
 
-        def outcome(cold: bool, *, result: Any = None, error: dict[str, Any] | None = None) -> Invocation:
-            done = Invocation(self.function.name, request_id, source, correlation_id, cold, result, error)
+        def outcome(
+            cold: bool,
+            *,
+            result: Any = None,
+            error: dict[str, Any] | None = None,
+            started: float | None = None,
+            ended: float | None = None,
+            lines: tuple[str, ...] = (),
+        ) -> Invocation:
+            """The invocation, recorded; its duration is the handler's, without the cold start."""
+            duration_ms = 0.0 if started is None else ((ended or time.monotonic()) - started) * 1000
+            done = Invocation(
+                self.function.name,
+                request_id,
+                source,
+                correlation_id,
+                cold,
+                result,
+                error,
+                duration_ms,
+                lines,
+            )
             self._record(done)
             return done
 
@@ -201,17 +277,29 @@ class FunctionRuntime:
                 "deadline_ms": int((time.time() + timeout) * 1000),
                 "log_group_name": f"/aws/lambda/{self.function.name}",
             }
+            started = time.monotonic()
             try:
                 reply = container.invoke(event, context, timeout)
             except TimeoutError:
                 self._discard(container, kill=True)
                 message = f"Task timed out after {timeout:.2f} seconds"
-                return outcome(cold, error={"errorType": "Sandbox.Timedout", "errorMessage": message})
-            except ContainerDied as error:
+                error = {"errorType": "Sandbox.Timedout", "errorMessage": message}
+                return outcome(cold, error=error, started=started)
+            except ContainerDied as died:
                 self._discard(container, kill=True)
-                return outcome(cold, error={"errorType": "Runtime.ExitError", "errorMessage": str(error)})
+                error = {"errorType": "Runtime.ExitError", "errorMessage": str(died)}
+                return outcome(cold, error=error, started=started)
+            ended = time.monotonic()
+            lines = container.invocation_logs()
             self._release(container)
-            return outcome(cold, result=reply.get("result"), error=reply.get("error"))
+            return outcome(
+                cold,
+                result=reply.get("result"),
+                error=reply.get("error"),
+                started=started,
+                ended=ended,
+                lines=lines,
+            )
         finally:
             self._slots.release()
 
@@ -221,7 +309,9 @@ class FunctionRuntime:
                 raise Stopped(self.function.name)
             if self._idle:
                 return self._idle.pop(), False
-        container = Container(self.function, self.environment)
+        container = Container(
+            self.function, self.environment, code_root=self.code_root, generation=self._generation
+        )
         with self._lock:
             if self._stopped:  # stop() ran while this one started: it would outlive the runtime
                 container.kill()
@@ -238,10 +328,25 @@ class FunctionRuntime:
 
     def _release(self, container: Container) -> None:
         with self._lock:
-            if self._stopped:
-                container.stop()
-            else:
+            current = not self._stopped and container.generation == self._generation
+            if current:
                 self._idle.append(container)
+            else:
+                self._all.discard(container)
+        if not current:
+            container.stop()
+
+    def retire_warm(self) -> int:
+        """The code changed: stop the idle containers now, the busy ones when they finish, so
+        that the next invocation starts cold on the new code (SAM's `--warm-containers LAZY`).
+        How many containers were retired at once."""
+        with self._lock:
+            self._generation += 1
+            idle, self._idle = self._idle, []
+            self._all.difference_update(idle)
+        for container in idle:
+            container.stop()
+        return len(idle)
 
     def _discard(self, container: Container, *, kill: bool) -> None:
         with self._lock:
@@ -250,14 +355,16 @@ class FunctionRuntime:
                 self._idle.remove(container)
         container.kill() if kill else container.stop()
 
-    def stop(self) -> None:
+    def stop(self) -> list[Container]:
+        """No container starts any more; each one is told to exit. The caller waits for them."""
         with self._lock:
             self._stopped = True
             containers = list(self._all)
             self._idle.clear()
             self._all.clear()
         for container in containers:
-            container.stop()
+            container.close()
+        return containers
 
 
 class Functions:
@@ -269,11 +376,16 @@ class Functions:
         environments: dict[str, dict[str, str]],
         *,
         max_containers: int = DEFAULT_MAX_CONTAINERS,
+        code_root: Path = CODE_ROOT,
     ) -> None:
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=10_000)
         self._runtimes = {
             function.name: FunctionRuntime(
-                function, environments[function.name], max_containers=max_containers, record=self._remember
+                function,
+                environments[function.name],
+                max_containers=max_containers,
+                record=self._remember,
+                code_root=code_root,
             )
             for function in functions
         }
@@ -303,6 +415,20 @@ class Functions:
     def invoke(self, name: str, event: Any, *, source: str, correlation_id: str | None = None) -> Invocation:
         return self._runtimes[name].invoke(event, source=source, correlation_id=correlation_id)
 
+    def retire_warm(self, changed: Iterable[str]) -> int:
+        """New code: no warm container is reused; each function's next invocation starts cold."""
+        retired = sum(runtime.retire_warm() for runtime in self._runtimes.values())
+        logs.log(
+            "runtime",
+            "code changed: warm containers retired, the next invocations start cold on the new code",
+            changed=sorted(changed),
+            retired_now=retired,
+        )
+        return retired
+
     def stop(self) -> None:
-        for runtime in self._runtimes.values():
-            runtime.stop()
+        """Every container of every function told at once, then waited for: a second, not one each."""
+        containers = [container for runtime in self._runtimes.values() for container in runtime.stop()]
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for container in containers:
+            container.wait_stopped(max(0.0, deadline - time.monotonic()))

@@ -19,6 +19,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+INVOCATION_END = "\x1eorders-invocation-end "  # on stderr after each invocation: its logs end here
+
 
 @dataclass
 class LambdaContext:
@@ -85,6 +87,9 @@ def serve(handler_path: str, requests: TextIO, replies: TextIO) -> None:
                     reply["result"] = json.loads(json.dumps(result, default=_json_default))
                 except (TypeError, ValueError) as error:
                     reply["error"] = _error("Runtime.MarshalError", error)
+        sys.stdout.flush()
+        sys.stderr.write(f"{INVOCATION_END}{request['id']}\n")
+        sys.stderr.flush()
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
 

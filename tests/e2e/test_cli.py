@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
+import socket
 import subprocess
 
 import jwt
@@ -60,6 +63,76 @@ def test_the_commands_say_plainly_when_no_orders_dev_is_running(tmp_path):
     answer = orders("token", "nobody", "--state-file", str(tmp_path / "none.json"), check=False)
     assert answer.returncode != 0
     assert "orders dev" in answer.stderr
+
+
+def test_replay_with_no_orders_dev_says_to_start_it_rather_than_asking_for_table_name(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if k not in ("TABLE_NAME", "DATABASE_URL")}
+    answer = subprocess.run(
+        [str(ORDERS), "replay", "--state-file", str(tmp_path / "none.json")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+    )
+    assert answer.returncode == 1
+    assert "start the system first with `orders dev`" in answer.stderr
+    assert "TABLE_NAME" not in answer.stderr
+    assert "Traceback" not in answer.stderr
+
+
+def test_an_aws_profile_that_does_not_exist_is_ignored_by_the_local_commands(tmp_path):
+    answer = subprocess.run(
+        [str(ORDERS), "token", "ada", "--state-file", str(tmp_path / "none.json")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "AWS_PROFILE": "no-such-profile"},
+    )
+    assert answer.returncode == 1
+    assert "ignoring AWS_PROFILE=no-such-profile" in answer.stderr
+    assert "start the system first with `orders dev`" in answer.stderr
+    assert "Traceback" not in answer.stderr
+
+
+def test_a_port_in_use_is_said_at_once_with_the_option_to_choose_another(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        answer = subprocess.run(
+            [str(ORDERS), "dev", "--port", str(port), "--state-file", str(tmp_path / "dev.json")],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+    assert answer.returncode == 2
+    lines = answer.stderr.strip().splitlines()
+    assert len(lines) == 1, answer.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in lines[0]
+    assert f"orders dev --port {port + 1}" in lines[0]
+    assert not (tmp_path / "dev.json").exists()
+
+
+def every_command(group=None, prefix=()):
+    from cli.main import main
+
+    group = group or main
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if hasattr(command, "commands"):
+            yield from every_command(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("command", [(), *every_command()], ids=lambda c: " ".join(c) or "orders")
+def test_every_command_has_version(command):
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    answer = CliRunner().invoke(main, [*command, "--version"])
+    assert answer.exit_code == 0, answer.output
+    assert answer.output == f"orders {importlib.metadata.version('orders')}\n"
 
 
 def test_orders_demo_runs_a_day_of_business_and_every_expectation_holds(tmp_path):

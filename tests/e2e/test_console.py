@@ -1,0 +1,180 @@
+"""The web console and the API docs in a real browser: Debian's chromium, headless, driven by selenium.
+
+An order placed through the API shows up in the console, moves to FULFILLED, and its event
+log and e-mail are there. The screenshot in docs/local.md is the one this test takes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+
+SCREENSHOT = ROOT / "docs" / "images" / "console.png"
+INSTALL = "apt-get update && apt-get install -y chromium chromium-driver"
+WAIT_SECONDS = 60
+
+
+def executables() -> tuple[str, str]:
+    """chromium and its driver, or a failure that says what to type."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.fail(f"the console's browser test needs Debian's chromium and chromedriver: run `{INSTALL}`")
+    return chromium, driver
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = executables()
+    with tempfile.TemporaryDirectory(prefix="orders-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = chromium
+        for flag in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1400,1800",
+            f"--user-data-dir={profile}",
+        ):
+            options.add_argument(flag)
+        chrome = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+        try:
+            yield chrome
+        finally:
+            chrome.quit()
+
+
+def wait_for(browser, check, message: str):
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def attempt(driver):
+        try:
+            return check(driver)
+        except (StaleElementReferenceException, WebDriverException):
+            return False
+
+    return WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.2).until(attempt, message)
+
+
+def test_the_console_shows_an_order_move_to_fulfilled_with_its_log_and_email(browser, orders_dev, shop):
+    from selenium.webdriver.common.by import By
+
+    customer = shop.customer("console")
+    shop.restock("CONSOLE-01", 5, "7.50")
+    placed = shop.place(customer, {"CONSOLE-01": 2}, headers={"X-Correlation-Id": "console-checkout"})
+    assert placed.status_code == 202, placed.text
+    order_id = placed.json()["order_id"]
+
+    browser.get(orders_dev.client.state.console_url)
+    row = f'#orders tr[data-order-id="{order_id}"]'
+    wait_for(
+        browser,
+        lambda b: b.find_element(By.CSS_SELECTOR, f"{row} .status").text == "FULFILLED",
+        f"order {order_id} never shown FULFILLED",
+    )
+    wait_for(
+        browser,
+        lambda b: b.find_element(By.CSS_SELECTOR, f"{row} .read-model-status").text == "FULFILLED",
+        "the read model never caught up in the console",
+    )
+
+    browser.find_element(By.CSS_SELECTOR, f"{row} a.order-link").click()
+    wait_for(
+        browser,
+        lambda b: (
+            "ConfirmationSent" in [e.text for e in b.find_elements(By.CSS_SELECTOR, "#event-log .event-type")]
+        ),
+        "the event log never showed ConfirmationSent",
+    )
+    types = [element.text for element in browser.find_elements(By.CSS_SELECTOR, "#event-log .event-type")]
+    assert types[0] == "OrderPlaced"
+    assert "PaymentSucceeded" in types
+    assert "OrderFulfilled" in types
+    assert "console-checkout" in browser.find_element(By.ID, "event-log").text
+    assert "agrees" in browser.find_element(By.ID, "agreement").text
+
+    wait_for(
+        browser,
+        lambda b: customer.email in b.find_element(By.ID, "emails").text,
+        f"no e-mail to {customer.email} in the console",
+    )
+    email = next(
+        element
+        for element in browser.find_elements(By.CSS_SELECTOR, "#emails .email")
+        if customer.email in element.text
+    )
+    assert order_id in email.text or "CONSOLE-01" in email.text
+
+    browser.find_element(By.ID, "correlation").send_keys("console-checkout")
+    wait_for(
+        browser,
+        lambda b: (
+            {"place_order", "payment", "notification"}
+            <= {
+                row.find_elements(By.TAG_NAME, "td")[0].text
+                for row in b.find_elements(By.CSS_SELECTOR, "#invocations tbody tr")
+            }
+        ),
+        "the invocations filtered by correlation id miss a step of the order",
+    )
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_the_api_docs_authorise_with_a_token_and_call_the_running_api(browser, orders_dev, shop):
+    from selenium.webdriver.common.by import By
+
+    customer = shop.customer("docs")
+    browser.get(orders_dev.client.state.docs_url)
+    wait_for(
+        browser, lambda b: b.find_element(By.CSS_SELECTOR, "button.authorize"), "Swagger UI never loaded"
+    )
+    browser.find_element(By.CSS_SELECTOR, "button.authorize").click()
+    field = wait_for(
+        browser, lambda b: b.find_element(By.CSS_SELECTOR, ".auth-container input"), "no token field"
+    )
+    field.send_keys(customer.token)
+    browser.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper button.authorize").click()
+    browser.find_element(By.CSS_SELECTOR, "button.btn-done").click()
+
+    operation = wait_for(
+        browser,
+        lambda b: b.find_element(By.CSS_SELECTOR, "[id$='listOrders'] .opblock-summary"),
+        "no listOrders",
+    )
+    operation.click()
+    wait_for(browser, lambda b: b.find_element(By.CSS_SELECTOR, ".try-out__btn"), "no Try it out").click()
+    wait_for(browser, lambda b: b.find_element(By.CSS_SELECTOR, "button.execute"), "no Execute").click()
+    status = wait_for(
+        browser,
+        lambda b: b.find_element(
+            By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status"
+        ).text.strip(),
+        "no response shown",
+    )
+    assert status.startswith("200"), status
+
+
+def test_the_browser_test_says_how_to_install_chromium_when_it_is_missing(monkeypatch):
+    monkeypatch.setenv("PATH", str(Path(os.devnull).parent / "nowhere"))
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y chromium chromium-driver"):
+        executables()
