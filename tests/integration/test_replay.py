@@ -390,8 +390,9 @@ def record_legacy_nul_order(store, like) -> Recorded:
     order_id = str(uuid.uuid4())
     data = placed.data.model_copy(update={"order_id": order_id, "client_reference": "cart\x0042"})
     event = NewEvent(data, str(uuid.uuid4()), placed.occurred_at, placed.correlation_id)
+    store.append(f"ORDER#{order_id}", 0, [event])
     with pytest.raises(InvalidEvent):
-        store.append(f"ORDER#{order_id}", 0, [event])
+        store.read(f"ORDER#{order_id}")
     return Recorded(f"ORDER#{order_id}", 1, data, event.event_id, event.occurred_at, event.correlation_id)
 
 
