@@ -65,6 +65,9 @@ class Live:
 
 @pytest.fixture
 def live(monkeypatch):
+    # `orders replay` runs against the system its environment names (here the wired store and
+    # read model), not a running `orders dev`: TABLE_NAME set says so.
+    monkeypatch.setenv("TABLE_NAME", "wired-in-this-test")
     with wired_read_model(monkeypatch) as (store, pg):
         live = Live(store, pg)
         live.shop.open_shop()
