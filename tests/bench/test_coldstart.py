@@ -5,6 +5,7 @@ import pytest
 pytestmark = [pytest.mark.bench, pytest.mark.moto, pytest.mark.postgres]
 
 
+@pytest.mark.timeout(1800)  # five cases, each side building its sandbox: slow on a loaded machine
 def test_cold_start_measures_both_sides_with_the_same_aws_calls(run_bench):
     report = run_bench(
         "coldstart",
