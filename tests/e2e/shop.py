@@ -129,3 +129,14 @@ class Shop:
 
 def money(text: str) -> Decimal:
     return Decimal(text)
+
+
+def order_events(shop: Shop, order_id: str) -> list[str]:
+    """The order's event types, straight from the table (needs no Postgres)."""
+    items = client("dynamodb", shop.dev.state.moto_url).query(
+        TableName=shop.dev.resources.table_name,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :ev)",
+        ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}, ":ev": {"S": "EV#"}},
+        ConsistentRead=True,
+    )["Items"]
+    return [item["type"]["S"] for item in items]

@@ -33,7 +33,7 @@ from infra.dev.client import DevClient
 from infra.dev.runtime import LocalRuntime, Options
 from infra.emulator.aws import client
 from tests.e2e.conftest import ORDERS, ROOT, Postgres, eventually
-from tests.e2e.shop import Customer, Shop, new_sku
+from tests.e2e.shop import Customer, Shop, new_sku, order_events
 from tests.support.stripe_stub import StripeStub
 
 pytestmark = [
@@ -133,17 +133,6 @@ def park_again(shop: Shop, queue: str, bodies: list[Any]) -> None:
     sqs = client("sqs", shop.dev.state.moto_url)
     for body in bodies:
         sqs.send_message(QueueUrl=shop.dev.resources.queue_urls[queue], MessageBody=json.dumps(body))
-
-
-def order_events(shop: Shop, order_id: str) -> list[str]:
-    """The order's event types, from the table (needs no Postgres)."""
-    items = client("dynamodb", shop.dev.state.moto_url).query(
-        TableName=shop.dev.resources.table_name,
-        KeyConditionExpression="PK = :pk AND begins_with(SK, :ev)",
-        ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}, ":ev": {"S": "EV#"}},
-        ConsistentRead=True,
-    )["Items"]
-    return [item["type"]["S"] for item in items]
 
 
 def settled_once(shop: Shop, customer: Customer, order_id: str) -> None:

@@ -15,20 +15,9 @@ import pytest
 from infra import topology
 from infra.emulator.aws import client
 from tests.e2e.conftest import ORDERS, ROOT, eventually
-from tests.e2e.shop import Shop, new_sku
+from tests.e2e.shop import Shop, new_sku, order_events
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
-
-
-def order_events(shop: Shop, order_id: str) -> list[str]:
-    """The order's event types, straight from the table (needs no Postgres)."""
-    items = client("dynamodb", shop.dev.state.moto_url).query(
-        TableName=shop.dev.resources.table_name,
-        KeyConditionExpression="PK = :pk AND begins_with(SK, :ev)",
-        ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}, ":ev": {"S": "EV#"}},
-        ConsistentRead=True,
-    )["Items"]
-    return [item["type"]["S"] for item in items]
 
 
 def test_poison_messages_land_in_their_dead_letter_queues_while_orders_keep_flowing(shop: Shop, orders_dev):
