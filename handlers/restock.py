@@ -1,7 +1,10 @@
-"""POST /inventory (members of the Cognito group `admin` only): add stock to a SKU and set its price.
+"""POST /inventory (members of the Cognito group `admin` only): add stock to a SKU, set its price
+and, optionally, how many shards its stock is split into.
 
-Records StockAdded and, when the price or currency changes, PriceChanged, together with the
-SKU's head, in one transaction; answers 200 with the SKU as it now is. Anyone else gets 403.
+Records StockAdded and, when the price or currency changes, PriceChanged (when the shards
+change, StockSharded, and StockMoved to spread the units), together with the SKU's heads, in
+one transaction; answers 200 with the SKU as it now is, summed over its shards. Anyone else
+gets 403.
 """
 
 from __future__ import annotations
@@ -35,29 +38,42 @@ def post_inventory() -> Response:
             403, http.Code.forbidden, f"Only members of the group {http.ADMIN_GROUP} may restock"
         )
     request = http.body_of(event, m.Restock)
-    item = restock(
+    heads = restock(
         bootstrap.event_store(),
         request.sku,
         request.quantity,
         parse_money(request.price),
         request.currency,
         Cause(correlation_id),
+        shards=request.shards if isinstance(request.shards, int) else None,
     )
-    logger.info("Restocked", extra={"sku": item.sku, "added": request.quantity, "available": item.available})
-    return http.answer(200, inventory_item(item), correlation_id)
+    answer = inventory_item(heads)
+    logger.info(
+        "Restocked",
+        extra={
+            "sku": answer.sku,
+            "added": request.quantity,
+            "available": answer.available,
+            "shards": answer.shards,
+        },
+    )
+    return http.answer(200, answer, correlation_id)
 
 
-def inventory_item(item: InventoryItem) -> m.InventoryItem:
-    if item.price is None or item.currency is None:  # a restock always sets them
-        raise ValueError(f"SKU {item.sku} has no price after a restock")
+def inventory_item(heads: list[InventoryItem]) -> m.InventoryItem:
+    """The SKU as a whole: its stock summed over its shards, the catalog (shard 0) for the rest."""
+    catalog = heads[0]
+    if catalog.price is None or catalog.currency is None:  # a restock always sets them
+        raise ValueError(f"SKU {catalog.sku} has no price after a restock")
     return m.InventoryItem(
-        sku=item.sku,
-        available=item.available,
-        reserved=item.reserved,
-        committed=item.committed,
-        price=format_money(item.price),
-        currency=item.currency,
-        version=item.version,
+        sku=catalog.sku,
+        available=sum(head.available for head in heads),
+        reserved=sum(head.reserved for head in heads),
+        committed=sum(head.committed for head in heads),
+        price=format_money(catalog.price),
+        currency=catalog.currency,
+        shards=catalog.shards,
+        version=catalog.version,
     )
 
 

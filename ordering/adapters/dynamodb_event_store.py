@@ -24,7 +24,7 @@ from ordering.adapters.table_items import (
 )
 from ordering.domain.inventory import InventoryItem
 from ordering.domain.recorded import Recorded
-from ordering.domain.streams import sku_stream
+from ordering.domain.streams import SKU, sku_stream
 from ordering.ports.event_store import (
     Append,
     ConcurrencyError,
@@ -80,14 +80,14 @@ class DynamoDBEventStore(EventStore):
         )
         return [recorded_from_item(item) for item in self._items(pages)]
 
-    def read_heads(self, skus: Iterable[str]) -> dict[str, InventoryItem]:
-        keys = [{"PK": {"S": sku_stream(sku)}, "SK": {"S": HEAD_KEY}} for sku in dict.fromkeys(skus)]
-        heads: dict[str, InventoryItem] = {}
+    def read_heads(self, heads: Iterable[str]) -> dict[str, InventoryItem]:
+        keys = [{"PK": {"S": f"{SKU}#{head}"}, "SK": {"S": HEAD_KEY}} for head in dict.fromkeys(heads)]
+        found: dict[str, InventoryItem] = {}
         for start in range(0, len(keys), BATCH_GET_KEYS):
             for item in self._batch_get(keys[start : start + BATCH_GET_KEYS]):
                 head = head_from_item(plain_item(item))
-                heads[head.sku] = head
-        return heads
+                found[head.head] = head
+        return found
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Every item of `keys`, asking again for what DynamoDB left unprocessed."""
@@ -123,7 +123,7 @@ class DynamoDBEventStore(EventStore):
 
     def transact(self, appends: Sequence[Append], heads: Sequence[HeadWrite] = ()) -> list[Recorded]:
         event_items, head_items = transaction_items(appends, heads)
-        streams_with_heads = {sku_stream(write.head.sku) for write in heads}
+        streams_with_heads = {sku_stream(write.head.sku, write.head.shard) for write in heads}
         # A stream that already has events and no head guarding it gets a check that its
         # expected last event exists, so that an append can never leave a gap.
         checks = [a for a in appends if a.expected_version > 0 and a.stream not in streams_with_heads]

@@ -42,23 +42,25 @@ class InMemoryEventStore(EventStore):
                 if found != append.expected_version:
                     raise ConcurrencyError(append.stream, append.expected_version, found)
             for write in heads:
-                current = self._heads.get(write.head.sku)
+                current = self._heads.get(write.head.head)
                 found = 0 if current is None else int(current["version"])
                 short = write.require_available and (
                     current is None or int(current["available"]) < write.require_available
                 )
                 if found != write.expected_version or short:
-                    raise ConcurrencyError(sku_stream(write.head.sku), write.expected_version, found)
+                    raise ConcurrencyError(
+                        sku_stream(write.head.sku, write.head.shard), write.expected_version, found
+                    )
             for item in event_items:
                 self._events.setdefault(item["PK"], []).append(item)
-            for item in head_items:
-                self._heads[item["sku"]] = item
+            for write, item in zip(heads, head_items, strict=True):
+                self._heads[write.head.head] = item
         return [event for append in appends for event in append.recorded()]
 
-    def read_heads(self, skus: Iterable[str]) -> dict[str, InventoryItem]:
+    def read_heads(self, heads: Iterable[str]) -> dict[str, InventoryItem]:
         with self._lock:
-            found = {sku: self._heads[sku] for sku in skus if sku in self._heads}
-        return {sku: head_from_item(item) for sku, item in found.items()}
+            found = {head: self._heads[head] for head in heads if head in self._heads}
+        return {head: head_from_item(item) for head, item in found.items()}
 
     def scan(self, segment: int, total_segments: int) -> Iterator[Recorded | Unreadable]:
         if not 0 <= segment < total_segments:

@@ -1,7 +1,7 @@
 """The single table's item layout (docs/architecture.md), shared by every event store adapter.
 
   event             PK = ORDER#<uuid> | SKU#<sku> | USER#<sub>   SK = EV#<version, 10 digits>
-  SKU head          PK = SKU#<sku>                               SK = HEAD
+  SKU head          PK = SKU#<sku> | SKU#<sku>#<shard>           SK = HEAD
   idempotency       written by Powertools' idempotency layer, PK = idempotency#<function>
 
 The in-memory adapter builds the same items so that size limits are enforced identically.
@@ -79,9 +79,12 @@ def recorded_from_item(item: Mapping[str, Any]) -> Recorded:
 
 def head_item(head: InventoryItem) -> dict[str, Any]:
     return {
-        "PK": sku_stream(head.sku),
+        "PK": sku_stream(head.sku, head.shard),
         "SK": HEAD_KEY,
         "sku": head.sku,
+        "shard": head.shard,
+        "shards": head.shards,
+        "span": head.span,
         "available": head.available,
         "reserved": head.reserved,
         "committed": head.committed,
@@ -101,6 +104,9 @@ def head_from_item(item: Mapping[str, Any]) -> InventoryItem:
         price=None if price is None else Decimal(price),
         currency=item.get("currency"),
         version=int(item["version"]),
+        shard=int(item.get("shard", 0)),  # heads written before sharding have none of these
+        shards=int(item.get("shards", 1)),
+        span=int(item.get("span", 1)),
     )
 
 

@@ -24,6 +24,8 @@ DomainEvent = (
     | m.ConfirmationSent
     | m.StockAdded
     | m.PriceChanged
+    | m.StockSharded
+    | m.StockMoved
     | m.UserRegistered
 )
 

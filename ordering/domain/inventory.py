@@ -1,11 +1,19 @@
-"""The Inventory item aggregate: one per SKU. Its stock moves available -> reserved -> committed.
+"""The Inventory item aggregate: one per SKU shard. Its stock moves available -> reserved -> committed.
 
 Placing an order reserves; a paid order commits what it reserved; a failed payment releases
 it. `available + reserved + committed` only ever grows, by StockAdded.
+
+A hot SKU's stock can be split into K shards so that concurrent orders write different heads
+(docs/benchmarks.md §5). Shard 0 is the SKU's catalog head: price, currency and K. Every shard
+is an InventoryItem of its own stream; the SKU's stock is the sum over its shards. Changing K,
+or restocking a sharded SKU, spreads the available units evenly over the K shards with
+StockMoved (recorded on both shards, so no unit appears or vanishes); reserved and committed
+units stay in the shard whose orders hold them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import singledispatch
@@ -15,6 +23,9 @@ from ordering.domain.errors import InvalidTransition
 from ordering.domain.events import DomainEvent
 from ordering.domain.money import format_money, parse_money
 from ordering.domain.recorded import Recorded
+from ordering.domain.streams import head_id, split_head
+
+MAX_SHARDS = 16  # a re-shard of 16 shards writes at most 2 + 16 + 2*15 events and 16 heads: < 100 items
 
 
 @dataclass(frozen=True)
@@ -26,11 +37,43 @@ class InventoryItem:
     price: Decimal | None = None
     currency: str | None = None
     version: int = 0
+    shard: int = 0
+    shards: int = 1  # on shard 0: how many shards orders reserve from
+    span: int = 1  # on shard 0: how many shards may hold stock (every shard ever used)
 
     @property
     def on_sale(self) -> bool:
         """A SKU can be ordered once it has a price."""
         return self.price is not None
+
+    @property
+    def head(self) -> str:
+        """This shard's name in `EventStore.read_heads`."""
+        return head_id(self.sku, self.shard)
+
+
+def empty_head(head: str) -> InventoryItem:
+    """The state of a shard that has no head yet, by its `read_heads` name."""
+    sku, shard = split_head(head)
+    return InventoryItem(sku, shard=shard)
+
+
+def shard_heads(catalog: Mapping[str, InventoryItem], sku: str) -> list[InventoryItem]:
+    """Every shard of `sku` that may hold stock, shard 0 first; a shard without a head yet is empty.
+    `catalog` is heads by `InventoryItem.head`."""
+    first = catalog.get(sku) or InventoryItem(sku)
+    return [first] + [
+        catalog.get(head_id(sku, shard)) or InventoryItem(sku, shard=shard) for shard in range(1, first.span)
+    ]
+
+
+def other_shards(catalog: Mapping[str, InventoryItem]) -> list[str]:
+    """The heads beyond shard 0 that the SKUs of `catalog` (catalog heads) have: read them next."""
+    return [head_id(item.sku, shard) for item in catalog.values() for shard in range(1, item.span)]
+
+
+def total_available(heads: Sequence[InventoryItem]) -> int:
+    return sum(head.available for head in heads)
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -63,6 +106,17 @@ class ReleaseStock:
     quantity: int
 
 
+@dataclass(frozen=True)
+class Restock:
+    """Add `quantity` units, set the price, and split the stock into `shards` (None: as it is)."""
+
+    sku: str
+    quantity: int
+    price: Decimal
+    currency: str
+    shards: int | None = None
+
+
 InventoryCommand = AddStock | ChangePrice | CommitStock | ReleaseStock
 
 
@@ -86,6 +140,54 @@ def decide(state: InventoryItem, command: InventoryCommand) -> list[DomainEvent]
     raise TypeError(f"not an inventory command: {command!r}")
 
 
+def restock(heads: Sequence[InventoryItem], command: Restock) -> dict[int, list[DomainEvent]]:
+    """The events per shard of a restock, decided on every shard of the SKU (`shard_heads`).
+
+    The SKU's available units plus the new ones end up spread evenly over its K shards (the
+    retired ones, beyond K, are emptied): the new units go where units are missing, then
+    StockMoved carries the rest from the shards that have too many. With K = 1 this is a
+    StockAdded on shard 0, as for a SKU that was never sharded.
+    """
+    catalog = heads[0]
+    shards = command.shards or catalog.shards
+    if not 1 <= shards <= MAX_SHARDS:
+        raise ValueError(f"a SKU has 1 to {MAX_SHARDS} shards, not {shards}")
+    span = max(len(heads), shards)
+    events: dict[int, list[DomainEvent]] = {shard: [] for shard in range(span)}
+    if shards != catalog.shards:
+        events[0].append(m.StockSharded(sku=command.sku, shards=shards))
+    available = [head.available for head in heads] + [0] * (span - len(heads))
+    target = _even(sum(available) + command.quantity, shards) + [0] * (span - shards)
+    missing = [max(want - have, 0) for want, have in zip(target, available, strict=True)]
+    to_add = command.quantity
+    for shard in range(span):
+        added = min(missing[shard], to_add)
+        if added:
+            events[shard].append(m.StockAdded(sku=command.sku, quantity=added))
+            missing[shard] -= added
+            to_add -= added
+    surplus = [max(have - want, 0) for want, have in zip(target, available, strict=True)]
+    givers = iter([shard for shard in range(span) if surplus[shard]])
+    giver = next(givers, None)
+    for taker in range(span):
+        while missing[taker]:
+            assert giver is not None  # the surplus covers what the new units did not
+            moved = min(missing[taker], surplus[giver])
+            move = m.StockMoved(sku=command.sku, from_shard=giver, to_shard=taker, quantity=moved)
+            events[giver].append(move)
+            events[taker].append(move)
+            missing[taker] -= moved
+            surplus[giver] -= moved
+            if not surplus[giver]:
+                giver = next(givers, None)
+    events[0] += decide(catalog, ChangePrice(command.sku, command.price, command.currency))
+    return {shard: changes for shard, changes in events.items() if changes}
+
+
+def _even(units: int, shards: int) -> list[int]:
+    return [units // shards + (1 if shard < units % shards else 0) for shard in range(shards)]
+
+
 def _require_reserved(state: InventoryItem, quantity: int, command: str) -> None:
     if state.reserved < quantity:
         raise InvalidTransition(f"SKU {state.sku}", f"reserved={state.reserved}", f"{command}({quantity})")
@@ -95,11 +197,11 @@ def _require_reserved(state: InventoryItem, quantity: int, command: str) -> None
 
 
 def evolve(state: InventoryItem | None, event: Recorded) -> InventoryItem:
-    return _apply(event.data, state or InventoryItem(sku=_sku_of(event)), event.version)
+    return _apply(event.data, state or _new_head(event), event.version)
 
 
-def _sku_of(event: Recorded) -> str:
-    return event.stream.partition("#")[2]
+def _new_head(event: Recorded) -> InventoryItem:
+    return empty_head(event.stream.partition("#")[2])
 
 
 @singledispatch
@@ -145,3 +247,17 @@ def _released(data: m.StockReleased, state: InventoryItem, version: int) -> Inve
         available=state.available + data.quantity,
         version=version,
     )
+
+
+@_apply.register
+def _sharded(data: m.StockSharded, state: InventoryItem, version: int) -> InventoryItem:
+    return replace(state, shards=data.shards, span=max(state.span, data.shards), version=version)
+
+
+@_apply.register
+def _moved(data: m.StockMoved, state: InventoryItem, version: int) -> InventoryItem:
+    """The same event is on both shards' streams: it takes units from one and gives them to the other."""
+    change = (data.quantity if state.shard == data.to_shard else 0) - (
+        data.quantity if state.shard == data.from_shard else 0
+    )
+    return replace(state, available=state.available + change, version=version)

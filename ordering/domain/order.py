@@ -29,6 +29,15 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class Reservation:
+    """Units of a SKU this order holds in one shard of it (settlement commits or releases there)."""
+
+    sku: str
+    shard: int
+    quantity: int
+
+
+@dataclass(frozen=True)
 class Order:
     id: str
     user_id: str
@@ -44,6 +53,14 @@ class Order:
     payment_reference: str | None = None
     failure_reason: str | None = None
     emails_sent: frozenset[m.EmailKind] = frozenset()
+    # Where the stock was reserved, when not all of it from shard 0 (OrderPlaced.reserved_from).
+    # Only the log keeps it: the read model's rows do not, and settlement reads the log.
+    reserved_from: tuple[Reservation, ...] = ()
+
+    @property
+    def reservations(self) -> tuple[Reservation, ...]:
+        """Every reservation the order holds: each line from shard 0 unless recorded otherwise."""
+        return self.reserved_from or tuple(Reservation(line.sku, 0, line.quantity) for line in self.lines)
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -180,6 +197,10 @@ def _placed(data: m.OrderPlaced, state: Order | None, event: Recorded) -> Order:
         updated_at=event.occurred_at,
         version=event.version,
         client_reference=data.client_reference if isinstance(data.client_reference, str) else None,
+        reserved_from=tuple(
+            Reservation(r.sku, r.shard, r.quantity)
+            for r in (data.reserved_from if isinstance(data.reserved_from, list) else ())
+        ),
     )
 
 

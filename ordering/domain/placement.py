@@ -2,12 +2,17 @@
 
 It prices every line from the catalog (never from the client), checks that the SKUs are
 distinct, known, in one currency and in stock, and decides OrderPlaced plus one
-StockReserved per SKU. Every problem of one kind is reported at once.
+StockReserved per SKU shard it reserves from. Every problem of one kind is reported at once.
+
+A sharded SKU reserves from the shard a hash of the order id chooses, so that concurrent
+orders write different heads; when that shard is short, from the next one that has the whole
+quantity, and else from several. The order is out of stock only when the SKU as a whole is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,7 +25,7 @@ from ordering.domain.errors import (
     Shortage,
     UnknownSku,
 )
-from ordering.domain.inventory import InventoryItem
+from ordering.domain.inventory import InventoryItem, shard_heads, total_available
 from ordering.domain.money import format_money
 
 MAX_AMOUNT = Decimal("9999999999.99")  # the largest amount the money schema can carry
@@ -43,7 +48,8 @@ class PlaceOrder:
 
 @dataclass(frozen=True)
 class Placement:
-    """What placing the order decided: the order's first event and a reservation per SKU."""
+    """What placing the order decided: the order's first event and a reservation per SKU shard
+    it reserves from, by `InventoryItem.head` (the SKU itself for an unsharded SKU)."""
 
     order_placed: m.OrderPlaced
     reservations: dict[str, m.StockReserved]
@@ -56,8 +62,34 @@ class AmountTooLarge(DomainError):
         )
 
 
+def chosen_shard(order_id: str, shards: int) -> int:
+    """The shard an order reserves from first: stable for the order, spread over the orders."""
+    return zlib.crc32(order_id.encode()) % shards
+
+
+def allocate(heads: Sequence[InventoryItem], order_id: str, quantity: int) -> dict[int, int] | None:
+    """Units to reserve per shard (`heads`: every shard, shard 0 first), None if the SKU is short.
+
+    The chosen shard first, then the other active shards after it, then the retired ones
+    (which hold only units released after a re-shard); one shard with the whole quantity if
+    any has it, else as few shards as this order of trying gives."""
+    active = heads[0].shards
+    first = chosen_shard(order_id, active)
+    order = [(first + step) % active for step in range(active)] + list(range(active, len(heads)))
+    for shard in order:
+        if heads[shard].available >= quantity:
+            return {shard: quantity}
+    taken: dict[int, int] = {}
+    for shard in order:
+        take = min(heads[shard].available, quantity - sum(taken.values()))
+        if take:
+            taken[shard] = take
+    return taken if sum(taken.values()) == quantity else None
+
+
 def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder) -> Placement:
-    """`catalog` holds the current state of each SKU on the order (missing if never stocked)."""
+    """`catalog` holds the current head of every shard of each SKU on the order, by
+    `InventoryItem.head` (a SKU never stocked is missing)."""
     seen: dict[str, int] = {}
     duplicates: dict[int, str] = {}
     for index, line in enumerate(command.lines):
@@ -77,13 +109,22 @@ def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder) -> Placeme
     if len(set(currencies.values())) > 1:
         raise CurrencyMismatch(currencies)
 
+    shards = {line.sku: shard_heads(catalog, line.sku) for line in command.lines}
+    allocations = {
+        line.sku: allocate(shards[line.sku], command.order_id, line.quantity) for line in command.lines
+    }
     shortages = [
-        Shortage(line.sku, line.quantity, priced[line.sku].available)
+        Shortage(line.sku, line.quantity, total_available(shards[line.sku]))
         for line in command.lines
-        if priced[line.sku].available < line.quantity
+        if allocations[line.sku] is None
     ]
     if shortages:
         raise OutOfStock(shortages)
+    reserved_from = [
+        (line, shard, quantity)
+        for line in command.lines
+        for shard, quantity in (allocations[line.sku] or {}).items()
+    ]
 
     lines = []
     for line in command.lines:
@@ -109,9 +150,21 @@ def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder) -> Placeme
         total=format_money(total),
         currency=next(iter(currencies.values())),
         **({"client_reference": command.client_reference} if command.client_reference else {}),
+        **(
+            {
+                "reserved_from": [
+                    m.ReservedFromItem(sku=line.sku, shard=shard, quantity=quantity)
+                    for line, shard, quantity in reserved_from
+                ]
+            }
+            if any(shard != 0 for _, shard, _ in reserved_from)
+            else {}
+        ),
     )
     reservations = {
-        line.sku: m.StockReserved(sku=line.sku, order_id=command.order_id, quantity=line.quantity)
-        for line in command.lines
+        shards[line.sku][shard].head: m.StockReserved(
+            sku=line.sku, order_id=command.order_id, quantity=quantity
+        )
+        for line, shard, quantity in reserved_from
     }
     return Placement(order_placed, reservations)

@@ -1,8 +1,10 @@
 """Settling an order after its payment outcome: one decision over the order and its SKUs.
 
-Paid: OrderFulfilled and a StockCommitted per line. Declined: OrderCancelled and a
-StockReleased per line. An order already settled decides nothing (a redelivery); an order
-whose payment outcome is not the one being settled is an InvalidTransition.
+Paid: OrderFulfilled and a StockCommitted per reservation. Declined: OrderCancelled and a
+StockReleased per reservation. Each goes to the SKU shard that reserved it (Order.reservations,
+from the order's own OrderPlaced), so `catalog` must hold those heads: `reserved_heads`.
+An order already settled decides nothing (a redelivery); an order whose payment outcome is
+not the one being settled is an InvalidTransition.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ordering.domain.errors import InvalidTransition
 from ordering.domain.events import DomainEvent
 from ordering.domain.inventory import CommitStock, InventoryItem, ReleaseStock
 from ordering.domain.order import CancelOrder, FulfilOrder, Order, Status
+from ordering.domain.streams import head_id
 
 SETTLED = (Status.FULFILLED, Status.CANCELLED)
 
@@ -22,11 +25,16 @@ SETTLED = (Status.FULFILLED, Status.CANCELLED)
 @dataclass(frozen=True)
 class Settlement:
     order_events: list[DomainEvent] = field(default_factory=list)
-    stock_events: dict[str, list[DomainEvent]] = field(default_factory=dict)
+    stock_events: dict[str, list[DomainEvent]] = field(default_factory=dict)  # by InventoryItem.head
+
+
+def reserved_heads(state: Order) -> list[str]:
+    """The heads (`EventStore.read_heads` names) of the shards the order holds stock in."""
+    return [head_id(r.sku, r.shard) for r in state.reservations]
 
 
 def decide(state: Order, catalog: Mapping[str, InventoryItem], paid: bool) -> Settlement:
-    """`catalog` holds the current state of each SKU on the order."""
+    """`catalog` holds the current head of each shard the order reserved from (`reserved_heads`)."""
     if state.status in SETTLED:
         return Settlement()
     expected = Status.PAID if paid else Status.PAYMENT_FAILED
@@ -38,9 +46,10 @@ def decide(state: Order, catalog: Mapping[str, InventoryItem], paid: bool) -> Se
         order_events = order.decide(state, CancelOrder(state.id, state.failure_reason or "payment_failed"))
     move = CommitStock if paid else ReleaseStock
     stock_events = {
-        line.sku: inventory.decide(
-            catalog.get(line.sku, InventoryItem(line.sku)), move(line.sku, state.id, line.quantity)
+        head_id(r.sku, r.shard): inventory.decide(
+            catalog.get(head_id(r.sku, r.shard), InventoryItem(r.sku, shard=r.shard)),
+            move(r.sku, state.id, r.quantity),
         )
-        for line in state.lines
+        for r in state.reservations
     }
     return Settlement(order_events, stock_events)

@@ -1,9 +1,10 @@
 """The event log: append with optimistic concurrency, read a stream, scan everything.
 
 Several streams and SKU heads can change in one atomic transaction. A SKU head is the
-snapshot of a SKU stream that reservations are decided on: the InventoryItem its events fold
-to. It is written only together with that stream's events, under the condition that nobody
-moved it since it was read.
+snapshot of a SKU shard's stream that reservations are decided on: the InventoryItem its
+events fold to. Heads are named by `InventoryItem.head`: the SKU for shard 0 (the catalog
+head), `<sku>#<n>` for shard n. A head is written only together with its stream's events,
+under the condition that nobody moved it since it was read.
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ class EventStore(abc.ABC):
         stream or head), TransactionTooLarge or ItemTooLarge; the last two before any call."""
 
     @abc.abstractmethod
-    def read_heads(self, skus: Iterable[str]) -> dict[str, InventoryItem]:
-        """The heads of the SKUs that have one."""
+    def read_heads(self, heads: Iterable[str]) -> dict[str, InventoryItem]:
+        """The heads of those named (InventoryItem.head: a SKU, or `<sku>#<shard>`) that
+        exist, by name."""
 
     @abc.abstractmethod
     def scan(self, segment: int, total_segments: int) -> Iterator[Recorded | Unreadable]:

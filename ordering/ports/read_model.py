@@ -31,7 +31,7 @@ def stream_of(state: Aggregate) -> str:
         case Order():
             return order_stream(state.id)
         case InventoryItem():
-            return sku_stream(state.sku)
+            return sku_stream(state.sku, state.shard)
         case User():
             return user_stream(state.id)
     raise TypeError(f"not an aggregate: {state!r}")

@@ -1,8 +1,11 @@
 """Place an order: price it, reserve its stock and record it, in one DynamoDB transaction.
 
-Read the SKU heads -> decide (pure) -> one transaction: OrderPlaced, a StockReserved per SKU,
-and each head updated under `version = seen AND available >= quantity`. A lost race is
-re-read and retried; a refusal (out of stock, unknown SKU, ...) writes nothing at all.
+Read the SKU heads (and, for a sharded SKU, its other shards' heads) -> decide (pure) -> one
+transaction: OrderPlaced, a StockReserved per SKU shard reserved from, and each of those heads
+updated under `version = seen AND available >= quantity`. Heads of shards not reserved from
+are neither written nor checked, which is what lets concurrent orders of one SKU pass each
+other. A lost race is re-read and retried; a refusal (out of stock, unknown SKU, ...) writes
+nothing at all.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from dataclasses import dataclass, field
 
 from generated import models as m
 from ordering.domain import placement
-from ordering.domain.inventory import InventoryItem
+from ordering.domain.inventory import InventoryItem, empty_head
 from ordering.domain.placement import PlaceOrder
 from ordering.domain.streams import order_stream
 from ordering.ports.event_store import EventStore
+from ordering.services.loading import load_heads
 from ordering.services.recording import DEFAULT, Decision, Recorder, SkuChange, StreamChange
 from ordering.services.stamp import Cause
 
@@ -37,13 +41,15 @@ def place_order(
         return Decision(
             streams=[StreamChange(order_stream(command.order_id), 0, [placed.order_placed])],
             skus=[
-                SkuChange(catalog[line.sku], [placed.reservations[line.sku]], require_available=line.quantity)
-                for line in command.lines
+                SkuChange(
+                    catalog.get(head) or empty_head(head), [reserved], require_available=reserved.quantity
+                )
+                for head, reserved in placed.reservations.items()
             ],
         )
 
     skus = [line.sku for line in command.lines]
-    written = recorder.record(store, cause, lambda: store.read_heads(skus), decide)
+    written = recorder.record(store, cause, lambda: load_heads(store, skus), decide)
     order_placed = written.events[0].data
     assert isinstance(order_placed, m.OrderPlaced)
     return PlacedOrder(command.order_id, order_placed, [event.event_id for event in written.events])

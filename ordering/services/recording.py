@@ -37,7 +37,7 @@ class StreamChange:
 
 @dataclass(frozen=True)
 class SkuChange:
-    """New events for a SKU, decided on `item` (version 0: never stocked). With
+    """New events for a SKU shard, decided on `item` (version 0: no head yet). With
     `require_available`, the head must still have that many units when it is written."""
 
     item: InventoryItem
@@ -61,7 +61,8 @@ class Decision:
 
 @dataclass(frozen=True)
 class Written:
-    """What a command recorded: the events, and every SKU of its decision as it left it."""
+    """What a command recorded: the events, and every SKU shard of its decision as it left it
+    (by InventoryItem.head)."""
 
     events: list[Recorded]
     items: dict[str, InventoryItem]
@@ -96,7 +97,7 @@ class Recorder:
 
     def write(self, store: EventStore, decision: Decision, cause: Cause) -> Written:
         """Stamp the decision's events and write them, with the SKU heads, in one transaction."""
-        items = {change.item.sku: change.item for change in decision.skus}
+        items = {change.item.head: change.item for change in decision.skus}
         if decision.changes_nothing:
             return Written([], items)
         appends = [
@@ -108,13 +109,13 @@ class Recorder:
         for change in decision.skus:
             if not change.events:
                 continue
-            stream, version = sku_stream(change.item.sku), change.item.version
+            stream, version = sku_stream(change.item.sku, change.item.shard), change.item.version
             append = Append(stream, version, self.stamp.events(change.events, cause))
             after = fold(inventory.evolve, append.recorded(), change.item)
             assert after is not None
             appends.append(append)
             heads.append(HeadWrite(after, version, change.require_available))
-            items[after.sku] = after
+            items[after.head] = after
         return Written(store.transact(appends, heads), items)
 
 

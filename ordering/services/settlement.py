@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from ordering.domain import settlement
 from ordering.domain.errors import NotFound
-from ordering.domain.inventory import InventoryItem
+from ordering.domain.inventory import InventoryItem, empty_head
 from ordering.domain.order import Order
 from ordering.domain.recorded import Recorded
 from ordering.domain.streams import order_stream
@@ -26,7 +26,7 @@ def settle_order(
         current = load_order(store, order_id)
         if current is None:
             raise NotFound(f"order {order_id}")
-        return current, store.read_heads(line.sku for line in current.lines)
+        return current, store.read_heads(settlement.reserved_heads(current))
 
     def decide(state: tuple[Order, Mapping[str, InventoryItem]]) -> Decision:
         current, catalog = state
@@ -34,8 +34,8 @@ def settle_order(
         return Decision(
             streams=[StreamChange(order_stream(order_id), current.version, settled.order_events)],
             skus=[
-                SkuChange(catalog.get(sku, InventoryItem(sku)), events)
-                for sku, events in settled.stock_events.items()
+                SkuChange(catalog.get(head) or empty_head(head), events)
+                for head, events in settled.stock_events.items()
             ],
         )
 

@@ -1,4 +1,5 @@
-"""POST /inventory through handlers.restock.handler: admins only, StockAdded and PriceChanged."""
+"""POST /inventory through handlers.restock.handler: admins only, StockAdded and PriceChanged,
+and the shard count of a hot SKU."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_the_fixture_request_restocks_and_answers_the_item(aws):
     assert response["statusCode"] == 200, response["body"]
     item = m.InventoryItem.model_validate_json(response["body"])
     assert item == m.InventoryItem(
-        sku="MUG-01", available=25, reserved=0, committed=0, price="7.50", currency="EUR", version=2
+        sku="MUG-01", available=25, reserved=0, committed=0, price="7.50", currency="EUR", shards=1, version=2
     )
     assert types_of("MUG-01") == ["StockAdded", "PriceChanged"]
     assert header(response, "X-Correlation-Id") == "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f"  # the request id
@@ -53,6 +54,25 @@ def test_a_new_price_alone_is_price_changed(aws):
     response = post({**RESTOCK, "quantity": 0, "price": "17.00"})
     assert m.InventoryItem.model_validate_json(response["body"]).price == "17.00"
     assert types_of("LAMP-02") == ["StockAdded", "PriceChanged", "PriceChanged"]
+
+
+def test_shards_split_the_stock_into_heads_that_add_up_to_the_sku(aws):
+    response = post({**RESTOCK, "quantity": 10, "shards": 4})
+    item = m.InventoryItem.model_validate_json(response["body"])
+    assert (item.available, item.shards) == (10, 4)
+    heads = bootstrap.event_store().read_heads(["LAMP-02", "LAMP-02#1", "LAMP-02#2", "LAMP-02#3"])
+    assert [heads[name].available for name in sorted(heads)] == [3, 3, 2, 2]
+    assert types_of("LAMP-02") == ["StockSharded", "StockAdded", "PriceChanged"]
+    assert [e.type for e in bootstrap.event_store().read(sku_stream("LAMP-02", 3))] == ["StockAdded"]
+
+
+def test_fewer_shards_move_the_units_back_and_nothing_is_lost(aws):
+    post({**RESTOCK, "quantity": 10, "shards": 4})
+    item = m.InventoryItem.model_validate_json(post({**RESTOCK, "quantity": 0, "shards": 1})["body"])
+    assert (item.available, item.shards) == (10, 1)
+    assert types_of("LAMP-02")[-4:] == ["StockSharded", "StockMoved", "StockMoved", "StockMoved"]
+    heads = bootstrap.event_store().read_heads(["LAMP-02", "LAMP-02#1", "LAMP-02#2", "LAMP-02#3"])
+    assert [heads[name].available for name in sorted(heads)] == [10, 0, 0, 0]
 
 
 def test_the_events_carry_the_correlation_id(aws):
@@ -100,6 +120,8 @@ def test_a_customer_is_403(aws):
         ({**RESTOCK, "quantity": -1}, "quantity"),
         ({**RESTOCK, "currency": "euro"}, "currency"),
         ({k: v for k, v in RESTOCK.items() if k != "sku"}, "sku"),
+        ({**RESTOCK, "shards": 0}, "shards"),
+        ({**RESTOCK, "shards": 17}, "shards"),
     ],
 )
 def test_an_invalid_body_is_400_naming_the_field(aws, body, field):

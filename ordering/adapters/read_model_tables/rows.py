@@ -77,10 +77,10 @@ ORDER_ITEMS = Table(
 INVENTORY = Table(
     "inventory",
     _columns(
-        "sku:text", "stock_quantity:int", "reserved:int", "committed:int", "price:money", "currency:text",
-        "version:int",
+        "head:text", "stock_quantity:int", "reserved:int", "committed:int", "price:money", "currency:text",
+        "version:int", "sku:text", "shard:int", "shards:int", "span:int",
     ),
-    ("sku",),
+    ("head",),
 )  # fmt: skip
 
 # Parents before children: the order in which rows are loaded and tables are locked.
@@ -111,8 +111,8 @@ def rows_of(state: Aggregate) -> dict[str, list[Row]]:
             return {ORDERS.name: [order_row], ORDER_ITEMS.name: items}
         case InventoryItem():
             row = (
-                state.sku, state.available, state.reserved, state.committed, state.price, state.currency,
-                state.version,
+                state.head, state.available, state.reserved, state.committed, state.price, state.currency,
+                state.version, state.sku, state.shard, state.shards, state.span,
             )  # fmt: skip
             return {INVENTORY.name: [row]}
         case User():
@@ -146,9 +146,12 @@ def order_from_rows(row: Sequence[Any], items: Iterable[Sequence[Any]]) -> Order
 
 
 def inventory_from_row(row: Sequence[Any]) -> InventoryItem:
-    sku, available, reserved, committed, price, currency, version = row
+    _, available, reserved, committed, price, currency, version, sku, shard, shards, span = row
     return InventoryItem(
         sku=sku,
+        shard=int(shard),
+        shards=int(shards),
+        span=int(span),
         available=int(available),
         reserved=int(reserved),
         committed=int(committed),

@@ -1,0 +1,182 @@
+"""Sharded stock heads: re-sharding moves units, placement spreads and falls back, settlement
+goes back to the shard that reserved (pure domain, and the services on the in-memory store)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from generated import models as m
+from ordering.adapters.fake_payment_gateway import FakePaymentGateway
+from ordering.adapters.memory_event_store import InMemoryEventStore
+from ordering.domain import inventory, placement, settlement
+from ordering.domain.errors import OutOfStock
+from ordering.domain.fold import fold
+from ordering.domain.inventory import InventoryItem, Restock, shard_heads
+from ordering.domain.order import Reservation
+from ordering.domain.placement import PlaceOrder, RequestedLine, chosen_shard
+from ordering.domain.streams import head_id, sku_stream, split_head
+from ordering.services.loading import load_heads, load_order
+from ordering.services.payments import record_payment
+from ordering.services.place_order import place_order
+from ordering.services.restock import restock
+from ordering.services.settlement import settle_order
+from ordering.services.stamp import Cause
+from tests.support.builders import new_id
+
+CAUSE = Cause("sharding")
+PRICE = Decimal("7.50")
+
+
+def heads_after(store: InMemoryEventStore, sku: str) -> list[InventoryItem]:
+    return shard_heads(load_heads(store, [sku]), sku)
+
+
+def order_for_shard(shard: int, shards: int) -> str:
+    """An order id that the hash sends to `shard`."""
+    while chosen_shard(order_id := new_id(), shards) != shard:
+        pass
+    return order_id
+
+
+def command(order_id: str, sku: str, quantity: int) -> PlaceOrder:
+    return PlaceOrder(order_id, new_id(), "ada@example.com", (RequestedLine(sku, quantity),))
+
+
+def test_head_names_round_trip_and_shard_zero_is_the_sku_itself():
+    assert head_id("MUG-01") == "MUG-01"
+    assert sku_stream("MUG-01") == "SKU#MUG-01"
+    assert head_id("MUG-01", 3) == "MUG-01#3"
+    assert sku_stream("MUG-01", 3) == "SKU#MUG-01#3"
+    assert split_head("MUG-01#3") == ("MUG-01", 3)
+    assert split_head("MUG-01") == ("MUG-01", 0)
+
+
+def test_an_unsharded_restock_decides_what_it_always_did():
+    events = inventory.restock([InventoryItem("MUG-01")], Restock("MUG-01", 10, PRICE, "EUR"))
+    assert events == {
+        0: [
+            m.StockAdded(sku="MUG-01", quantity=10),
+            m.PriceChanged(sku="MUG-01", price="7.50", currency="EUR"),
+        ]
+    }
+
+
+def test_resharding_spreads_the_available_units_evenly_with_moves_and_keeps_every_unit():
+    store = InMemoryEventStore()
+    restock(store, "MUG-01", 10, PRICE, "EUR", CAUSE)
+    heads = restock(store, "MUG-01", 0, PRICE, "EUR", CAUSE, shards=4)
+    assert [h.available for h in heads] == [3, 3, 2, 2]
+    assert (heads[0].shards, heads[0].span) == (4, 4)
+    moves = [e.data for e in store.read(sku_stream("MUG-01")) if isinstance(e.data, m.StockMoved)]
+    assert [(mv.from_shard, mv.to_shard, mv.quantity) for mv in moves] == [(0, 1, 3), (0, 2, 2), (0, 3, 2)]
+    for shard in (1, 2, 3):  # each move is on both shards' streams, and each head is its stream's fold
+        folded = fold(inventory.evolve, store.read(sku_stream("MUG-01", shard)))
+        assert folded == heads[shard]
+
+
+def test_restocking_a_sharded_sku_puts_the_new_units_where_they_are_missing():
+    store = InMemoryEventStore()
+    restock(store, "MUG-01", 8, PRICE, "EUR", CAUSE, shards=4)
+    place_order(store, command(order_for_shard(2, 4), "MUG-01", 2), CAUSE)
+    heads = restock(store, "MUG-01", 6, PRICE, "EUR", CAUSE)
+    assert [h.available for h in heads] == [3, 3, 3, 3]
+    assert sum(h.available + h.reserved + h.committed for h in heads) == 14
+
+
+def test_shrinking_leaves_reserved_units_where_they_are_and_a_release_still_finds_its_shard():
+    store = InMemoryEventStore()
+    restock(store, "MUG-01", 8, PRICE, "EUR", CAUSE, shards=4)
+    order_id = order_for_shard(3, 4)
+    place_order(store, command(order_id, "MUG-01", 2), CAUSE)
+    heads = restock(store, "MUG-01", 0, PRICE, "EUR", CAUSE, shards=2)
+    assert [(h.available, h.reserved) for h in heads] == [(3, 0), (3, 0), (0, 0), (0, 2)]
+    assert (heads[0].shards, heads[0].span) == (2, 4)
+    cancel(store, order_id)
+    heads = heads_after(store, "MUG-01")
+    assert [(h.available, h.reserved) for h in heads] == [(3, 0), (3, 0), (0, 0), (2, 0)]
+    # the units released into a retired shard are still sold (fallback) and re-spread by a restock
+    assert [h.available for h in restock(store, "MUG-01", 0, PRICE, "EUR", CAUSE)] == [4, 4, 0, 0]
+
+
+def cancel(store: InMemoryEventStore, order_id: str) -> None:
+    """The payment is declined and the order settled: its stock is released."""
+    record_payment(store, FakePaymentGateway(decline_above=Decimal("0.00")), order_id, CAUSE)
+    settle_order(store, order_id, False, CAUSE)
+
+
+def test_placement_reserves_from_the_chosen_shard_and_records_it_on_the_order():
+    store = InMemoryEventStore()
+    restock(store, "MUG-01", 16, PRICE, "EUR", CAUSE, shards=8)
+    order_id = order_for_shard(5, 8)
+    placed = place_order(store, command(order_id, "MUG-01", 2), CAUSE)
+    assert placed.order_placed.reserved_from == [m.ReservedFromItem(sku="MUG-01", shard=5, quantity=2)]
+    heads = heads_after(store, "MUG-01")
+    assert [h.reserved for h in heads] == [0, 0, 0, 0, 0, 2, 0, 0]
+    assert [h.version for h in heads if h.shard != 5] == [3, 1, 1, 1, 1, 1, 1]  # untouched by the order
+    order = load_order(store, order_id)
+    assert order is not None
+    assert order.reservations == (Reservation("MUG-01", 5, 2),)
+
+
+def test_an_unsharded_order_records_no_shards_at_all():
+    store = InMemoryEventStore()
+    restock(store, "MUG-01", 5, PRICE, "EUR", CAUSE)
+    placed = place_order(store, command(new_id(), "MUG-01", 2), CAUSE)
+    assert "reserved_from" not in placed.order_placed.model_dump(exclude_unset=True)
+
+
+def test_a_short_chosen_shard_falls_back_to_the_next_one_with_the_whole_quantity():
+    heads = [InventoryItem("MUG-01", available=1, shards=4, span=4, price=PRICE, currency="EUR")] + [
+        InventoryItem("MUG-01", shard=shard, available=units) for shard, units in ((1, 0), (2, 1), (3, 3))
+    ]
+    order_id = order_for_shard(1, 4)
+    assert placement.allocate(heads, order_id, 2) == {3: 2}
+    assert placement.allocate(heads, order_id, 5) == {2: 1, 3: 3, 0: 1}  # split, from the chosen one on
+    assert placement.allocate(heads, order_id, 6) is None
+
+
+def test_out_of_stock_only_when_the_whole_sku_is_short_even_if_the_last_unit_is_elsewhere():
+    store = InMemoryEventStore()
+    restock(store, "MUG-01", 4, PRICE, "EUR", CAUSE, shards=4)  # one unit per shard
+    for shard in (0, 1, 2):  # empty three shards with orders chosen for them
+        place_order(store, command(order_for_shard(shard, 4), "MUG-01", 1), CAUSE)
+    last = order_for_shard(0, 4)  # chooses an empty shard; the last unit sits in shard 3
+    placed = place_order(store, command(last, "MUG-01", 1), CAUSE)
+    assert placed.order_placed.reserved_from == [m.ReservedFromItem(sku="MUG-01", shard=3, quantity=1)]
+    with pytest.raises(OutOfStock) as refused:
+        place_order(store, command(order_for_shard(3, 4), "MUG-01", 1), CAUSE)
+    assert refused.value.shortages[0].available == 0
+
+
+def test_a_line_larger_than_any_shard_is_split_over_shards_and_settled_on_each():
+    store = InMemoryEventStore()
+    restock(store, "MUG-01", 6, PRICE, "EUR", CAUSE, shards=3)  # 2 per shard
+    order_id = order_for_shard(1, 3)
+    placed = place_order(store, command(order_id, "MUG-01", 5), CAUSE)
+    assert [(r.shard, r.quantity) for r in placed.order_placed.reserved_from or []] == [
+        (1, 2),
+        (2, 2),
+        (0, 1),
+    ]
+    cancel(store, order_id)
+    assert [(h.available, h.reserved) for h in heads_after(store, "MUG-01")] == [(2, 0), (2, 0), (2, 0)]
+
+
+def test_settlement_goes_to_the_shard_named_by_the_order_and_needs_that_head():
+    store = InMemoryEventStore()
+    restock(store, "MUG-01", 16, PRICE, "EUR", CAUSE, shards=8)
+    order_id = order_for_shard(6, 8)
+    place_order(store, command(order_id, "MUG-01", 2), CAUSE)
+    record_payment(store, FakePaymentGateway(), order_id, CAUSE)
+    order = load_order(store, order_id)
+    assert order is not None
+    assert settlement.reserved_heads(order) == ["MUG-01#6"]
+    decided = settlement.decide(order, store.read_heads(settlement.reserved_heads(order)), True)
+    assert decided.stock_events == {
+        "MUG-01#6": [m.StockCommitted(sku="MUG-01", order_id=order_id, quantity=2)]
+    }
+    settle_order(store, order_id, True, CAUSE)
+    heads = heads_after(store, "MUG-01")
+    assert [(h.shard, h.committed) for h in heads if h.committed] == [(6, 2)]
