@@ -243,3 +243,45 @@ def test_an_event_is_stored_with_the_schema_version_of_its_type(store, monkeypat
     (read,) = store.read("SKU#MUG-01")
     assert read.schema_version == 2
     assert to_envelope(read)["schema_version"] == 2
+
+
+def test_shard_heads_are_their_own_items_named_by_shard_and_read_back_with_it(store):
+    shard = InventoryItem("MUG-01", available=4, version=1, shard=3)
+    catalog = InventoryItem("MUG-01", 6, 0, 0, Decimal("7.50"), "EUR", 2, shards=4, span=4)
+    store.transact(
+        [
+            Append(
+                "SKU#MUG-01",
+                0,
+                [new_event(stock_added(quantity=6)), new_event(m.StockSharded(sku="MUG-01", shards=4))],
+            ),
+            Append("SKU#MUG-01#3", 0, [new_event(stock_added(quantity=4))]),
+        ],
+        [HeadWrite(catalog, 0), HeadWrite(shard, 0)],
+    )
+    heads = store.read_heads(["MUG-01", "MUG-01#3", "MUG-01#1"])
+    assert heads == {"MUG-01": catalog, "MUG-01#3": shard}
+    assert [e.stream for e in store.read("SKU#MUG-01#3")] == ["SKU#MUG-01#3"]
+
+
+def test_a_shard_head_guards_only_its_own_shard(store):
+    store.transact(
+        [
+            Append("SKU#MUG-01", 0, [new_event(stock_added())]),
+            Append("SKU#MUG-01#1", 0, [new_event(stock_added())]),
+        ],
+        [HeadWrite(head(), 0), HeadWrite(InventoryItem("MUG-01", 10, version=1, shard=1), 0)],
+    )
+    # a write of shard 1 decided on its version 1 passes even though shard 0 moved meanwhile
+    store.transact([Append("SKU#MUG-01", 1, [new_event(stock_added())])], [HeadWrite(head(version=2), 1)])
+    store.transact(
+        [Append("SKU#MUG-01#1", 1, [new_event(stock_added())])],
+        [HeadWrite(InventoryItem("MUG-01", 9, 1, version=2, shard=1), 1, require_available=1)],
+    )
+    with pytest.raises(ConcurrencyError) as raised:  # and a stale one of shard 1 is refused
+        store.transact(
+            [Append("SKU#MUG-01#1", 1, [new_event(stock_added())])],
+            [HeadWrite(InventoryItem("MUG-01", 9, 1, version=2, shard=1), 1)],
+        )
+    assert raised.value.stream == "SKU#MUG-01#1"
+    assert store.read_heads(["MUG-01#1"])["MUG-01#1"].version == 2

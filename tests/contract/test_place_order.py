@@ -1,4 +1,4 @@
-"""Placing orders against every event store: all or nothing, and never oversold."""
+"""Placing orders against every event store: all or nothing, and never oversold, sharded or not."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ordering.domain import inventory
 from ordering.domain.errors import CurrencyMismatch, DuplicateSku, OutOfStock, UnknownSku
 from ordering.domain.fold import fold
 from ordering.domain.placement import PlaceOrder, RequestedLine
+from ordering.services.loading import load_heads
 from ordering.services.place_order import place_order
 from ordering.services.restock import restock
 from ordering.services.stamp import Cause
@@ -110,3 +111,32 @@ def test_fifty_concurrent_orders_against_a_stock_of_ten(store):
     assert (head.available, head.reserved) == (0, 10)
     folded = fold(inventory.evolve, store.read("SKU#MUG-01"))
     assert (folded.available, folded.reserved, folded.version) == (0, 10, head.version)
+
+
+def test_concurrent_orders_of_a_sharded_sku_spread_over_its_shards_and_sell_exactly_the_stock(store):
+    restock(store, "MUG-01", 12, Decimal("7.50"), "EUR", CAUSE, shards=4)
+    barrier = threading.Barrier(30)
+    outcomes: list[str] = []
+
+    def customer() -> None:
+        command = order_of(("MUG-01", 1))
+        barrier.wait()
+        try:
+            place_order(store, command, CAUSE)
+            outcomes.append("placed")
+        except OutOfStock:
+            outcomes.append("out of stock")
+
+    threads = [threading.Thread(target=customer) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert (outcomes.count("placed"), outcomes.count("out of stock")) == (12, 18)
+    heads = load_heads(store, ["MUG-01"])
+    assert sorted(heads) == ["MUG-01", "MUG-01#1", "MUG-01#2", "MUG-01#3"]
+    for name, head in heads.items():
+        folded = fold(inventory.evolve, store.read(f"SKU#{name}"))
+        assert (head.available, head.reserved) == (0, 3)
+        assert (folded.available, folded.reserved, folded.version) == (0, 3, head.version)

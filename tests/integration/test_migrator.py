@@ -75,10 +75,28 @@ def test_stock_can_never_go_negative(schema):
         migrate(conn, schema)
         with pytest.raises(Exception, match="stock_quantity"):
             conn.execute(
-                sql.SQL("INSERT INTO {}.inventory VALUES ('MUG-01', -1, 0, 0, NULL, NULL, 1)").format(
-                    sql.Identifier(schema)
-                )
+                sql.SQL(
+                    "INSERT INTO {}.inventory (head, sku, stock_quantity, reserved, committed, version)"
+                    " VALUES ('MUG-01', 'MUG-01', -1, 0, 0, 1)"
+                ).format(sql.Identifier(schema))
             )
+
+
+def test_a_skus_stock_is_the_sum_of_its_shard_rows(schema):
+    with connect() as conn:
+        migrate(conn, schema)
+        insert = sql.SQL(
+            "INSERT INTO {}.inventory (head, sku, shard, shards, span, stock_quantity, reserved, committed,"
+            " version) VALUES (%s, 'MUG-01', %s, %s, %s, %s, %s, %s, 1)"
+        ).format(sql.Identifier(schema))
+        conn.execute(insert, ["MUG-01", 0, 4, 4, 3, 1, 2])
+        conn.execute(insert, ["MUG-01#2", 2, 1, 1, 5, 0, 1])
+        row = conn.execute(
+            sql.SQL(
+                "SELECT stock_quantity, reserved, committed, shards FROM {}.sku_stock WHERE sku = 'MUG-01'"
+            ).format(sql.Identifier(schema))
+        ).fetchone()
+        assert row == (8, 1, 3, 4)
 
 
 def test_a_migration_changed_after_it_was_applied_is_refused(schema):
