@@ -128,15 +128,40 @@ def bundle(functions: tuple[str, ...], out: Path) -> None:
     show_default=True,
     help="SKUs the orders take in turn.",
 )
+@click.option(
+    "--shards",
+    default="1",
+    show_default=True,
+    help="Comma-separated shard counts (1 to 16): POSTs measured on --skus SKUs at each, side by side.",
+)
+@click.option(
+    "--compare-skus",
+    type=click.IntRange(0, 1000),
+    default=0,
+    show_default=True,
+    help="Also measure this many unsharded SKUs in the same run (0: not).",
+)
 @OUT
-def throughput(seconds: float, levels: str, orders: int, skus: int, out: Path) -> None:
+def throughput(
+    seconds: float, levels: str, orders: int, skus: int, shards: str, compare_skus: int, out: Path
+) -> None:
     """POST /orders per second on `orders dev` against raw put_item on the same moto."""
     from bench import throughput as benchmark
 
     chosen = [int(level) for level in levels.split(",") if level.strip()]
+    shard_counts = [int(k) for k in shards.split(",") if k.strip()]
+    if not shard_counts or not all(1 <= k <= 16 for k in shard_counts):
+        raise click.BadParameter(f"shard counts are 1 to 16: {shards!r}", param_hint="--shards")
     _run(
         "throughput",
-        {"seconds": seconds, "concurrency": chosen, "orders": orders, "skus": skus},
+        {
+            "seconds": seconds,
+            "concurrency": chosen,
+            "orders": orders,
+            "skus": skus,
+            "shards": shard_counts,
+            "compare_skus": compare_skus,
+        },
         out,
         lambda report: benchmark.run(
             report,
@@ -144,6 +169,8 @@ def throughput(seconds: float, levels: str, orders: int, skus: int, out: Path) -
             levels=chosen,
             orders=orders,
             skus=skus,
+            shards=shard_counts,
+            compare_skus=compare_skus,
             log=out / "throughput-runtime.log",
         ),
     )

@@ -10,6 +10,12 @@ that the gateway's 429s do not cap what is measured. Then, for each concurrency:
 and the ratio of the two rates. Levels run back to back: while POSTs are measured, the
 pipeline works on the orders already accepted, as it would in production.
 
+With `--shards 1,8` the POSTs are measured once per shard count, each on its own SKUs
+restocked with that many shards, one after the other at each level (and with
+`--compare-skus N` once more on N unsharded SKUs), so that a hot SKU sharded and unsharded
+are compared in the same run. Conflict retries per order are counted from the
+`place_order` function's "Placement lost races" warnings in the runtime's log.
+
 Pipeline (its own command, on a fresh `orders dev`): `orders` orders are posted (at
 concurrency 8); an order is done when its log holds OrderFulfilled and ConfirmationSent
 (written after SES accepted the e-mail). Its time is the later of the two events'
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import threading
 import time
@@ -116,16 +123,14 @@ def _for_duration(
     }
 
 
+CONFLICT_RETRIES = re.compile(r'"conflict_retries":\s*(\d+)')
+
+
 class Shop:
-    def __init__(self, dev: DevClient, skus: int = SKUS) -> None:
+    def __init__(self, dev: DevClient, skus: int = SKUS, shards: int = 1) -> None:
         self.dev = dev
-        admin = dev.token(f"bench-admin-{uuid.uuid4().hex[:6]}", admin=True)
-        self.skus = [f"BENCH-{n:02d}-{uuid.uuid4().hex[:4].upper()}" for n in range(skus)]
-        for sku in self.skus:
-            body = {"sku": sku, "quantity": 1_000_000, "price": "1.00", "currency": "EUR"}
-            answer = dev.api("POST", "/inventory", admin, json=body)
-            if answer.status_code != 200:
-                raise RuntimeError(f"restock failed: {answer.status_code} {answer.text}")
+        self.admin = dev.token(f"bench-admin-{uuid.uuid4().hex[:6]}", admin=True)
+        self.skus = self.stock(skus, shards)
         dynamodb = client("dynamodb", dev.state.moto_url)
         dynamodb.create_table(
             TableName=BASELINE_TABLE,
@@ -142,20 +147,33 @@ class Shop:
         self.counter = 0
         self.refusals: Counter[int] = Counter()  # status -> how many POSTs were not answered 202
 
+    def stock(self, skus: int, shards: int = 1) -> list[str]:
+        """`skus` new SKUs of 1,000,000 units each, split into `shards` shards."""
+        names = [f"BENCH-{n:02d}-{uuid.uuid4().hex[:4].upper()}" for n in range(skus)]
+        for sku in names:
+            body = {"sku": sku, "quantity": 1_000_000, "price": "1.00", "currency": "EUR", "shards": shards}
+            answer = self.dev.api("POST", "/inventory", self.admin, json=body)
+            if answer.status_code != 200:
+                raise RuntimeError(f"restock failed: {answer.status_code} {answer.text}")
+        return names
+
     def customer(self) -> tuple[str, str]:
         name = f"bench-{uuid.uuid4().hex[:8]}"
         email = f"{name}@example.com"
         return self.dev.token(name, email=email), email
 
-    def poster(self, token: str, placed: list[tuple[str, float]] | None = None) -> Callable[[], bool]:
-        """A worker that POSTs one order of one line (a SKU in turn) per call."""
+    def poster(
+        self, token: str, placed: list[tuple[str, float]] | None = None, skus: list[str] | None = None
+    ) -> Callable[[], bool]:
+        """A worker that POSTs one order of one line (a SKU of `skus` in turn) per call."""
+        chosen = skus or self.skus
         http = httpx.Client(timeout=60)
         url = f"{self.dev.state.api_url}/orders"
         headers = {"Authorization": token}
 
         def post() -> bool:
             self.counter += 1
-            sku = self.skus[self.counter % len(self.skus)]
+            sku = chosen[self.counter % len(chosen)]
             sent = time.time()
             answer = http.post(url, headers=headers, json={"lines": [{"sku": sku, "quantity": 1}]})
             if answer.status_code != 202:
@@ -251,14 +269,37 @@ def _epoch(timestamp: str) -> float:
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
+def _conflict_retries(log: Path, start: int) -> tuple[int, int]:
+    """Conflict retries reported in the runtime's log after byte `start`, and where the log ends."""
+    with log.open("rb") as text:
+        text.seek(start)
+        added = text.read()
+    return sum(int(n) for n in CONFLICT_RETRIES.findall(added.decode("utf-8", "replace"))), start + len(added)
+
+
 def run(
-    report: Report, *, seconds: float, levels: list[int], orders: int, log: Path, skus: int = SKUS
+    report: Report,
+    *,
+    seconds: float,
+    levels: list[int],
+    orders: int,
+    log: Path,
+    skus: int = SKUS,
+    shards: list[int] | None = None,
+    compare_skus: int = 0,
 ) -> Report:
     """POST /orders against put_item at each concurrency level, then (if `orders`) the pipeline,
-    on one `orders dev`. `log`: where the runtime's own log is kept, for a run that went wrong."""
+    on one `orders dev`. `log`: where the runtime's own log is kept, for a run that went wrong.
+    `shards`: the shard counts to measure `skus` SKUs at, side by side (default: 1 only);
+    `compare_skus`: also measure that many unsharded SKUs, for reference."""
     report.results["runtime_log"] = str(log)
+    shard_counts = shards or [1]
     with tempfile.TemporaryDirectory(prefix="bench-dev-") as scratch, orders_dev(Path(scratch), log) as dev:
-        shop = Shop(dev, skus)
+        shop = Shop(dev, skus, shard_counts[0])
+        variants = [(f"{skus} SKU(s), K={shard_counts[0]}", shop.skus)]
+        variants += [(f"{skus} SKU(s), K={k}", shop.stock(skus, k)) for k in shard_counts[1:]]
+        if compare_skus:
+            variants.append((f"{compare_skus} SKUs, K=1", shop.stock(compare_skus)))
         token, _ = shop.customer()
         report.results["skus"] = skus
         report.results["warm_up"] = _for_duration(4, 2, lambda: shop.poster(token))  # starts containers
@@ -266,19 +307,28 @@ def run(
         throughput = []
         for concurrency in levels:
             baseline = _for_duration(concurrency, seconds, shop.putter)
-            shop.refusals.clear()
-            ours = _for_duration(concurrency, seconds, lambda: shop.poster(token))
-            ours["non_202_by_status"] = {
-                str(status): count for status, count in sorted(shop.refusals.items())
-            }
-            throughput.append(
-                {
-                    "concurrency": concurrency,
-                    "ours": ours,
-                    "baseline": baseline,
-                    "ratio": round(stats.ratio(ours["per_second"], baseline["per_second"]), 3),
+            for name, chosen in variants:
+                shop.refusals.clear()
+                _, start = _conflict_retries(log, 0)
+                ours = _for_duration(
+                    concurrency, seconds, lambda chosen=chosen: shop.poster(token, skus=chosen)
+                )
+                time.sleep(1)  # the last invocations' logs reach the runtime's log
+                retries, _ = _conflict_retries(log, start)
+                ours["non_202_by_status"] = {
+                    str(status): count for status, count in sorted(shop.refusals.items())
                 }
-            )
+                ours["conflict_retries"] = retries
+                ours["conflict_retries_per_order"] = round(retries / ours["succeeded"], 2)
+                throughput.append(
+                    {
+                        "variant": name,
+                        "concurrency": concurrency,
+                        "ours": ours,
+                        "baseline": baseline,
+                        "ratio": round(stats.ratio(ours["per_second"], baseline["per_second"]), 3),
+                    }
+                )
         if throughput:
             report.results["throughput"] = throughput
             report.add(_throughput_markdown(throughput, seconds, skus))
@@ -292,30 +342,41 @@ def run(
 
 
 def _throughput_markdown(throughput: list[dict[str, Any]], seconds: float, skus: int) -> str:
+    first = {
+        t["concurrency"]: t["ours"]["per_second"]
+        for t in throughput
+        if t["variant"] == throughput[0]["variant"]
+    }
     rows = [
         [
+            t["variant"],
             t["concurrency"],
             t["ours"]["per_second"],
+            round(stats.ratio(t["ours"]["per_second"], first[t["concurrency"]]), 2),
             t["ours"]["p50_ms"],
             t["ours"]["p99_ms"],
             ", ".join(f"{n} x {status}" for status, n in t["ours"].get("non_202_by_status", {}).items()) or 0,
+            t["ours"]["conflict_retries_per_order"],
             t["baseline"]["per_second"],
             t["baseline"]["p50_ms"],
             t["ratio"],
         ]
         for t in throughput
     ]
-    title = f"### POST /orders per second on `orders dev`, {seconds} s per level and side, {skus} SKU(s)"
+    title = f"### POST /orders per second on `orders dev`, {seconds} s per level and side"
     return (
         title
         + "\n\n"
         + table(
             [
+                "SKUs, shards",
                 "concurrency",
                 "POST /orders per s",
+                f"x {throughput[0]['variant']}",
                 "POST p50 ms",
                 "POST p99 ms",
                 "non-202",
+                "conflict retries per order",
                 "baseline put_item per s",
                 "put_item p50 ms",
                 "POST / put_item",

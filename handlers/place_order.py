@@ -85,9 +85,15 @@ def accept_order(payload: OrderRequest, *, correlation_id: str, orders_path: str
     placed = place_order(bootstrap.event_store(), command, Cause(correlation_id), recorder=recorder)
     order = placed.order_placed
     metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="PlacementConflictRetries", unit=MetricUnit.Count, value=placed.conflict_retries)
     logger.info(
         "Order placed", extra={"order_id": order.order_id, "total": order.total, "currency": order.currency}
     )
+    if placed.conflict_retries:  # the signal to shard a hot SKU (docs/benchmarks.md §5)
+        logger.warning(
+            "Placement lost races on its SKU heads",
+            extra={"skus": [line.sku for line in order.lines], "conflict_retries": placed.conflict_retries},
+        )
     url = f"{orders_path.rstrip('/')}/{placed.order_id}"
     return m.OrderAccepted(order_id=placed.order_id, status="PENDING", url=url)
 

@@ -29,6 +29,7 @@ class PlacedOrder:
     order_id: str
     order_placed: m.OrderPlaced
     event_ids: list[str] = field(default_factory=list)
+    conflict_retries: int = 0  # races lost to other writers of the same heads before it was written
 
 
 def place_order(
@@ -52,4 +53,6 @@ def place_order(
     written = recorder.record(store, cause, lambda: load_heads(store, skus), decide)
     order_placed = written.events[0].data
     assert isinstance(order_placed, m.OrderPlaced)
-    return PlacedOrder(command.order_id, order_placed, [event.event_id for event in written.events])
+    return PlacedOrder(
+        command.order_id, order_placed, [event.event_id for event in written.events], written.attempts - 1
+    )

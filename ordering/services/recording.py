@@ -10,7 +10,7 @@ into the head it writes with them, under the condition that nobody moved it mean
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from ordering.domain import inventory
@@ -66,6 +66,7 @@ class Written:
 
     events: list[Recorded]
     items: dict[str, InventoryItem]
+    attempts: int = 1  # 2 or more: it lost that many races less one, and decided again
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,15 @@ class Recorder:
     ) -> Written:
         """Decide on `known` (the state the caller has just read) or else on `load()`; after a
         lost race, on `load()` again. Raises ConflictRetriesExhausted when every attempt lost."""
-        pending = known
+        pending, attempts = known, 0
 
         def attempt() -> Written:
-            nonlocal pending
+            nonlocal pending, attempts
+            attempts += 1
             state, pending = (load() if pending is None else pending), None
             return self.write(store, decide(state), cause)
 
-        return self.retry.run(attempt)
+        return replace(self.retry.run(attempt), attempts=attempts)
 
     def write(self, store: EventStore, decision: Decision, cause: Cause) -> Written:
         """Stamp the decision's events and write them, with the SKU heads, in one transaction."""

@@ -7,11 +7,27 @@ pytestmark = [pytest.mark.bench, pytest.mark.e2e, pytest.mark.slow, pytest.mark.
 
 def test_posts_are_set_against_put_items_and_orders_go_all_the_way(run_bench):
     report = run_bench(
-        "throughput", "--seconds", "0.5", "--concurrency", "1,2", "--orders", "2", "--skus", "2"
+        "throughput",
+        "--seconds",
+        "0.5",
+        "--concurrency",
+        "1,2",
+        "--orders",
+        "2",
+        "--skus",
+        "2",
+        "--shards",
+        "1,2",
     )
 
     levels = report["results"]["throughput"]
-    assert [level["concurrency"] for level in levels] == [1, 2]
+    assert [(level["variant"], level["concurrency"]) for level in levels] == [
+        ("2 SKU(s), K=1", 1),
+        ("2 SKU(s), K=2", 1),
+        ("2 SKU(s), K=1", 2),
+        ("2 SKU(s), K=2", 2),
+    ]
+    assert all(level["ours"]["conflict_retries_per_order"] >= 0 for level in levels)
     for level in levels:
         for side in ("ours", "baseline"):
             assert level[side]["succeeded"] > 0
