@@ -16,13 +16,15 @@ class Product:
     quantity: int
     price: str
     currency: str = "EUR"
+    shards: int = 1  # >1: a hot SKU, its stock split into that many heads (docs/benchmarks.md §5)
 
     def body(self) -> dict[str, Any]:
-        return {"sku": self.sku, "quantity": self.quantity, "price": self.price, "currency": self.currency}
+        body = {"sku": self.sku, "quantity": self.quantity, "price": self.price, "currency": self.currency}
+        return body | ({"shards": self.shards} if self.shards > 1 else {})
 
 
 CATALOG = (
-    Product("MUG-01", 100, "12.50"),
+    Product("MUG-01", 100, "12.50", shards=4),
     Product("TEE-01", 50, "25.00"),
     Product("POSTER-01", 20, "8.00"),
     Product("LAMP-01", 2, "49.90"),

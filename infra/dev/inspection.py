@@ -89,13 +89,13 @@ class SystemView:
         return view
 
     def stock(self) -> list[dict[str, Any]]:
-        """Every SKU's head (what placing an order checks), with its version."""
+        """Every SKU shard's head (what placing an order checks), with its version."""
         heads = [
             head_from_item(item)
             for item in self._items()
             if item.get("SK") == HEAD_KEY and str(item["PK"]).startswith(f"{SKU}#")
         ]
-        return [_plain(head) for head in sorted(heads, key=lambda head: head.sku)]
+        return [_plain(head) for head in sorted(heads, key=lambda head: (head.sku, head.shard))]
 
 
 def _plain(value: Any) -> Any:
