@@ -17,10 +17,13 @@ from ordering.domain.inventory import InventoryItem, Restock, shard_heads
 from ordering.domain.order import Reservation
 from ordering.domain.placement import PlaceOrder, RequestedLine, chosen_shard
 from ordering.domain.streams import head_id, sku_stream, split_head
+from ordering.ports.event_store import ConcurrencyError
 from ordering.services.loading import load_heads, load_order
 from ordering.services.payments import record_payment
 from ordering.services.place_order import place_order
+from ordering.services.recording import Recorder
 from ordering.services.restock import restock
+from ordering.services.retry import RetryPolicy
 from ordering.services.settlement import settle_order
 from ordering.services.stamp import Cause
 from tests.support.builders import new_id
@@ -180,3 +183,26 @@ def test_settlement_goes_to_the_shard_named_by_the_order_and_needs_that_head():
     settle_order(store, order_id, True, CAUSE)
     heads = heads_after(store, "MUG-01")
     assert [(h.shard, h.committed) for h in heads if h.committed] == [(6, 2)]
+
+
+class LosesFirstRaces(InMemoryEventStore):
+    """A store whose first `losses` transactions lose their race, as if another order won."""
+
+    def __init__(self, losses: int) -> None:
+        super().__init__()
+        self.losses = losses
+
+    def transact(self, appends, heads=()):
+        if heads and any(write.require_available for write in heads) and self.losses:
+            self.losses -= 1
+            raise ConcurrencyError(appends[0].stream, 0, 1)
+        return super().transact(appends, heads)
+
+
+def test_a_placement_reports_how_many_races_it_lost_before_it_was_written():
+    store = LosesFirstRaces(losses=2)
+    restock(store, "MUG-01", 8, PRICE, "EUR", CAUSE, shards=2)
+    recorder = Recorder(retry=RetryPolicy(sleep=lambda _: None))
+    placed = place_order(store, command(new_id(), "MUG-01", 1), CAUSE, recorder=recorder)
+    assert placed.conflict_retries == 2
+    assert place_order(store, command(new_id(), "MUG-01", 1), CAUSE).conflict_retries == 0
