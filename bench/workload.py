@@ -38,7 +38,7 @@ def generate(store: EventStore, events: int, *, seed: int = 8) -> int:
     written = 0
     for n, sku in enumerate(skus):
         stocked = restock(store, sku, STOCK, Decimal(f"{1 + n}.{n % 100:02d}"), "EUR", Cause("seed"))
-        written += stocked.version  # StockAdded and PriceChanged
+        written += stocked[0].version  # StockAdded and PriceChanged (one shard)
     users = []
     for n in range(USERS):
         user_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
