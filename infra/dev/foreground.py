@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -68,4 +69,7 @@ def serve(options: Options, *, quiet: bool = False, log_format: logs.Format | No
         runtime.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        # Everything is stopped and saved: the interpreter's last garbage collection, over all
+        # that moto held, would take seconds for nothing (4-5 s after a busy run).
+        gc.freeze()
         say("stopped")

@@ -19,6 +19,7 @@ import email.policy
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -425,7 +426,10 @@ class LocalRuntime:
             caught_up = sequence is None or (read is not None and int(read) >= sequence)
             return caught_up and self.status()["idle"]
 
-        return last if wait_until_idle(finished, timeout=0.5) else None
+        if not self.status()["idle"]:  # busy: say so at once (a stop does not wait for this)
+            return None
+        # The stream reader polls every quarter second: give it a moment to read the last writes.
+        return last if wait_until_idle(finished, timeout=1.0) else None
 
     def _users(self) -> list[dict[str, Any]]:
         assert self.resources is not None
@@ -440,16 +444,26 @@ class LocalRuntime:
 
         Safe to call again, and after a start that failed half-way: each part is stopped once.
         """
+        timings: dict[str, float] = {}
+        clock = [time.monotonic()]
+
+        def phase(name: str) -> None:
+            now = time.monotonic()
+            timings[name] = round(now - clock[0], 3)
+            clock[0] = now
+
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
         data_dir = self.options.data_dir
+        phase("gateway")
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
             point = self._settled_up_to() if save and data_dir is not None else None
             if point is not None:  # the next start has nothing to re-drive
                 persistence.mark_settled(data_dir, point)
+            phase("settled")
         pumps = [
             pump
             for pump in [*self._queue_pumps, *self._rule_pumps, self._reader, *self._stream_pumps]
@@ -463,11 +477,14 @@ class LocalRuntime:
         if self._hot_reload is not None:
             self._hot_reload.stop()
             self._hot_reload = None
+        phase("hot_reload")
         if self.functions is not None:
             self.functions.stop()
             self.functions = None
+        phase("functions")
         for pump in pumps:
             pump.stop()
+        phase("pumps")
         self._queue_pumps, self._rule_pumps, self._stream_pumps, self._reader = [], [], [], None
         if self._journal is not None:
             assert self.resources is not None
@@ -484,6 +501,7 @@ class LocalRuntime:
                     events_to_redrive=len(folded.redrive),
                     data_dir=str(data_dir),
                 )
+        phase("saved")
         self.resources = None
         if self._control is not None:
             self._control.stop()
@@ -491,10 +509,14 @@ class LocalRuntime:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        phase("moto")
         self._stack.close()
+        phase("postgres")
         if self.state is not None:
             state.remove(self.options.state_file, self.state.pid)
             self.state = None
+        if timings:
+            logs.log("runtime", "stopped", seconds=round(sum(timings.values()), 3), phases=timings)
 
 
 def _table_of(resources: Resources) -> tuple[str, str, str]:
