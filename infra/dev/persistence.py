@@ -84,6 +84,11 @@ def fold(data_dir: Path, journals: tuple[str, ...] = (SEALED_FILE, JOURNAL_FILE)
     return Folded(items, redrive)
 
 
+def _in_progress(item: dict[str, Any]) -> bool:
+    """A Powertools idempotency record of an invocation that was running (its layer's attributes)."""
+    return item.get("status") == {"S": "INPROGRESS"} and "in_progress_expiration" in item
+
+
 def _write_atomically(path: Path, lines: Any) -> None:
     scratch = path.with_suffix(".tmp")
     with scratch.open("w", encoding="utf-8") as out:
@@ -106,8 +111,13 @@ def snapshot(data_dir: Path, folded: Folded, *, journals: tuple[str, ...]) -> No
 
 
 def compact(data_dir: Path) -> Folded:
-    """Fold everything on disk into the snapshot (at start and at a clean stop, with no writer)."""
+    """Fold everything on disk into the snapshot (at start and at a clean stop, with no writer).
+
+    An "in progress" idempotency record is dropped: no invocation outlives its run, and the
+    record would hold up the re-driven event until the dead invocation's timeout.
+    """
     folded = fold(data_dir)
+    folded.items = {key: item for key, item in folded.items.items() if not _in_progress(item)}
     snapshot(data_dir, folded, journals=(SEALED_FILE, JOURNAL_FILE))
     return folded
 
