@@ -413,7 +413,8 @@ class LocalRuntime:
 
     def _settled_up_to(self) -> int | None:
         """The journal's last line, if the pipeline has finished with everything written up to it:
-        the stream read past it and three looks in a row idle. None while it is busy."""
+        the stream read past it, and three looks in a row idle with every dead-letter queue
+        empty. None while it is busy or something is parked."""
         resources, reader, journaled = self.resources, self._reader, self._journal
         if resources is None or reader is None or journaled is None:
             return None
@@ -421,12 +422,20 @@ class LocalRuntime:
             last = journaled.last
             sequence = journal.last_sequence_number(*_table_of(resources))
 
+        def done(status: dict[str, Any]) -> bool:
+            """Idle, and nothing parked: parked work is not finished, and queues are not kept."""
+            queues = status["queues"]
+            parked = any(
+                sum(queues[name].values()) for name in status["dead_letter_queues"] if name in queues
+            )
+            return status["idle"] and not parked
+
         def finished() -> bool:
             read = reader.last_read
             caught_up = sequence is None or (read is not None and int(read) >= sequence)
-            return caught_up and self.status()["idle"]
+            return caught_up and done(self.status())
 
-        if not self.status()["idle"]:  # busy: say so at once (a stop does not wait for this)
+        if not done(self.status()):  # busy: say so at once (a stop does not wait for this)
             return None
         # The stream reader polls every quarter second: give it a moment to read the last writes.
         return last if wait_until_idle(finished, timeout=1.0) else None
