@@ -128,15 +128,21 @@ def bundle(functions: tuple[str, ...], out: Path) -> None:
     show_default=True,
     help="SKUs the orders take in turn.",
 )
+@click.option(
+    "--data-dir",
+    "data_dir",
+    is_flag=True,
+    help="Run `orders dev --data-dir` (every write of the table journaled and fsynced).",
+)
 @OUT
-def throughput(seconds: float, levels: str, orders: int, skus: int, out: Path) -> None:
+def throughput(seconds: float, levels: str, orders: int, skus: int, data_dir: bool, out: Path) -> None:
     """POST /orders per second on `orders dev` against raw put_item on the same moto."""
     from bench import throughput as benchmark
 
     chosen = [int(level) for level in levels.split(",") if level.strip()]
     _run(
         "throughput",
-        {"seconds": seconds, "concurrency": chosen, "orders": orders, "skus": skus},
+        {"seconds": seconds, "concurrency": chosen, "orders": orders, "skus": skus, "data_dir": data_dir},
         out,
         lambda report: benchmark.run(
             report,
@@ -145,6 +151,7 @@ def throughput(seconds: float, levels: str, orders: int, skus: int, out: Path) -
             orders=orders,
             skus=skus,
             log=out / "throughput-runtime.log",
+            data_dir=data_dir,
         ),
     )
 

@@ -453,6 +453,7 @@ class LocalRuntime:
 
         Safe to call again, and after a start that failed half-way: each part is stopped once.
         """
+        running = self._moto is not None  # the first stop, or a start that got that far
         timings: dict[str, float] = {}
         clock = [time.monotonic()]
 
@@ -524,7 +525,7 @@ class LocalRuntime:
         if self.state is not None:
             state.remove(self.options.state_file, self.state.pid)
             self.state = None
-        if timings:
+        if running:
             logs.log("runtime", "stopped", seconds=round(sum(timings.values()), 3), phases=timings)
 
 

@@ -185,7 +185,10 @@ def test_a_kill_loses_no_accepted_order_and_what_was_in_flight_settles_after_a_r
         began = time.monotonic()
         status = dev_process.stop(dev)
         stop_seconds = time.monotonic() - began
-    print(f"\nCtrl-C of a busy `orders dev --data-dir` took {stop_seconds:.2f} s")
+    phases = [line["phases"] for line in _logged(tmp_path / "dev-2.log", "stopped")]
+    print(
+        f"\nCtrl-C of a busy `orders dev --data-dir` took {stop_seconds:.2f} s; the runtime's steps: {phases}"
+    )
     assert status == 0, dev.log_tail()
     # The last orders' events had not been handled at the kill: they were put on the stream again.
     (redriven,) = _logged(tmp_path / "dev-2.log", REDRIVEN)
