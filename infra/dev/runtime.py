@@ -516,12 +516,18 @@ class LocalRuntime:
         if self._control is not None:
             self._control.stop()
             self._control = None
+        # moto's server notices a shutdown only at its next half-second poll: PostgreSQL is
+        # stopped meanwhile.
+        moto_stopping = None
         if self._moto is not None:
-            self._moto.stop()
+            moto_stopping = threading.Thread(target=self._moto.stop, name="moto-stop")
+            moto_stopping.start()
             self._moto = None
-        phase("moto")
         self._stack.close()
         phase("postgres")
+        if moto_stopping is not None:
+            moto_stopping.join()
+        phase("moto")
         if self.state is not None:
             state.remove(self.options.state_file, self.state.pid)
             self.state = None
