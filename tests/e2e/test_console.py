@@ -116,12 +116,15 @@ def test_the_console_shows_an_order_move_to_fulfilled_with_its_log_and_email(bro
         lambda b: customer.email in b.find_element(By.ID, "emails").text,
         f"no e-mail to {customer.email} in the console",
     )
-    email = next(
-        element
-        for element in browser.find_elements(By.CSS_SELECTOR, "#emails .email")
-        if customer.email in element.text
+    email = wait_for(  # the page re-renders every second: read the text in one go
+        browser,
+        lambda b: next(
+            (e.text for e in b.find_elements(By.CSS_SELECTOR, "#emails .email") if customer.email in e.text),
+            False,
+        ),
+        f"no e-mail to {customer.email} in the console",
     )
-    assert order_id in email.text or "CONSOLE-01" in email.text
+    assert order_id in email or "CONSOLE-01" in email
 
     browser.find_element(By.ID, "correlation").send_keys("console-checkout")
     wait_for(
