@@ -141,9 +141,22 @@ def bundle(functions: tuple[str, ...], out: Path) -> None:
     show_default=True,
     help="Also measure this many unsharded SKUs in the same run (0: not).",
 )
+@click.option(
+    "--data-dir",
+    "data_dir",
+    is_flag=True,
+    help="Run `orders dev --data-dir` (every write of the table journaled and fsynced).",
+)
 @OUT
 def throughput(
-    seconds: float, levels: str, orders: int, skus: int, shards: str, compare_skus: int, out: Path
+    seconds: float,
+    levels: str,
+    orders: int,
+    skus: int,
+    shards: str,
+    compare_skus: int,
+    data_dir: bool,
+    out: Path,
 ) -> None:
     """POST /orders per second on `orders dev` against raw put_item on the same moto."""
     from bench import throughput as benchmark
@@ -161,6 +174,7 @@ def throughput(
             "skus": skus,
             "shards": shard_counts,
             "compare_skus": compare_skus,
+            "data_dir": data_dir,
         },
         out,
         lambda report: benchmark.run(
@@ -172,6 +186,7 @@ def throughput(
             shards=shard_counts,
             compare_skus=compare_skus,
             log=out / "throughput-runtime.log",
+            data_dir=data_dir,
         ),
     )
 

@@ -58,13 +58,15 @@ ITEM_PADDING = "x" * 600  # about the size of a one-line OrderPlaced item
 
 
 @contextlib.contextmanager
-def orders_dev(scratch: Path, log: Path) -> Iterator[DevClient]:
-    """`orders dev` on free ports, throttle lifted, with its own embedded Postgres."""
+def orders_dev(scratch: Path, log: Path, *, data_dir: bool = False) -> Iterator[DevClient]:
+    """`orders dev` on free ports, throttle lifted, with its own embedded Postgres; with
+    `data_dir`, journaling every write into a data directory in `scratch`."""
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    keep = ("--data-dir", str(scratch / "data")) if data_dir else ()
     dev = dev_process.start(
         scratch / "dev.json",
         log,
-        "--rate-limit", "1000000", "--burst-limit", "1000000", "--quiet",
+        "--rate-limit", "1000000", "--burst-limit", "1000000", "--quiet", *keep,
         environment=environment,
     )  # fmt: skip
     try:
@@ -287,14 +289,21 @@ def run(
     skus: int = SKUS,
     shards: list[int] | None = None,
     compare_skus: int = 0,
+    data_dir: bool = False,
 ) -> Report:
     """POST /orders against put_item at each concurrency level, then (if `orders`) the pipeline,
     on one `orders dev`. `log`: where the runtime's own log is kept, for a run that went wrong.
     `shards`: the shard counts to measure `skus` SKUs at, side by side (default: 1 only);
-    `compare_skus`: also measure that many unsharded SKUs, for reference."""
+    `compare_skus`: also measure that many unsharded SKUs, for reference. `data_dir`:
+    `orders dev --data-dir`, whose journal fsyncs every write of the table (the baseline's
+    table is not journaled)."""
     report.results["runtime_log"] = str(log)
+    report.results["data_dir"] = data_dir
     shard_counts = shards or [1]
-    with tempfile.TemporaryDirectory(prefix="bench-dev-") as scratch, orders_dev(Path(scratch), log) as dev:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-dev-") as scratch,
+        orders_dev(Path(scratch), log, data_dir=data_dir) as dev,
+    ):
         shop = Shop(dev, skus, shard_counts[0])
         variants = [(f"{skus} SKU(s), K={shard_counts[0]}", shop.skus)]
         variants += [(f"{skus} SKU(s), K={k}", shop.stock(skus, k)) for k in shard_counts[1:]]

@@ -42,7 +42,8 @@ STATE_FILE = click.option(
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Keep the event log here between runs (saved on shutdown, restored and replayed on start).",
+    help="Keep the event log here between runs: every write is on disk before it is answered (a "
+    "kill loses nothing accepted); restored, replayed and its unfinished work re-driven on start.",
 )
 @STATE_FILE
 @click.option("--rate-limit", type=float, help="Requests per second before 429 (default: the topology's).")

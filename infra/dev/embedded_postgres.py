@@ -23,19 +23,26 @@ def postgres_url() -> Iterator[str]:
     """Yield a connection URL: DATABASE_URL if set, else an embedded server for the duration.
 
     The embedded server's data lives in a temporary directory, removed afterwards: the read
-    model is rebuilt from the event log (replay), never kept.
+    model is rebuilt from the event log (replay), never kept. A watchdog process (watchdog.py)
+    stops the server and removes the directory if this process dies without doing so.
     """
     configured = os.environ.get("DATABASE_URL")
     if configured:
         yield configured
         return
     scratch = Path(tempfile.mkdtemp(prefix="orders-pg-"))
-    server = start_server(scratch / "pgdata")
+    watchdog = _watchdog(scratch / "pgdata", scratch)
     try:
-        yield server.get_uri()
+        server = start_server(scratch / "pgdata")
+        try:
+            yield server.get_uri()
+        finally:
+            stop_server(server, mode="immediate")
     finally:
-        stop_server(server, mode="immediate")
-        _remove_in_background(scratch)
+        # The watchdog deletes the scratch data once its pipe closes, after this process has
+        # moved on: tens of MB of files are not worth a wait at Ctrl-C.
+        assert watchdog.stdin is not None
+        watchdog.stdin.close()
 
 
 def _pgserver() -> Any:
@@ -81,16 +88,11 @@ def restart_server(server: Any) -> None:
     server.ensure_postgres_running()
 
 
-def _remove_in_background(directory: Path) -> None:
-    """Delete the scratch data after this process has gone: tens of MB of files are not worth a
-    wait at Ctrl-C."""
-    subprocess.Popen(  # noqa: S603 - our own interpreter
-        [
-            sys.executable,
-            "-c",
-            "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)",
-            str(directory),
-        ],
+def _watchdog(pgdata: Path, scratch: Path) -> subprocess.Popen:
+    """Started before the server, so that no moment exists when a kill would leave it behind."""
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(Path(__file__).with_name("watchdog.py")), str(pgdata), str(scratch)],
+        stdin=subprocess.PIPE,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

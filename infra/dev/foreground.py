@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -52,7 +53,7 @@ def serve(options: Options, *, quiet: bool = False, log_format: logs.Format | No
         say(f"console {state.console_url}   API docs {state.docs_url}")
         say(f"state file {options.state_file} (read by `orders token`, `orders seed`, `orders dlq`)")
         if options.data_dir:
-            say(f"data directory {options.data_dir}: the table is saved there on shutdown")
+            say(f"data directory {options.data_dir}: every write is journaled there before it is answered")
         say("ready (Ctrl-C to stop)")
         logs.log(
             "runtime", "ready", api_url=state.api_url, control_url=state.control_url, moto_url=state.moto_url
@@ -68,4 +69,7 @@ def serve(options: Options, *, quiet: bool = False, log_format: logs.Format | No
         runtime.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        # Everything is stopped and saved: the interpreter's last garbage collection, over all
+        # that moto held, would take seconds for nothing (4-5 s after a busy run).
+        gc.freeze()
         say("stopped")

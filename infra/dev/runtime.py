@@ -2,10 +2,13 @@
 
 Start-up order: moto (DynamoDB + Streams, SQS, EventBridge, SES, Cognito) in this process;
 PostgreSQL (embedded, or DATABASE_URL); the read model's migrations; every resource of the
-topology; the saved table when there is a data directory; the function containers; the pumps
-(stream, SQS, EventBridge); a replay of the read model if a table was restored; the API
-gateway and the control endpoint; and last the state file, which tells the other commands the
-system is ready. Shutting down runs the other way, and saves the table first when asked to.
+topology; the saved table when there is a data directory, and its journal (every write from
+then on is on disk before it is answered); the function containers; the events that were still
+in flight when the last run ended, put back on the stream; the pumps (stream, SQS,
+EventBridge); a replay of the read model if a table was restored; the API gateway and the
+control endpoint; and last the state file, which tells the other commands the system is ready.
+Shutting down runs the other way, and folds the journal into the saved table; it does not wait
+for the pipeline, whose unfinished events the next start re-drives.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import email.policy
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,8 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from infra import topology
-from infra.dev import persistence, read_model, state
+from infra.dev import journal, persistence, read_model, state
+from infra.dev.checkpoint import Checkpointer
 from infra.dev.console import Console, mounted
 from infra.dev.control import ControlApi
 from infra.dev.dead_letters import peek
@@ -40,7 +45,7 @@ from infra.emulator.cognito_tokens import TokenVerifier
 from infra.emulator.environment import function_environment
 from infra.emulator.functions import DEFAULT_MAX_CONTAINERS, Functions
 from infra.emulator.gateway import MAX_BODY_BYTES, Gateway
-from infra.emulator.moto_atomic import make_dynamodb_writes_atomic
+from infra.emulator.moto_atomic import make_dynamodb_writes_atomic, write_lock
 from infra.emulator.queue_pump import QueuePump
 from infra.emulator.resources import Resources, create_resources
 from infra.emulator.retry import DEFAULT_BASE_SECONDS
@@ -49,7 +54,6 @@ from infra.emulator.stream_pump import StreamConsumerPump, StreamReader
 from infra.emulator.throttle import TokenBucket
 
 HOST = "127.0.0.1"  # never another interface: moto and the control endpoint have no auth
-DRAIN_SECONDS = 30
 CLIENT_READ_TIMEOUT_SECONDS = 10  # a client silent this long mid-request is cut (no slow-loris)
 
 
@@ -131,6 +135,8 @@ class LocalRuntime:
         self._control: _Server | None = None
         self._moto: ThreadedMotoServer | None = None
         self._hot_reload: HotReload | None = None
+        self._journal: journal.Journal | None = None
+        self._checkpointer: Checkpointer | None = None
         self.resources: Resources | None = None
 
     # --- start ---------------------------------------------------------------------------------
@@ -158,11 +164,17 @@ class LocalRuntime:
         logs.log("runtime", "read model migrated")
 
         resources = self.resources = create_resources(moto_url)
-        loaded = 0
+        loaded, in_flight = 0, []
         if options.data_dir is not None:
-            loaded = persistence.load(client("dynamodb", moto_url), resources.table_name, options.data_dir)
+            folded = persistence.compact(options.data_dir)
+            in_flight = list(folded.redrive.values())
+            loaded = persistence.load(
+                client("dynamodb", moto_url), resources.table_name, list(folded.items.values())
+            )
             users = persistence.load_users(options.data_dir)
             moto_cognito.restore_users(client("cognito-idp", moto_url), resources, users)
+            self._journal = journal.Journal(options.data_dir / persistence.JOURNAL_FILE)
+            journal.attach(*_table_of(resources), self._journal)
             logs.log("runtime", "restored", items=loaded, users=len(users), data_dir=str(options.data_dir))
 
         environments = {
@@ -172,7 +184,21 @@ class LocalRuntime:
         self.functions = Functions(self.function_specs, environments, max_containers=options.max_containers)
         if options.hot_reload:
             self._hot_reload = HotReload(self.functions).start()
-        self._start_pumps(resources, start_after_restore=loaded > 0)
+        start_after = None
+        if loaded:
+            # A restored table's items are not streamed again (a table restored from a backup
+            # has a fresh stream), except the events the last run had not finished with.
+            streams = client("dynamodbstreams", resources.endpoint)
+            shard = StreamReader.shard_of(streams, resources.stream_arn)
+            start_after = StreamReader.latest_sequence_number(streams, resources.stream_arn, shard)
+            redriven = journal.republish(*_table_of(resources), in_flight)
+            logs.log("runtime", "events in flight at the last stop re-driven", events=redriven)
+        self._start_pumps(resources, start_after=start_after)
+        if options.data_dir is not None:
+            self._checkpointer = Checkpointer(
+                options.data_dir, self._journal, settled_up_to=self._settled_up_to, users=self._users
+            )
+            self._checkpointer.start()
         # The read model must match the log: rebuild it when the log was restored, or when the
         # database is not ours (DATABASE_URL) and may hold rows of another run.
         if loaded or os.environ.get("DATABASE_URL"):
@@ -224,15 +250,10 @@ class LocalRuntime:
         assert self.functions is not None
         return self.functions
 
-    def _start_pumps(self, resources: Resources, *, start_after_restore: bool) -> None:
+    def _start_pumps(self, resources: Resources, *, start_after: str | None) -> None:
         endpoint = resources.endpoint
         streams = client("dynamodbstreams", endpoint)
         shard = StreamReader.shard_of(streams, resources.stream_arn)
-        start_after = (
-            StreamReader.latest_sequence_number(streams, resources.stream_arn, shard)
-            if start_after_restore
-            else None
-        )
         sqs = client("sqs", endpoint)
         for settings in topology.STREAM_CONSUMERS:
             failure_url = resources.queue_urls[settings.on_failure]
@@ -388,24 +409,71 @@ class LocalRuntime:
         """Wait until the pipeline has been idle for three looks in a row, or `timeout` passes."""
         return wait_until_idle(lambda: self.status()["idle"], timeout)
 
+    # --- durability (--data-dir) ---------------------------------------------------------------
+
+    def _settled_up_to(self) -> int | None:
+        """The journal's last line, if the pipeline has finished with everything written up to it:
+        the stream read past it, and three looks in a row idle with every dead-letter queue
+        empty. None while it is busy or something is parked."""
+        resources, reader, journaled = self.resources, self._reader, self._journal
+        if resources is None or reader is None or journaled is None:
+            return None
+        with write_lock():
+            last = journaled.last
+            sequence = journal.last_sequence_number(*_table_of(resources))
+
+        def done(status: dict[str, Any]) -> bool:
+            """Idle, and nothing parked: parked work is not finished, and queues are not kept."""
+            queues = status["queues"]
+            parked = any(
+                sum(queues[name].values()) for name in status["dead_letter_queues"] if name in queues
+            )
+            return status["idle"] and not parked
+
+        def finished() -> bool:
+            read = reader.last_read
+            caught_up = sequence is None or (read is not None and int(read) >= sequence)
+            return caught_up and done(self.status())
+
+        if not done(self.status()):  # busy: say so at once (a stop does not wait for this)
+            return None
+        # The stream reader polls every quarter second: give it a moment to read the last writes.
+        return last if wait_until_idle(finished, timeout=1.0) else None
+
+    def _users(self) -> list[dict[str, Any]]:
+        assert self.resources is not None
+        return moto_cognito.saved_users(client("cognito-idp", self.resources.endpoint), self.resources)
+
     # --- stop ----------------------------------------------------------------------------------
 
     def stop(self, *, save: bool = True) -> None:
-        """Stop taking requests, let the pipeline finish (with a data dir), save, then stop the rest.
+        """Stop taking requests, note whether the pipeline had finished, stop it, fold the journal
+        into the saved table (with a data dir; `save=False` leaves the files as a kill would),
+        then stop the rest.
 
         Safe to call again, and after a start that failed half-way: each part is stopped once.
         """
+        running = self._moto is not None  # the first stop, or a start that got that far
+        timings: dict[str, float] = {}
+        clock = [time.monotonic()]
+
+        def phase(name: str) -> None:
+            now = time.monotonic()
+            timings[name] = round(now - clock[0], 3)
+            clock[0] = now
+
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
         data_dir = self.options.data_dir
-        if save and data_dir is not None and self.resources is not None and not self.wait_idle(DRAIN_SECONDS):
-            logs.log(
-                "runtime",
-                "the pipeline was still busy after the drain period; undelivered messages are not saved",
-                level="WARNING",
-                queues=self._queue_depths(),
-            )
+        phase("gateway")
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+            point = self._settled_up_to() if save and data_dir is not None else None
+            if point is not None:  # the next start has nothing to re-drive
+                persistence.mark_settled(data_dir, point)
+            phase("settled")
         pumps = [
             pump
             for pump in [*self._queue_pumps, *self._rule_pumps, self._reader, *self._stream_pumps]
@@ -419,29 +487,57 @@ class LocalRuntime:
         if self._hot_reload is not None:
             self._hot_reload.stop()
             self._hot_reload = None
+        phase("hot_reload")
         if self.functions is not None:
             self.functions.stop()
             self.functions = None
+        phase("functions")
         for pump in pumps:
             pump.stop()
+        phase("pumps")
         self._queue_pumps, self._rule_pumps, self._stream_pumps, self._reader = [], [], [], None
-        if save and data_dir is not None and self.resources is not None:
-            endpoint = self.resources.endpoint
-            count = persistence.save(client("dynamodb", endpoint), self.resources.table_name, data_dir)
-            users = moto_cognito.saved_users(client("cognito-idp", endpoint), self.resources)
-            persistence.save_users(users, data_dir)
-            logs.log("runtime", "saved", items=count, users=len(users), data_dir=str(data_dir))
-        self.resources = None  # saved once: a second stop() must not save an emptied table
+        if self._journal is not None:
+            assert self.resources is not None
+            journal.detach(*_table_of(self.resources))
+            self._journal.close()
+            self._journal = None
+            if save and data_dir is not None:
+                persistence.save_users(self._users(), data_dir)
+                folded = persistence.compact(data_dir)
+                logs.log(
+                    "runtime",
+                    "saved",
+                    items=len(folded.items),
+                    events_to_redrive=len(folded.redrive),
+                    data_dir=str(data_dir),
+                )
+        phase("saved")
+        self.resources = None
         if self._control is not None:
             self._control.stop()
             self._control = None
+        # moto's server notices a shutdown only at its next half-second poll: PostgreSQL is
+        # stopped meanwhile.
+        moto_stopping = None
         if self._moto is not None:
-            self._moto.stop()
+            moto_stopping = threading.Thread(target=self._moto.stop, name="moto-stop")
+            moto_stopping.start()
             self._moto = None
         self._stack.close()
+        phase("postgres")
+        if moto_stopping is not None:
+            moto_stopping.join()
+        phase("moto")
         if self.state is not None:
             state.remove(self.options.state_file, self.state.pid)
             self.state = None
+        if running:
+            logs.log("runtime", "stopped", seconds=round(sum(timings.values()), 3), phases=timings)
+
+
+def _table_of(resources: Resources) -> tuple[str, str, str]:
+    """The table, as moto's backends know it (the journal hooks them in this process)."""
+    return resources.account_id, resources.region, resources.table_name
 
 
 def _decoded(raw: str) -> tuple[str, str]:

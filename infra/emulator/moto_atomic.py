@@ -169,6 +169,11 @@ def _forget_used_iterators(method: Any) -> Any:
     return get_records
 
 
+def write_lock() -> threading.RLock:
+    """The lock every write (and read) of moto's DynamoDB holds: hold it to see writes in order."""
+    return _lock
+
+
 def make_dynamodb_writes_atomic() -> None:
     """Idempotent: wraps each write (and read) method of moto's DynamoDB backends once."""
     dynamodb_models.copy = _CopyButNotTables()  # type: ignore[assignment]

@@ -116,12 +116,15 @@ def test_the_console_shows_an_order_move_to_fulfilled_with_its_log_and_email(bro
         lambda b: customer.email in b.find_element(By.ID, "emails").text,
         f"no e-mail to {customer.email} in the console",
     )
-    email = next(
-        element
-        for element in browser.find_elements(By.CSS_SELECTOR, "#emails .email")
-        if customer.email in element.text
+    email = wait_for(  # the page re-renders every second: read the text in one go
+        browser,
+        lambda b: next(
+            (e.text for e in b.find_elements(By.CSS_SELECTOR, "#emails .email") if customer.email in e.text),
+            False,
+        ),
+        f"no e-mail to {customer.email} in the console",
     )
-    assert order_id in email.text or "CONSOLE-01" in email.text
+    assert order_id in email or "CONSOLE-01" in email
 
     browser.find_element(By.ID, "correlation").send_keys("console-checkout")
     wait_for(
@@ -178,3 +181,66 @@ def test_the_browser_test_says_how_to_install_chromium_when_it_is_missing(monkey
     monkeypatch.setenv("PATH", str(Path(os.devnull).parent / "nowhere"))
     with pytest.raises(pytest.fail.Exception, match="apt-get install -y chromium chromium-driver"):
         executables()
+
+
+def test_a_dead_letter_queue_is_redriven_from_the_console(browser, orders_dev, shop):
+    """The button calls the control API `orders dlq redrive` calls: the parked payment request goes
+    back to the payment queue, and (the order being paid already) changes nothing."""
+    import json
+
+    from boto3.dynamodb.types import TypeDeserializer
+    from selenium.webdriver.common.by import By
+
+    from infra.emulator.aws import client
+    from ordering.adapters.dynamodb_table import event_key
+    from ordering.adapters.table_items import recorded_from_item
+    from ordering.domain.recorded import to_envelope
+    from tests.e2e.shop import order_events
+
+    customer = shop.customer("console-redrive")
+    shop.restock("CONSOLE-02", 5, "3.00")
+    placed = shop.place(customer, {"CONSOLE-02": 1})
+    assert placed.status_code == 202, placed.text
+    order_id = placed.json()["order_id"]
+    assert shop.wait_for_status(customer, order_id)["status"] == "FULFILLED"
+    assert shop.dev.wait_idle()
+    # Park a copy of the order's payment request, as five failed deliveries would have.
+    state = orders_dev.client.state
+    raw = client("dynamodb", state.moto_url).get_item(
+        TableName=state.resources.table_name,
+        Key={"PK": {"S": f"ORDER#{order_id}"}, "SK": {"S": event_key(1)}},  # OrderPlaced
+        ConsistentRead=True,
+    )["Item"]
+    item = {name: TypeDeserializer().deserialize(value) for name, value in raw.items()}
+    client("sqs", state.moto_url).send_message(
+        QueueUrl=state.resources.queue_urls["payment-dlq"],
+        MessageBody=json.dumps(to_envelope(recorded_from_item(item))),
+    )
+    before = order_events(shop, order_id)
+
+    browser.get(state.console_url)
+    button = 'button.redrive[data-queue="payment-dlq"]'
+    wait_for(
+        browser,
+        lambda b: (
+            b.find_element(By.XPATH, "//table[@id='queues']//tr[td[1]='payment-dlq']/td[2]").text == "1"
+        ),
+        "payment-dlq never showed its parked message",
+    )
+    wait_for(browser, lambda b: b.find_element(By.CSS_SELECTOR, button).click() or True, "no redrive button")
+    report = wait_for(
+        browser,
+        lambda b: next(
+            (
+                li.text
+                for li in b.find_elements(By.CSS_SELECTOR, "#redrive-reports li")
+                if "redriven" in li.text
+            ),
+            False,
+        ),
+        "no redrive report shown",
+    )
+    assert report.startswith("payment-dlq: 1 message(s) redriven to payment"), report
+    assert shop.dev.dead_letters()["payment-dlq"] == []
+    assert shop.dev.wait_idle()
+    assert order_events(shop, order_id) == before  # paid once already: nothing recorded twice

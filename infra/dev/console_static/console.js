@@ -98,7 +98,7 @@ async function showQueues() {
   idle.className = `pill ${status.idle ? "idle" : "busy"}`;
   fill($("#queues tbody"), Object.entries(status.queues).map(([name, depth]) => [
     cell(name), cell(depth.visible), cell(depth.in_flight),
-    cell(status.dead_letter_queues.includes(name) ? "dead-letter queue" : ""),
+    cell(status.dead_letter_queues.includes(name) ? redriveButton(name) : ""),
   ]));
   const parked = Object.entries(deadLetters).flatMap(([queue, messages]) => messages.map((message) => {
     const block = document.createElement("details");
@@ -108,6 +108,38 @@ async function showQueues() {
     return block;
   }));
   $("#dead-letters").replaceChildren(...parked);
+}
+
+// The same control API call as `orders dlq redrive NAME`; each report is added to the list.
+function redriveButton(queue) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "redrive";
+  button.dataset.queue = queue;
+  button.textContent = "redrive";
+  button.title = `put what ${queue} holds back where it came from`;
+  button.addEventListener("click", () => redrive(queue));
+  return button;
+}
+
+async function redrive(queue) {
+  const line = document.createElement("li");
+  line.textContent = `${queue}: redriving…`;
+  $("#redrive-reports").prepend(line);
+  try {
+    const answer = await fetch(`api/dlq/${encodeURIComponent(queue)}/redrive`, { method: "POST" });
+    const report = await answer.json();
+    if (!answer.ok) throw new Error(report.message ?? `${answer.status}`);
+    const parts = [`${report.queue}: ${report.redriven} message(s) redriven to ${report.source}`];
+    if (report.records) parts.push(`${report.records} stream record(s) delivered again`);
+    report.left.forEach((left) => parts.push(`left ${left.message_id}: ${left.reason}`));
+    line.textContent = parts.join("; ");
+    line.className = report.left.length ? "failed" : "";
+  } catch (error) {
+    line.textContent = `${queue}: redrive failed: ${error.message}`;
+    line.className = "failed";
+  }
+  refresh();
 }
 
 async function showEmails() {
