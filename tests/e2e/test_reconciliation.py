@@ -122,3 +122,12 @@ def test_an_order_whose_last_events_never_reached_the_projector_is_healed_by_the
         f"lost last event visible for {visible_for:.1f} s (schedule every {SCHEDULE_EVERY} s; "
         f"slowest of {len(runs)} runs {slowest:.0f} ms)"
     )
+
+
+def test_orders_dev_fires_the_schedule_at_the_topologys_rate_by_default(shop: Shop) -> None:
+    """The session's `orders dev` (a subprocess, no --schedule-every): 5 minutes, as on AWS."""
+    schedules = shop.dev.status()["schedules"]
+    assert schedules == {
+        s.name: {"every_seconds": s.rate_minutes * 60, "runs": schedules[s.name]["runs"]}
+        for s in topology.SCHEDULES
+    }
