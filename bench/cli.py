@@ -245,12 +245,40 @@ def replay(events: int, table_events: int, segments: int, out: Path) -> None:
     )
 
 
+@main.command()
+@click.option(
+    "--events",
+    type=click.IntRange(100, 10_000_000),
+    default=20_000,
+    show_default=True,
+    help="Events in the log.",
+)
+@click.option(
+    "--behind-every",
+    type=click.IntRange(1, 1_000_000),
+    default=50,
+    show_default=True,
+    help="Every Nth order is held in the read model without its last event.",
+)
+@OUT
+def reconcile(events: int, behind_every: int, out: Path) -> None:
+    """One reconciliation run over a window of orders (batched) against a Query per order."""
+    from bench import reconcile as benchmark
+
+    _run(
+        "reconcile",
+        {"events": events, "behind_every": behind_every},
+        out,
+        lambda report: benchmark.run(report, events=events, behind_every=behind_every),
+    )
+
+
 @main.command(name="all")
 @OUT
 @click.pass_context
 def run_all(context: click.Context, out: Path) -> None:
     """Every benchmark with its defaults, one after the other (mind the time: see docs/benchmarks.md)."""
-    for command in (coldstart, warm, bundle, throughput, pipeline, replay):
+    for command in (coldstart, warm, bundle, throughput, pipeline, replay, reconcile):
         context.invoke(command, out=out)
 
 

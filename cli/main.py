@@ -60,6 +60,12 @@ STATE_FILE = click.option(
     type=int,
     help="Seconds before a failed SQS message comes back (default: the queue's visibility timeout).",
 )
+@click.option(
+    "--schedule-every",
+    type=click.FloatRange(min=0.1),
+    help="Seconds between runs of every scheduled function, e.g. the read-model reconciliation "
+    "(default: each schedule's rate in the topology).",
+)
 @click.option("--quiet", is_flag=True, help="Log only warnings and errors.")
 @click.option(
     "--log-format",
@@ -81,6 +87,7 @@ def dev(
     burst_limit: int | None,
     retry_delay: float,
     redelivery_delay: int | None,
+    schedule_every: float | None,
     quiet: bool,
     log_format: str | None,
     reload: bool,
@@ -101,6 +108,7 @@ def dev(
         burst_limit=burst_limit if burst_limit is not None else topology.API.burst_limit,
         retry_delay=retry_delay,
         redelivery_delay=redelivery_delay,
+        schedule_every=schedule_every,
         hot_reload=reload,
     )
     sys.exit(serve(options, quiet=quiet, log_format=log_format))

@@ -30,7 +30,7 @@ COMMON_ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
 
-Trigger = Literal["api", "sqs", "stream", "eventbridge", "cognito", "deploy", "manual"]
+Trigger = Literal["api", "sqs", "stream", "eventbridge", "cognito", "deploy", "manual", "schedule"]
 # Resources a function uses. Each interpreter turns them into environment variables and grants.
 Resource = Literal["table", "payment_queue", "event_bus", "database", "mailer", "payment_gateway"]
 # What a function that uses the table may do with it; infra/aws grants exactly these actions.
@@ -119,6 +119,17 @@ class EventRule:
     @property
     def pattern(self) -> dict:
         return {"source": [self.source], "detail-type": list(self.detail_types)}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A function invoked at a fixed rate with an empty event: an EventBridge rule with a rate
+    on AWS, a timer in `orders dev` (whose --schedule-every shortens every rate)."""
+
+    name: str
+    function: str
+    rate_minutes: int
+    description: str
 
 
 @dataclass(frozen=True)
@@ -261,6 +272,17 @@ FUNCTIONS: tuple[Function, ...] = (
         in_vpc=True,
     ),
     Function(
+        name="reconcile",
+        handler="handlers.reconcile.handler",
+        trigger="schedule",
+        description="Heal read-model orders behind the log (a lost last event), on a schedule",
+        uses=frozenset({"table", "database"}),
+        timeout_seconds=300,
+        in_vpc=True,
+        reserved_concurrency=1,  # runs never overlap; one connection through RDS Proxy
+        table_access="read",
+    ),
+    Function(
         name="replay",
         handler="handlers.replay.handler",
         trigger="manual",
@@ -345,6 +367,16 @@ EVENT_RULES: tuple[EventRule, ...] = (
         description="E-mail the customer",
         detail_types=(PAYMENT_SUCCEEDED, PAYMENT_FAILED),
         targets=(RuleTarget(function="notification", dead_letter="notification-dlq"),),
+    ),
+)
+
+# A failed run is not retried or parked: the next run does the same work (the Errors alarm tells).
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule(
+        name="reconcile-read-model",
+        function="reconcile",
+        rate_minutes=5,
+        description="Compare the recent orders of the read model with the log; heal what is behind",
     ),
 )
 
@@ -493,13 +525,18 @@ def alarms() -> tuple[Alarm, ...]:
             "events_parked",
             "projector",
             0,
-            "The projector parked an event it could not apply: see parked_events, then redrive",
+            "The projector or the reconciliation parked an event it could not apply: "
+            "see parked_events, then redrive",
         )
     )
     found += [
         Alarm(f"{f.name}-throttles", "throttles", f.name, 0, f"{f.name} was throttled") for f in FUNCTIONS
     ]
     return tuple(found)
+
+
+def schedule(name: str) -> Schedule:
+    return next(s for s in SCHEDULES if s.name == name)
 
 
 def function(name: str) -> Function:

@@ -51,7 +51,13 @@ class Settings:
     fake_payment_decline_above: Decimal | None = None
     fake_payment_decline_tag: str = "decline"
     fake_payment_timeout_tag: str = "timeout"
+    fake_payment_refund_decline_tag: str = "refund-decline"
+    fake_payment_refund_timeout_tag: str = "refund-timeout"
     idempotency_ttl_seconds: int = 3600
+    # Read-model reconciliation: the orders updated this recently are compared with the log,
+    # at most this many per run (ordering/services/reconciliation.py).
+    reconcile_window_minutes: int = 360
+    reconcile_max_orders: int = 20000
     place_order_max_attempts: int = 16
     # Lambda's AWS_LAMBDA_INITIALIZATION_TYPE: "snap-start" while it inits a version to snapshot.
     aws_lambda_initialization_type: str = "on-demand"

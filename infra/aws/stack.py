@@ -2,7 +2,7 @@
 
 The constructs know nothing of each other; this stack connects them, reading the topology:
 each function gets the environment variables and IAM grants of the resources it `uses`
-(and nothing else), its triggers (API routes, queue, stream, rules, Cognito, deploy) and
+(and nothing else), its triggers (API routes, queue, stream, rules, schedules, Cognito, deploy) and
 its alarms. Grants are written here, in one place, so least privilege can be read at once.
 """
 
@@ -27,6 +27,7 @@ from infra.aws.messaging import Messaging
 from infra.aws.nag import acknowledge
 from infra.aws.operations import Operations
 from infra.aws.read_model import DATABASE_NAME, DATABASE_PORT, DATABASE_USER, ReadModel
+from infra.aws.schedules import Schedules
 from ordering.config import variables
 
 # What each topology.TableAccess may do to the table: explicit actions, never a wildcard.
@@ -90,6 +91,13 @@ class OrdersStack(Stack):
             self.messaging.add_rule(rule, self.functions.by_name)
         self._connect_queue_consumers()
         self._connect_stream_consumers()
+        self.schedules = Schedules(
+            self,
+            "Schedules",
+            schedules=topology.SCHEDULES,
+            functions=self.functions.by_name,
+            name_prefix=prefix,
+        )
         for spec in topology.FUNCTIONS:
             self._give_resources(spec)
         if stripe_secret_arn:

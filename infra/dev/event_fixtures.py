@@ -1,7 +1,7 @@
 """AWS-shaped event files for `orders invoke`: where they are, and which functions each one fits.
 
 Which function an event fits is read off its shape and the topology (API routes, queue and
-stream consumers, EventBridge rules, the Cognito trigger), never kept in a second list.
+stream consumers, EventBridge rules and schedules, the Cognito trigger), never kept in a second list.
 """
 
 from __future__ import annotations
@@ -75,6 +75,14 @@ def functions_for(event: dict[str, Any]) -> tuple[str, ...]:
         )
     if str(event.get("triggerSource", "")).startswith("PostConfirmation"):
         return tuple(f.name for f in topology.FUNCTIONS if f.trigger == "cognito")
+    if event.get("detail-type") == "Scheduled Event" and event.get("source") == "aws.events":
+        # The rule's name, as the local runtime names it or with the stack's prefix (AWS).
+        rules = {str(arn).rpartition("/")[2] for arn in event.get("resources", [])}
+        return tuple(
+            s.function
+            for s in topology.SCHEDULES
+            if any(rule == s.name or rule.endswith(f"-{s.name}") for rule in rules)
+        )
     if "detail-type" in event:
         return tuple(
             target.function

@@ -50,6 +50,7 @@ from infra.emulator.queue_pump import QueuePump
 from infra.emulator.resources import Resources, create_resources
 from infra.emulator.retry import DEFAULT_BASE_SECONDS
 from infra.emulator.rule_pump import RulePump
+from infra.emulator.schedule_pump import SchedulePump
 from infra.emulator.stream_pump import StreamConsumerPump, StreamReader
 from infra.emulator.throttle import TokenBucket
 
@@ -69,6 +70,7 @@ class Options:
     max_containers: int = DEFAULT_MAX_CONTAINERS
     max_body_bytes: int = MAX_BODY_BYTES
     hot_reload: bool = True  # a code change retires warm containers (infra/dev/hot_reload.py)
+    schedule_every: float | None = None  # seconds between scheduled runs; None: each schedule's rate
 
 
 class _TimedRequestHandler(WSGIRequestHandler):
@@ -131,6 +133,7 @@ class LocalRuntime:
         self._stream_pumps: list[StreamConsumerPump] = []
         self._queue_pumps: list[QueuePump] = []
         self._rule_pumps: list[RulePump] = []
+        self._schedule_pumps: list[SchedulePump] = []
         self._gateway: _Server | None = None
         self._control: _Server | None = None
         self._moto: ThreadedMotoServer | None = None
@@ -304,8 +307,40 @@ class LocalRuntime:
                         poller=poller,
                     )
                 )
-        for pump in [*self._stream_pumps, self._reader, *self._queue_pumps, *self._rule_pumps]:
+        self._schedule_pumps = self._schedules(resources)
+        for pump in [
+            *self._stream_pumps,
+            self._reader,
+            *self._queue_pumps,
+            *self._rule_pumps,
+            *self._schedule_pumps,
+        ]:
             pump.start()
+
+    def _schedules(self, resources: Resources) -> list[SchedulePump]:
+        """A rule with the rate in moto (moto cannot invoke it) and a timer that invokes the function."""
+        events = client("events", resources.endpoint)
+        pumps = []
+        for schedule in topology.SCHEDULES:
+            if schedule.function not in self._functions().names():
+                continue  # a test runtime with other functions
+            rule_arn = events.put_rule(
+                Name=schedule.name,
+                ScheduleExpression=f"rate({schedule.rate_minutes} minutes)",
+                Description=schedule.description,
+                State="ENABLED",
+            )["RuleArn"]
+            pumps.append(
+                SchedulePump(
+                    schedule,
+                    invoke=self._invoker("schedule"),
+                    rule_arn=rule_arn,
+                    region=resources.region,
+                    account_id=resources.account_id,
+                    period_seconds=self.options.schedule_every or schedule.rate_minutes * 60,
+                )
+            )
+        return pumps
 
     def _invoker(self, source: str) -> Any:
         def invoke(name: str, event: dict[str, Any]) -> Any:
@@ -356,6 +391,10 @@ class LocalRuntime:
                     "dead_lettered": pump.dead_lettered,
                 }
                 for pump in self._stream_pumps
+            },
+            "schedules": {
+                pump.schedule.name: {"every_seconds": pump.period_seconds, "runs": pump.runs}
+                for pump in self._schedule_pumps
             },
         }
 
@@ -476,7 +515,13 @@ class LocalRuntime:
             phase("settled")
         pumps = [
             pump
-            for pump in [*self._queue_pumps, *self._rule_pumps, self._reader, *self._stream_pumps]
+            for pump in [
+                *self._schedule_pumps,
+                *self._queue_pumps,
+                *self._rule_pumps,
+                self._reader,
+                *self._stream_pumps,
+            ]
             if pump
         ]
         # Every pump told at once, then the containers (an invocation in flight gets a moment,
@@ -496,6 +541,7 @@ class LocalRuntime:
             pump.stop()
         phase("pumps")
         self._queue_pumps, self._rule_pumps, self._stream_pumps, self._reader = [], [], [], None
+        self._schedule_pumps = []
         if self._journal is not None:
             assert self.resources is not None
             journal.detach(*_table_of(self.resources))

@@ -89,9 +89,24 @@ class DynamoDBEventStore(EventStore):
                 found[head.head] = head
         return found
 
-    def _batch_get(self, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    def streams_beyond(self, versions: Mapping[str, int]) -> set[str]:
+        """One key lookup per stream, for its next event, BATCH_GET_KEYS streams per call."""
+        keys = [
+            {"PK": {"S": stream}, "SK": {"S": event_key(version + 1)}} for stream, version in versions.items()
+        ]
+        found: set[str] = set()
+        for start in range(0, len(keys), BATCH_GET_KEYS):
+            for item in self._batch_get(keys[start : start + BATCH_GET_KEYS], projection="PK"):
+                found.add(item["PK"]["S"])
+        return found
+
+    def _batch_get(
+        self, keys: list[dict[str, Any]], projection: str | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every item of `keys`, asking again for what DynamoDB left unprocessed."""
-        request = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        if projection is not None:
+            request[self._table]["ProjectionExpression"] = projection
         while request:
             try:
                 answer = self._client.batch_get_item(RequestItems=request)

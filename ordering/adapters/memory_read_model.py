@@ -7,10 +7,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 from ordering.adapters.read_model_tables import rows
 from ordering.adapters.read_model_tables.rows import TABLES
 from ordering.domain.order import Order
+from ordering.domain.streams import order_stream
 from ordering.ports.read_model import (
     Aggregate,
     Change,
@@ -68,6 +70,14 @@ class InMemoryReadModel(ReadModel):
             return OrderPage(mine, None)
         last = mine[limit - 1]
         return OrderPage(mine[:limit], OrderCursor(last.created_at, last.id))
+
+    def order_versions(self, updated_since: datetime, limit: int) -> dict[str, int]:
+        with self.lock:
+            recent = [
+                s for s in self._states.values() if isinstance(s, Order) and s.updated_at >= updated_since
+            ]
+        recent.sort(key=lambda o: (o.updated_at, o.id), reverse=True)
+        return {order_stream(o.id): o.version for o in recent[:limit]}
 
     def park(self, event: ParkedEvent) -> None:
         with self.lock:

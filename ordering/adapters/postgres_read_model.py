@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -20,7 +21,7 @@ from ordering.adapters.postgres_connection import PostgresConnection
 from ordering.adapters.read_model_tables import rows
 from ordering.adapters.read_model_tables.rows import CHILD_TABLES, MAIN_TABLE, ORDER_ITEMS, ORDERS, Table
 from ordering.domain.order import Order
-from ordering.domain.streams import ORDER, SKU, USER, split_stream
+from ordering.domain.streams import ORDER, SKU, USER, order_stream, split_stream
 from ordering.ports.read_model import (
     Aggregate,
     Change,
@@ -180,6 +181,13 @@ class PostgresReadModel(ReadModel):
             return OrderPage(orders, None)
         last = orders[limit - 1]
         return OrderPage(orders[:limit], OrderCursor(last.created_at, last.id))
+
+    def order_versions(self, updated_since: datetime, limit: int) -> dict[str, int]:
+        query = sql.SQL(
+            "SELECT order_id, version FROM {} WHERE updated_at >= %s ORDER BY updated_at DESC LIMIT %s"
+        ).format(_table(self.schema, ORDERS))
+        found = self._db.read(lambda conn: conn.execute(query, [updated_since, limit]).fetchall())
+        return {order_stream(str(order_id)): version for order_id, version in found}
 
     def park(self, event: ParkedEvent) -> None:
         with self._db.transaction() as conn:

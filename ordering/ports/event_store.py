@@ -10,7 +10,7 @@ under the condition that nobody moved it since it was read.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ordering.domain.inventory import InventoryItem
@@ -118,3 +118,9 @@ class EventStore(abc.ABC):
     def version_of(self, stream: str) -> int:
         events = self.read(stream)
         return events[-1].version if events else 0
+
+    def streams_beyond(self, versions: Mapping[str, int]) -> set[str]:
+        """The streams whose log holds an event after the version given for each (a reader that
+        holds that version is behind). Asks only whether the next event exists, so that an
+        adapter can look many streams up in one batched call."""
+        return {stream for stream, version in versions.items() if self.read(stream, version + 1)}

@@ -111,6 +111,11 @@ class ReadModel(abc.ABC):
         """The user's orders, newest first, `limit` at a time, starting after `after`."""
 
     @abc.abstractmethod
+    def order_versions(self, updated_since: datetime, limit: int) -> dict[str, int]:
+        """The version held of each order updated at or after `updated_since` (by the stream),
+        the most recently updated `limit` of them: what reconciliation compares with the log."""
+
+    @abc.abstractmethod
     def park(self, event: ParkedEvent) -> None:
         """Note an event that could not be applied (again: the latest error wins)."""
 

@@ -285,3 +285,17 @@ def test_a_shard_head_guards_only_its_own_shard(store):
         )
     assert raised.value.stream == "SKU#MUG-01#1"
     assert store.read_heads(["MUG-01#1"])["MUG-01#1"].version == 2
+
+
+def test_streams_beyond_names_the_streams_with_an_event_after_the_given_version(store):
+    """Reconciliation's question, for more streams than one batched call takes (100)."""
+    streams = [f"ORDER#{new_id()}" for _ in range(130)]
+    for stream in streams:
+        store.append(
+            stream, 0, [new_event(order_fulfilled(stream[6:])), new_event(order_fulfilled(stream[6:]))]
+        )
+    held = {stream: (1 if position % 3 == 0 else 2) for position, stream in enumerate(streams)}
+    held["ORDER#nothing-here"] = 0
+
+    assert store.streams_beyond(held) == {s for s, version in held.items() if version == 1}
+    assert store.streams_beyond({}) == set()

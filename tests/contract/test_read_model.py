@@ -191,3 +191,21 @@ def test_times_keep_their_microseconds_and_come_back_in_utc(read_model):
     stored = read_model.get(stream_of(order))
     assert stored.created_at == order.created_at
     assert stored.created_at.utcoffset() == timedelta(0)
+
+
+def test_order_versions_are_the_orders_updated_since_newest_first_at_most_limit(read_model):
+    old, recent, newer, newest = (
+        an_order(updated_at=at(seconds), version=version)
+        for seconds, version in ((0, 4), (60, 2), (120, 3), (180, 1))
+    )
+    for order in (old, recent, newer, newest):
+        save(read_model, order)
+    save(read_model, InventoryItem("MUG-01", 5, 0, 0, Decimal("7.50"), "EUR", 9))  # not an order
+
+    assert read_model.order_versions(at(60), 10) == {
+        stream_of(recent): 2,
+        stream_of(newer): 3,
+        stream_of(newest): 1,
+    }
+    assert read_model.order_versions(at(60), 2) == {stream_of(newer): 3, stream_of(newest): 1}
+    assert read_model.order_versions(at(181), 10) == {}

@@ -32,6 +32,7 @@ FITS = {
     "dynamodb_stream_event_insert": ["projector", "publisher"],
     "eventbridge_payment_failed": ["inventory", "notification"],
     "eventbridge_payment_succeeded": ["inventory", "notification"],
+    "eventbridge_scheduled_reconcile": ["reconcile"],
     "sqs_order_placed": ["payment"],
 }
 

@@ -82,12 +82,45 @@ def test_every_queue_and_nothing_else(synthesized: Synthesized) -> None:
     assert set(synthesized.queues()) == {q.name for q in topology.QUEUES}
 
 
-def test_every_rule_and_nothing_else(synthesized: Synthesized) -> None:
-    rules = {
+def _rules(synthesized: Synthesized) -> dict[str, dict]:
+    return {
         r["Properties"]["Name"].removeprefix(f"{synthesized.stack_name}-"): r["Properties"]
         for r in synthesized.of_type("AWS::Events::Rule").values()
     }
-    assert set(rules) == {r.name for r in topology.EVENT_RULES}
+
+
+def test_every_rule_and_schedule_and_nothing_else(synthesized: Synthesized) -> None:
+    assert set(_rules(synthesized)) == {r.name for r in topology.EVENT_RULES} | {
+        s.name for s in topology.SCHEDULES
+    }
+
+
+def test_each_schedule_invokes_its_function_at_its_rate(synthesized: Synthesized) -> None:
+    rules, functions = _rules(synthesized), synthesized.functions()
+    for schedule in topology.SCHEDULES:
+        rule = rules[schedule.name]
+        assert rule["ScheduleExpression"] == f"rate({schedule.rate_minutes} minutes)"
+        assert "EventBusName" not in rule  # the default bus: where scheduled events come from
+        [target] = rule["Targets"]
+        assert target["Arn"] == arn_of(functions[schedule.function])
+        # Late ticks are dropped, not piled up: the next tick does the same work.
+        assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == schedule.rate_minutes * 60
+
+
+def test_each_scheduled_function_has_its_errors_alarm(synthesized: Synthesized) -> None:
+    alarms = {
+        r["Properties"]["AlarmName"]: r["Properties"]
+        for r in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+    }
+    functions = synthesized.functions()
+    for schedule in topology.SCHEDULES:
+        alarm = alarms[f"{synthesized.stack_name}-{schedule.function}-errors"]
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")
+        assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": ref(functions[schedule.function])}]
+
+
+def test_every_rule_routes_its_events_to_its_functions(synthesized: Synthesized) -> None:
+    rules = _rules(synthesized)
     functions = synthesized.functions()
     for rule in topology.EVENT_RULES:
         assert rules[rule.name]["EventPattern"] == rule.pattern

@@ -89,6 +89,7 @@ def test_configured_pretty_the_log_writes_pretty_lines_and_json_otherwise():
         ("cognito_post_confirmation", ("register_user",)),
         ("dynamodb_stream_event_insert", ("projector", "publisher")),
         ("eventbridge_payment_failed", ("inventory", "notification")),
+        ("eventbridge_scheduled_reconcile", ("reconcile",)),
         ("sqs_order_placed", ("payment",)),
     ],
 )
