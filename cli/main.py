@@ -59,6 +59,11 @@ STATE_FILE = click.option(
     type=int,
     help="Seconds before a failed SQS message comes back (default: the queue's visibility timeout).",
 )
+@click.option(
+    "--payment-deadline",
+    type=click.IntRange(1, 900),
+    help="Seconds a placed order waits for payment before it is cancelled (default: the topology's 900).",
+)
 @click.option("--quiet", is_flag=True, help="Log only warnings and errors.")
 @click.option(
     "--log-format",
@@ -80,6 +85,7 @@ def dev(
     burst_limit: int | None,
     retry_delay: float,
     redelivery_delay: int | None,
+    payment_deadline: int | None,
     quiet: bool,
     log_format: str | None,
     reload: bool,
@@ -100,6 +106,7 @@ def dev(
         burst_limit=burst_limit if burst_limit is not None else topology.API.burst_limit,
         retry_delay=retry_delay,
         redelivery_delay=redelivery_delay,
+        payment_deadline_seconds=payment_deadline or topology.PAYMENT_DEADLINE_SECONDS,
         hot_reload=reload,
     )
     sys.exit(serve(options, quiet=quiet, log_format=log_format))

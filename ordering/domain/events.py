@@ -21,6 +21,8 @@ DomainEvent = (
     | m.StockReleased
     | m.OrderFulfilled
     | m.OrderCancelled
+    | m.RefundRequested
+    | m.PaymentRefunded
     | m.ConfirmationSent
     | m.StockAdded
     | m.PriceChanged

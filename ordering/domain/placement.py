@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from generated import models as m
@@ -22,6 +23,7 @@ from ordering.domain.errors import (
 )
 from ordering.domain.inventory import InventoryItem
 from ordering.domain.money import format_money
+from ordering.domain.recorded import format_timestamp
 
 MAX_AMOUNT = Decimal("9999999999.99")  # the largest amount the money schema can carry
 
@@ -39,6 +41,7 @@ class PlaceOrder:
     email: str
     lines: tuple[RequestedLine, ...]
     client_reference: str | None = None
+    payment_deadline: datetime | None = None  # unpaid by then, the order is cancelled
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,11 @@ def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder) -> Placeme
         total=format_money(total),
         currency=next(iter(currencies.values())),
         **({"client_reference": command.client_reference} if command.client_reference else {}),
+        **(
+            {"payment_deadline": format_timestamp(command.payment_deadline)}
+            if command.payment_deadline
+            else {}
+        ),
     )
     reservations = {
         line.sku: m.StockReserved(sku=line.sku, order_id=command.order_id, quantity=line.quantity)

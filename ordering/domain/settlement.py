@@ -1,8 +1,11 @@
-"""Settling an order after its payment outcome: one decision over the order and its SKUs.
+"""Settling an order: one decision over the order and its SKUs.
 
-Paid: OrderFulfilled and a StockCommitted per line. Declined: OrderCancelled and a
-StockReleased per line. An order already settled decides nothing (a redelivery); an order
-whose payment outcome is not the one being settled is an InvalidTransition.
+After the payment outcome: paid, OrderFulfilled and a StockCommitted per line; declined,
+OrderCancelled and a StockReleased per line. An order already settled decides nothing (a
+redelivery), and so does a paid one whose customer cancelled it meanwhile (its refund
+cancels it); an order whose payment outcome is not the one being settled is an
+InvalidTransition. Any other command that cancels the order (the payment deadline, the
+customer, a refund made) releases its stock through `cancelling`: one release path.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from generated import models as m
 from ordering.domain import inventory, order
 from ordering.domain.errors import InvalidTransition
 from ordering.domain.events import DomainEvent
 from ordering.domain.inventory import CommitStock, InventoryItem, ReleaseStock
-from ordering.domain.order import CancelOrder, FulfilOrder, Order, Status
+from ordering.domain.order import CancelOrder, FulfilOrder, Order, OrderCommand, Status
 
-SETTLED = (Status.FULFILLED, Status.CANCELLED)
+SETTLED = (Status.FULFILLED, Status.CANCELLED, Status.REFUND_PENDING)
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,23 @@ def decide(state: Order, catalog: Mapping[str, InventoryItem], paid: bool) -> Se
         order_events = order.decide(state, FulfilOrder(state.id))
     else:
         order_events = order.decide(state, CancelOrder(state.id, state.failure_reason or "payment_failed"))
-    move = CommitStock if paid else ReleaseStock
-    stock_events = {
+    return Settlement(order_events, _stock(state, catalog, CommitStock if paid else ReleaseStock))
+
+
+def cancelling(state: Order, catalog: Mapping[str, InventoryItem], command: OrderCommand) -> Settlement:
+    """The command's order events, and the reserved stock released when they cancel the order."""
+    order_events = order.decide(state, command)
+    if not any(isinstance(event, m.OrderCancelled) for event in order_events):
+        return Settlement(order_events)
+    return Settlement(order_events, _stock(state, catalog, ReleaseStock))
+
+
+def _stock(
+    state: Order, catalog: Mapping[str, InventoryItem], move: type[CommitStock] | type[ReleaseStock]
+) -> dict[str, list[DomainEvent]]:
+    return {
         line.sku: inventory.decide(
             catalog.get(line.sku, InventoryItem(line.sku)), move(line.sku, state.id, line.quantity)
         )
         for line in state.lines
     }
-    return Settlement(order_events, stock_events)
