@@ -120,6 +120,8 @@ def payment_gateway() -> PaymentGateway:
             decline_above=config.fake_payment_decline_above,
             decline_tag=config.fake_payment_decline_tag,
             timeout_tag=config.fake_payment_timeout_tag,
+            refund_decline_tag=config.fake_payment_refund_decline_tag,
+            refund_timeout_tag=config.fake_payment_refund_timeout_tag,
         )
 
     return _once("payment_gateway", build)

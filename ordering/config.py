@@ -53,6 +53,8 @@ class Settings:
     fake_payment_decline_above: Decimal | None = None
     fake_payment_decline_tag: str = "decline"
     fake_payment_timeout_tag: str = "timeout"
+    fake_payment_refund_decline_tag: str = "refund-decline"
+    fake_payment_refund_timeout_tag: str = "refund-timeout"
     idempotency_ttl_seconds: int = 3600
     place_order_max_attempts: int = 16
     # How long a placed order may wait for its payment before it is cancelled (infra/topology.py

@@ -19,11 +19,22 @@ Stripe's answers become the port's:
   - anything else (bad key, bad request)       -> PaymentError: a configuration fault; redelivered, then DLQ
 There are no retries inside a call: SQS redelivery is the retry, so one attempt stays well
 inside the payment function's time budget.
+
+A refund is one Refund of the charge's PaymentIntent (the Refunds API), for the amount in minor
+units, with Idempotency-Key = the order's refund id (also kept as `metadata.refund_id`). Its
+answers, with the same error mapping as charges:
+  - Refund status succeeded or pending          -> RefundResult(refunded=True, reference=<Refund id>)
+  - status failed / canceled / requires_action  -> RefundResult(refunded=False, reason=<failure reason>)
+  - 400 charge_already_refunded, amount_too_large,
+    charge_disputed                             -> RefundResult(refunded=False, reason=<the code>),
+    unless the charge already holds a Refund with this refund id (made before Stripe forgot
+    the key, its answer never recorded): that Refund is the answer, not a refusal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -40,6 +51,8 @@ from ordering.ports.payment_gateway import (
     PaymentError,
     PaymentGateway,
     PaymentTimeout,
+    Refund,
+    RefundResult,
 )
 
 # Currencies Stripe counts in whole units (https://docs.stripe.com/currencies#zero-decimal).
@@ -67,6 +80,9 @@ ZERO_DECIMAL = frozenset(
 
 # Stripe keeps idempotency keys at least 24 hours; an hour's margin for clocks and the retry itself.
 KEY_TRUSTED_FOR = timedelta(hours=23)
+
+# Stripe's 400 codes that are a refund's final answer, not a fault: asking again changes nothing.
+REFUND_REFUSALS = frozenset({"charge_already_refunded", "amount_too_large", "charge_disputed"})
 
 
 def minor_units(amount: Decimal, currency: str) -> int:
@@ -116,28 +132,51 @@ class StripePaymentGateway(PaymentGateway):
             "description": f"Order {charge.order_id}",
             "metadata": {"order_id": charge.order_id, "customer_email": charge.customer_email},
         }
-        try:
-            if self._clock() - charge.placed_at > KEY_TRUSTED_FOR:
-                earlier = self._intent_of(charge.order_id)
-                if earlier is not None:
-                    return _result_of(earlier)
-            intent = self._client.v1.payment_intents.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": charge.idempotency_key},
-            )
-            if intent.status == "processing":  # e.g. a replayed answer: ask for the state now
-                intent = self._client.v1.payment_intents.retrieve(intent.id)
-        except stripe.CardError as error:
-            return ChargeResult(approved=False, reason=_decline_reason(error.error, error.code))
-        except stripe.APIConnectionError as error:
-            if isinstance(error.__cause__, requests.exceptions.ReadTimeout):
-                raise PaymentTimeout(f"Stripe did not answer in time for {charge.idempotency_key}") from error
-            raise GatewayUnavailable(f"Stripe could not be reached: {error.user_message or error}") from error
-        except (stripe.APIError, stripe.RateLimitError, stripe.IdempotencyError) as error:
-            raise GatewayUnavailable(f"Stripe cannot take the charge now: {_describe(error)}") from error
-        except stripe.StripeError as error:
-            raise PaymentError(f"Stripe refused the request: {_describe(error)}") from error
+        with _translated(f"the charge {charge.idempotency_key}"):
+            try:
+                if self._clock() - charge.placed_at > KEY_TRUSTED_FOR:
+                    earlier = self._intent_of(charge.order_id)
+                    if earlier is not None:
+                        return _result_of(earlier)
+                intent = self._client.v1.payment_intents.create(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": charge.idempotency_key},
+                )
+                if intent.status == "processing":  # e.g. a replayed answer: ask for the state now
+                    intent = self._client.v1.payment_intents.retrieve(intent.id)
+            except stripe.CardError as error:
+                return ChargeResult(approved=False, reason=_decline_reason(error.error, error.code))
         return _result_of(intent)
+
+    def refund(self, refund: Refund) -> RefundResult:
+        params: dict[str, Any] = {
+            "payment_intent": refund.payment_reference,
+            "amount": minor_units(refund.amount, refund.currency),
+            "reason": "requested_by_customer",
+            "metadata": {"order_id": refund.order_id, "refund_id": refund.idempotency_key},
+        }
+        with _translated(f"the refund {refund.idempotency_key}"):
+            try:
+                made = self._client.v1.refunds.create(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": refund.idempotency_key},
+                )
+            except stripe.InvalidRequestError as error:
+                if error.code not in REFUND_REFUSALS:
+                    raise
+                earlier = self._refund_of(refund)
+                if earlier is not None:
+                    return _refund_result_of(earlier)
+                return RefundResult(refunded=False, reason=error.code)
+        return _refund_result_of(made)
+
+    def _refund_of(self, refund: Refund) -> Any | None:
+        """The Refund made earlier under this refund id, if Stripe has forgotten the key since."""
+        found = self._client.v1.refunds.list(
+            params={"payment_intent": refund.payment_reference, "limit": 100}
+        )
+        mine = (made for made in found.data if _metadata(made).get("refund_id") == refund.idempotency_key)
+        return next(mine, None)
 
     def _intent_of(self, order_id: str) -> Any | None:
         """The PaymentIntent made for this order, if any: a succeeded one before any other."""
@@ -160,6 +199,31 @@ def _result_of(intent: Any) -> ChargeResult:
     return ChargeResult(
         approved=False, reason=_decline_reason(getattr(intent, "last_payment_error", None), None)
     )
+
+
+def _metadata(made: Any) -> dict[str, str]:
+    return dict(made.to_dict().get("metadata") or {})
+
+
+def _refund_result_of(made: Any) -> RefundResult:
+    if made.status in ("succeeded", "pending"):  # pending: accepted, the money is on its way
+        return RefundResult(refunded=True, reference=made.id)
+    return RefundResult(refunded=False, reason=str(getattr(made, "failure_reason", None) or made.status))
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """Stripe's errors as the port's, for charges and refunds alike."""
+    try:
+        yield
+    except stripe.APIConnectionError as error:
+        if isinstance(error.__cause__, requests.exceptions.ReadTimeout):
+            raise PaymentTimeout(f"Stripe did not answer in time for {what}") from error
+        raise GatewayUnavailable(f"Stripe could not be reached: {error.user_message or error}") from error
+    except (stripe.APIError, stripe.RateLimitError, stripe.IdempotencyError) as error:
+        raise GatewayUnavailable(f"Stripe cannot take {what} now: {_describe(error)}") from error
+    except stripe.StripeError as error:
+        raise PaymentError(f"Stripe refused the request: {_describe(error)}") from error
 
 
 def _decline_reason(error: Any, code: str | None) -> str:

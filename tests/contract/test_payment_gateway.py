@@ -27,6 +27,7 @@ from ordering.ports.payment_gateway import (
     PaymentError,
     PaymentGateway,
     PaymentTimeout,
+    Refund,
 )
 from tests.support.stripe_stub import StripeStub
 
@@ -41,6 +42,10 @@ class Backend(abc.ABC):
     def charges_made(self) -> int:
         """How many charges the payment provider holds."""
 
+    @abc.abstractmethod
+    def refunds_made(self) -> int:
+        """How many refunds the payment provider holds."""
+
 
 class FakeBackend(Backend):
     def __init__(self) -> None:
@@ -48,6 +53,9 @@ class FakeBackend(Backend):
 
     def charges_made(self) -> int:
         return self.fake.approved_charges
+
+    def refunds_made(self) -> int:
+        return self.fake.refunds_made
 
 
 class StripeBackend(Backend):
@@ -59,6 +67,9 @@ class StripeBackend(Backend):
 
     def charges_made(self) -> int:
         return len(self.stub.charges)
+
+    def refunds_made(self) -> int:
+        return len(self.stub.refunds)
 
 
 @contextlib.contextmanager
@@ -132,6 +143,100 @@ def test_a_lost_answer_is_a_timeout_and_the_retry_returns_the_one_charge(backend
 
     assert result.approved
     assert backend.charges_made() == 1
+
+
+# --- refunds ------------------------------------------------------------------------------------
+
+
+def refund_of(charged: Charge, reference: str, amount=None, key=None) -> Refund:
+    return Refund(
+        idempotency_key=key or f"refund-{charged.order_id}",
+        order_id=charged.order_id,
+        payment_reference=reference,
+        amount=Decimal(amount) if amount is not None else charged.amount,
+        currency=charged.currency,
+    )
+
+
+def charged(backend: Backend, **options) -> tuple[Charge, str]:
+    made = charge(**options)
+    result = backend.gateway.charge(made)
+    assert result.approved
+    assert result.reference
+    return made, result.reference
+
+
+def test_a_charge_is_refunded_with_a_reference(backend):
+    made, reference = charged(backend)
+    result = backend.gateway.refund(refund_of(made, reference))
+    assert result.refunded
+    assert result.reference
+    assert result.reference != reference
+    assert result.reason is None
+    assert backend.refunds_made() == 1
+
+
+def test_the_same_refund_asked_again_returns_the_first_refund(backend):
+    made, reference = charged(backend)
+    asked = refund_of(made, reference)
+    results = [backend.gateway.refund(asked) for _ in range(3)]
+    assert results[0] == results[1] == results[2]
+    assert results[0].refunded
+    assert backend.refunds_made() == 1
+
+
+def test_a_lost_refund_answer_is_a_timeout_and_the_retry_returns_the_one_refund(backend):
+    made, reference = charged(backend, email="ada+refund-timeout@example.com")
+    asked = refund_of(made, reference)
+    with pytest.raises(PaymentTimeout):
+        backend.gateway.refund(asked)
+    assert backend.refunds_made() == 1  # it did refund; only the answer was lost
+
+    result = backend.gateway.refund(asked)
+
+    assert result.refunded
+    assert backend.refunds_made() == 1
+
+
+def test_a_refused_refund_is_a_decision_not_an_error_and_refunds_nothing(backend):
+    made, reference = charged(backend, email="bob+refund-decline@example.net")
+    asked = refund_of(made, reference)
+    first = backend.gateway.refund(asked)
+    assert not first.refunded
+    assert first.reason
+    assert backend.gateway.refund(asked) == first
+    assert backend.refunds_made() == 0
+
+
+def test_a_charge_refunded_in_full_is_not_refunded_again_under_another_key(backend):
+    made, reference = charged(backend)
+    assert backend.gateway.refund(refund_of(made, reference)).refunded
+
+    second = backend.gateway.refund(refund_of(made, reference, key="another-refund"))
+
+    assert not second.refunded
+    assert second.reason == "charge_already_refunded"
+    assert backend.refunds_made() == 1
+
+
+def test_a_refund_larger_than_the_charge_is_refused(backend):
+    made, reference = charged(backend, amount="10.00")
+    result = backend.gateway.refund(refund_of(made, reference, amount="10.01"))
+    assert not result.refunded
+    assert result.reason == "amount_too_large"
+    assert backend.refunds_made() == 0
+
+
+def test_part_refunds_add_up_to_the_charge(backend):
+    made, reference = charged(backend, amount="10.00")
+    first = backend.gateway.refund(refund_of(made, reference, amount="6.00", key="part-1"))
+    second = backend.gateway.refund(refund_of(made, reference, amount="4.00", key="part-2"))
+    third = backend.gateway.refund(refund_of(made, reference, amount="0.01", key="part-3"))
+    assert first.refunded
+    assert second.refunded
+    assert first.reference != second.reference
+    assert (third.refunded, third.reason) == (False, "charge_already_refunded")
+    assert backend.refunds_made() == 2
 
 
 # --- Stripe only --------------------------------------------------------------------------------
@@ -264,3 +369,82 @@ def test_a_recent_order_is_trusted_to_its_key_and_not_searched(stub):
     """Search costs a call (and is rate-limited): only orders older than a key's life need it."""
     stripe_gateway(stub).charge(charge(placed_ago=KEY_TRUSTED_FOR - timedelta(minutes=5)))
     assert [r.method for r in stub.received] == ["POST"]
+
+
+# --- Stripe refunds ---------------------------------------------------------------------------
+
+
+def test_stripe_gets_one_refund_of_the_payment_intent_in_minor_units_keyed_by_the_refund_id(stub):
+    gateway = stripe_gateway(stub)
+    made = charge(amount="1500", currency="JPY")
+    reference = gateway.charge(made).reference
+    assert reference is not None
+
+    result = gateway.refund(refund_of(made, reference, key="refund-42"))
+
+    request = stub.received[-1]
+    assert (request.method, request.path) == ("POST", "/v1/refunds")
+    assert request.idempotency_key == "refund-42"
+    assert request.params["payment_intent"] == reference
+    assert request.params["amount"] == "1500"
+    assert request.params["metadata[order_id]"] == made.order_id
+    assert request.params["metadata[refund_id]"] == "refund-42"
+    assert result.reference == stub.refunds[0]["id"]
+
+
+def test_a_stripe_outage_during_a_refund_is_gateway_unavailable_and_refunds_nothing(stub):
+    gateway = stripe_gateway(stub)
+    made = charge()
+    reference = gateway.charge(made).reference
+    assert reference is not None
+    stub.unavailable = True
+    with pytest.raises(GatewayUnavailable, match="503"):
+        gateway.refund(refund_of(made, reference))
+    stub.unavailable = False
+    assert stub.refunds == []
+    assert gateway.refund(refund_of(made, reference)).refunded
+
+
+def test_a_refund_of_an_unknown_charge_is_a_payment_error_not_a_refusal(stub):
+    made = charge()
+    with pytest.raises(PaymentError) as raised:
+        stripe_gateway(stub).refund(refund_of(made, "pi_unknown"))
+    assert not isinstance(raised.value, GatewayUnavailable | PaymentTimeout)
+    assert "resource_missing" in str(raised.value)
+
+
+def test_stripe_out_of_reach_during_a_refund_is_gateway_unavailable():
+    gateway = StripePaymentGateway(
+        api_key="sk_test_x", api_base="http://127.0.0.1:9", timeout_seconds=CLIENT_TIMEOUT
+    )
+    made = charge()
+    with pytest.raises(GatewayUnavailable, match="could not be reached"):
+        gateway.refund(refund_of(made, "pi_x"))
+
+
+def test_a_refund_made_before_stripe_forgot_its_key_is_the_answer_not_a_refusal(stub):
+    """A refund message redriven days later, its first refund never recorded."""
+    gateway = stripe_gateway(stub)
+    made = charge()
+    reference = gateway.charge(made).reference
+    assert reference is not None
+    first = gateway.refund(refund_of(made, reference))
+    stub.forget_idempotency_keys()
+
+    again = gateway.refund(refund_of(made, reference))
+
+    assert again == first
+    assert again.refunded
+    assert len(stub.refunds) == 1
+
+
+def test_a_fake_refund_decides_from_the_charge_reference_in_a_process_that_did_not_charge():
+    """The refund function is another process than the payment function: the tags travel in the reference."""
+    made = charge(email="ada+refund-timeout@example.com")
+    reference = FakePaymentGateway().charge(made).reference
+    assert reference is not None
+    elsewhere = FakePaymentGateway()
+    with pytest.raises(PaymentTimeout):
+        elsewhere.refund(refund_of(made, reference))
+    assert elsewhere.refund(refund_of(made, reference)).refunded
+    assert elsewhere.refunds_made == 1

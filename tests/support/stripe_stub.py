@@ -3,6 +3,8 @@
   POST /v1/payment_intents         create (and, with confirm=true, confirm) a PaymentIntent
   GET  /v1/payment_intents/<id>    read one back
   GET  /v1/payment_intents/search  ?query=metadata['order_id']:'<id>' (the one query the adapter makes)
+  POST /v1/refunds                 refund (part of) a succeeded PaymentIntent
+  GET  /v1/refunds                 ?payment_intent=<id>: that PaymentIntent's refunds, newest first
 
 It behaves as Stripe does where the adapter depends on it: the secret key is checked (401);
 parameters come form-encoded (metadata[order_id]=...); an Idempotency-Key seen before with the
@@ -13,8 +15,15 @@ in metadata[customer_email]:
   +timeout      the first request for a key charges, then holds its answer until the client
                 gave up (the charge happened, the answer was lost);
   +unavailable  503 api_error, nothing charged.
-Setting `unavailable` makes every charge a 503 (an outage, nothing charged) until it is cleared.
-Everything else is charged. `charges` lists the PaymentIntents that succeeded.
+A refund decides by the tag of the charged PaymentIntent's metadata[customer_email]:
+  +refund-decline  the Refund is made with status failed (failure_reason declined), nothing refunded;
+  +refund-timeout  the first request for a key refunds, then holds its answer until the client gave up.
+Otherwise it succeeds, unless the PaymentIntent is unknown (400 resource_missing) or not
+charged (400 charge_not_refundable), nothing is left of it (400 charge_already_refunded) or the
+amount is more than is left (400 amount_too_large).
+Setting `unavailable` makes every charge and refund a 503 (an outage, nothing charged) until it is cleared.
+Everything else is charged. `charges` lists the PaymentIntents that succeeded, `refunds` the
+Refunds that succeeded.
 `forget_idempotency_keys()` does what a day does at Stripe: every key seen so far is forgotten.
 """
 
@@ -47,6 +56,7 @@ class StripeStub:
     unavailable: bool = False  # the whole gateway is down: every charge is a 503
     received: list[Received] = field(default_factory=list)
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    all_refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     _answers: dict[str, tuple[dict[str, str], int, dict[str, Any]]] = field(default_factory=dict)
     _ids: count = field(default_factory=lambda: count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -62,6 +72,10 @@ class StripeStub:
     @property
     def charges(self) -> list[dict[str, Any]]:
         return [intent for intent in self.intents.values() if intent["status"] == "succeeded"]
+
+    @property
+    def refunds(self) -> list[dict[str, Any]]:
+        return [made for made in self.all_refunds.values() if made["status"] == "succeeded"]
 
     def forget_idempotency_keys(self) -> None:
         with self._lock:
@@ -109,7 +123,9 @@ class StripeStub:
             if intent is None:
                 return self._answer(request, 404, _error("invalid_request_error", "No such payment_intent"))
             return self._answer(request, 200, intent)
-        if method != "POST" or request.path != "/v1/payment_intents":
+        if method == "GET" and url.path == "/v1/refunds":
+            return self._list_refunds(request, dict(parse_qsl(url.query)).get("payment_intent"))
+        if method != "POST" or request.path not in ("/v1/payment_intents", "/v1/refunds"):
             return self._answer(
                 request, 404, _error("invalid_request_error", f"Unrecognized request URL {request.path}")
             )
@@ -127,10 +143,14 @@ class StripeStub:
                         ),
                     )
                 return self._answer(request, status, body, replayed=True)
-            status, body = self._decide(params)
+            if request.path == "/v1/refunds":
+                status, body = self._decide_refund(params)
+                hold = status == 200 and "+refund-timeout" in self._email_charged(params)
+            else:
+                status, body = self._decide(params)
+                hold = "+timeout" in params.get("metadata[customer_email]", "")
             if key is not None and status < 500:
                 self._answers[key] = (params, status, body)
-            hold = "+timeout" in params.get("metadata[customer_email]", "")
         if hold:
             self._release.wait(self.hold_seconds)  # the charge is made; the answer comes too late
         return self._answer(request, status, body)
@@ -183,6 +203,65 @@ class StripeStub:
         intent |= {"status": "succeeded", "latest_charge": intent["id"].replace("pi_", "ch_")}
         self.intents[intent["id"]] = intent
         return 200, intent
+
+    def _email_charged(self, params: dict[str, str]) -> str:
+        intent = self.intents.get(params.get("payment_intent", ""))
+        return intent["metadata"].get("customer_email", "") if intent else ""
+
+    def _decide_refund(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if self.unavailable:
+            return 503, _error("api_error", "An unknown error occurred")
+        intent = self.intents.get(params.get("payment_intent", ""))
+        if intent is None:
+            return 400, _error(
+                "invalid_request_error",
+                f"No such payment_intent: {params.get('payment_intent')!r}",
+                code="resource_missing",
+            )
+        if intent["status"] != "succeeded":
+            return 400, _error(
+                "invalid_request_error",
+                "This PaymentIntent has no charge to refund",
+                code="charge_not_refundable",
+            )
+        done = sum(
+            r["amount"]
+            for r in self.all_refunds.values()
+            if r["payment_intent"] == intent["id"] and r["status"] == "succeeded"
+        )
+        left = intent["amount"] - done
+        amount = int(params.get("amount", left))
+        if left <= 0:
+            return 400, _error(
+                "invalid_request_error", "Charge has already been refunded.", code="charge_already_refunded"
+            )
+        if amount > left:
+            return 400, _error(
+                "invalid_request_error",
+                "Refund amount is greater than unrefunded amount",
+                code="amount_too_large",
+            )
+        made: dict[str, Any] = {
+            "id": f"re_stub_{next(self._ids):04d}",
+            "object": "refund",
+            "amount": amount,
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "charge": intent["latest_charge"],
+            "reason": params.get("reason"),
+            "metadata": {k[9:-1]: v for k, v in params.items() if k.startswith("metadata[")},
+            "status": "succeeded",
+        }
+        if "+refund-decline" in intent["metadata"].get("customer_email", ""):
+            made |= {"status": "failed", "failure_reason": "declined"}
+        self.all_refunds[made["id"]] = made
+        return 200, made
+
+    def _list_refunds(self, request: BaseHTTPRequestHandler, payment_intent: str | None) -> None:
+        with self._lock:
+            found = [r for r in reversed(self.all_refunds.values()) if r["payment_intent"] == payment_intent]
+        body = {"object": "list", "data": found, "has_more": False, "url": "/v1/refunds"}
+        return self._answer(request, 200, body)
 
     @staticmethod
     def _answer(
