@@ -88,6 +88,8 @@ class EventType(StrEnum):
     StockReleased = "StockReleased"
     OrderFulfilled = "OrderFulfilled"
     OrderCancelled = "OrderCancelled"
+    RefundRequested = "RefundRequested"
+    PaymentRefunded = "PaymentRefunded"
     ConfirmationSent = "ConfirmationSent"
     StockAdded = "StockAdded"
     PriceChanged = "PriceChanged"

@@ -31,7 +31,7 @@ from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.services.place_order import place_order
 from ordering.services.recording import Recorder
 from ordering.services.retry import RetryPolicy
-from ordering.services.stamp import Cause
+from ordering.services.stamp import Cause, Stamp
 
 app = APIGatewayRestResolver()
 logger = Logger()
@@ -75,14 +75,15 @@ def accept_order(payload: OrderRequest, *, correlation_id: str, orders_path: str
     """Place the order and return the OrderAccepted body. With a key, this runs once per key."""
     reference = payload.request.client_reference
     settings = bootstrap.settings()
-    recorder = Recorder(retry=RetryPolicy(attempts=settings.place_order_max_attempts))
+    clock = bootstrap.clock()
+    recorder = Recorder(Stamp(clock=clock), RetryPolicy(attempts=settings.place_order_max_attempts))
     command = PlaceOrder(
         order_id=str(uuid.uuid4()),
         user_id=payload.user_id,
         email=payload.email,
         lines=tuple(RequestedLine(line.sku, line.quantity) for line in payload.request.lines),
         client_reference=reference if isinstance(reference, str) else None,
-        payment_deadline=recorder.stamp.clock() + timedelta(seconds=settings.payment_deadline_seconds),
+        payment_deadline=clock() + timedelta(seconds=settings.payment_deadline_seconds),
     )
     placed = place_order(bootstrap.event_store(), command, Cause(correlation_id), recorder=recorder)
     order = placed.order_placed

@@ -215,8 +215,10 @@ def publisher() -> Publisher:
             aws_client("events"),
             queue_url=config.require("payment_queue_url"),
             bus_name=config.require("event_bus_name"),
-            deadline_queue_url=config.require("deadline_queue_url"),
-            refund_queue_url=config.require("refund_queue_url"),
+            # Optional here, so that a publisher without them still sends the rest; the
+            # topology gives the stream publisher both.
+            deadline_queue_url=config.deadline_queue_url,
+            refund_queue_url=config.refund_queue_url,
             trace_header=trace_header,
             clock=clock(),
         )

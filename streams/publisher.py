@@ -24,7 +24,7 @@ from aws_lambda_powertools import Logger
 from ordering import bootstrap
 from ordering.domain.recorded import Recorded
 from ordering.messaging import TO_DEADLINE_QUEUE, TO_EVENT_BUS, TO_PAYMENT_QUEUE, TO_REFUND_QUEUE
-from ordering.ports.publisher import Publisher
+from ordering.ports.publisher import Publisher, has_deadline
 from streams.records import StreamRecord, batch_response, decode
 
 logger = Logger(service="orders")
@@ -44,12 +44,13 @@ def publish_records(records: Sequence[StreamRecord], publisher: Publisher) -> li
         by_stream.setdefault(record.stream, []).append(record)
     failed: list[StreamRecord] = []
     blocked: set[str] = set()
-    # Where each kind of event goes: (the types, the publisher's method). An event may go to more than one.
-    destinations: list[tuple[frozenset[str], Callable[[Sequence[Recorded]], list[Recorded]]]] = [
-        (TO_PAYMENT_QUEUE, publisher.to_payment_queue),
-        (TO_DEADLINE_QUEUE, publisher.to_deadline_queue),
-        (TO_REFUND_QUEUE, publisher.to_refund_queue),
-        (TO_EVENT_BUS, publisher.to_event_bus),
+    # Where each event goes: (does it go there, the publisher's method). An event may go to more than one.
+    destinations: list[tuple[Callable[[Recorded], bool], Callable[[Sequence[Recorded]], list[Recorded]]]] = [
+        (lambda event: event.type in TO_PAYMENT_QUEUE, publisher.to_payment_queue),
+        # Only an order placed with a deadline has one to wait for.
+        (lambda event: event.type in TO_DEADLINE_QUEUE and has_deadline(event), publisher.to_deadline_queue),
+        (lambda event: event.type in TO_REFUND_QUEUE, publisher.to_refund_queue),
+        (lambda event: event.type in TO_EVENT_BUS, publisher.to_event_bus),
     ]
     for wave in zip_longest(*by_stream.values()):
         publishable: list[StreamRecord] = []
@@ -65,11 +66,11 @@ def publish_records(records: Sequence[StreamRecord], publisher: Publisher) -> li
                 )
                 blocked.add(record.stream)
                 failed.append(record)
-            elif any(record.event.type in types for types, _ in destinations):
+            elif any(goes(record.event) for goes, _ in destinations):
                 publishable.append(record)
         refused: set[int] = set()
-        for types, send in destinations:
-            chosen = [record for record in publishable if record.event and record.event.type in types]
+        for goes, send in destinations:
+            chosen = [record for record in publishable if record.event and goes(record.event)]
             if chosen:
                 refused |= {id(event) for event in send(_events(chosen))}
         for record in publishable:

@@ -38,6 +38,11 @@ class Publisher(abc.ABC):
         ordering.messaging, detail the envelope). The events that could not be put, after resending."""
 
 
+def has_deadline(event: Recorded) -> bool:
+    """An OrderPlaced with a payment deadline (orders placed before deadlines existed have none)."""
+    return isinstance(event.data, m.OrderPlaced) and isinstance(event.data.payment_deadline, str)
+
+
 def deadline_delay(placed: Recorded, now: datetime) -> int:
     """Seconds from `now` to the order's payment deadline, within what SQS can delay (0 to
     MAX_DELAY_SECONDS); 0 for an order without a deadline, or one already past it."""
