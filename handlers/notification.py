@@ -3,8 +3,8 @@
 
 A confirmation with the lines and total, a payment-failed notice, or a cancellation notice
 saying whether money was refunded (none for a declined order: its payment-failed notice said
-so), sent through SES with the request's correlation id in its headers; then ConfirmationSent
-is appended to the order. A redelivered event finds ConfirmationSent and sends nothing. Two deliveries of the same event
+so), sent through SES with the request's correlation id in its headers; then
+ConfirmationSent is appended to the order. A redelivered event finds ConfirmationSent and sends nothing. Two deliveries of the same event
 at the same moment are kept apart by Powertools idempotency on the envelope's event id: the
 second finds the first in progress and fails, and Lambda's retry of it later gets the first's
 result. An SES error raises. Either way the rule invoked this function asynchronously, so
