@@ -43,7 +43,7 @@ def _cancellation_text(order: Order) -> str:
     money = (
         f"Your payment of {amount} was refunded."
         if order.refunded
-        else f"Nothing was charged for it ({amount})."
+        else f"Nothing was charged for it ({amount}); a payment that was under way is refunded."
     )
     return f"Your order {order.id} is cancelled. {why}\n{money}\n"
 

@@ -3,6 +3,12 @@
 A redelivered message finds the outcome already recorded and charges nothing. If the charge
 went through but recording it failed, the redelivery charges again with the same
 idempotency key and the gateway returns the first charge.
+
+An order cancelled (deadline, customer) before its charge is refused before the gateway is
+called, unless the message is a redelivery: an earlier attempt may have charged and lost the
+answer, so the gateway is asked again with the same key. If it returns a charge, that charge
+is refunded (RefundRequested, late_payment). The port has no look-up of a charge by key, so
+when no earlier attempt reached the gateway this is a new charge, refunded at once.
 """
 
 from __future__ import annotations
@@ -32,13 +38,16 @@ def record_payment(
     order_id: str,
     cause: Cause,
     *,
+    redelivered: bool = False,
     recorder: Recorder = DEFAULT,
 ) -> RecordedPayment:
-    """Raises PaymentError (no decision from the gateway) for the message to be redelivered."""
+    """Raises PaymentError (no decision from the gateway) for the message to be redelivered.
+    `redelivered`: an earlier delivery of this message may have reached the gateway."""
     current = load_order(store, order_id)
     if current is None:
         raise NotFound(f"order {order_id}")
-    if current.status is not Status.PENDING:
+    may_have_charged = redelivered and current.status is Status.CANCELLED and not current.refund_requested
+    if current.status is not Status.PENDING and not may_have_charged:
         approved = current.status in (Status.PAID, Status.FULFILLED)
         return RecordedPayment(order_id, approved, recorded_now=False)
 

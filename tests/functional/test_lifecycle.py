@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from generated import models as m
-from handlers import cancel_order, payment_deadline, refund
+from handlers import cancel_order, payment, payment_deadline, refund
 from ordering import bootstrap
 from ordering.adapters.fake_payment_gateway import FakePaymentGateway
 from ordering.domain.recorded import parse_timestamp
@@ -124,6 +124,25 @@ def test_a_payment_message_after_the_deadline_is_refused_before_the_gateway_is_c
     pay(the(order_id, "OrderPlaced"))  # the payment queue's message, redelivered late
     assert gateway.approved_charges == 0
     assert types_of(order_id) == ["OrderPlaced", "OrderCancelled"]
+
+
+def test_a_charge_whose_answer_was_lost_before_the_deadline_is_refunded_on_redelivery(stocked, gateway):
+    lost = ("6b5a4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d", "di+timeout@example.org")  # charged, answer lost
+    order_id = place(user=lost)
+    with pytest.raises(BatchProcessingError):
+        pay(the(order_id, "OrderPlaced"))  # the gateway charged; the message comes back later
+    at_deadline(order_id)
+    expire(order_id)
+    assert stock() == (10, 0, 0)
+
+    redelivery = sqs_batch([the(order_id, "OrderPlaced")])
+    redelivery["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2"
+    assert failed_ids(payment.handler(redelivery, Context("orders-payment"))) == []
+    for _ in range(3):
+        refund_once(order_id)
+
+    assert types_of(order_id) == ["OrderPlaced", "OrderCancelled", "RefundRequested", "PaymentRefunded"]
+    assert (gateway.approved_charges, gateway.refunds_made) == (1, 1)
 
 
 class RacingGateway(FakePaymentGateway):
