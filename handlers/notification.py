@@ -3,13 +3,13 @@
 
 A confirmation with the lines and total, a payment-failed notice, or a cancellation notice
 saying whether money was refunded (none for a declined order: its payment-failed notice said
-so), sent through SES with the request's correlation id in its headers; then
-ConfirmationSent is appended to the order. A redelivered event finds ConfirmationSent and sends nothing. Two deliveries of the same event
-at the same moment are kept apart by Powertools idempotency on the envelope's event id: the
-second finds the first in progress and fails, and Lambda's retry of it later gets the first's
-result. An SES error raises. Either way the rule invoked this function asynchronously, so
-Lambda retries the event (twice) and then parks it in the function's dead-letter queue;
-EventBridge's own retry policy covers only delivering the event to Lambda.
+so), sent through SES with the request's correlation id in its headers; then ConfirmationSent
+is appended to the order. A redelivered event finds ConfirmationSent and sends nothing. Two
+deliveries of the same event at the same moment are kept apart by Powertools idempotency on the
+envelope's event id: the second finds the first in progress and fails, and Lambda's retry of it
+later gets the first's result. An SES error raises. Either way the rule invoked this function
+asynchronously, so Lambda retries the event (twice) and then parks it in the function's dead-
+letter queue; EventBridge's own retry policy covers only delivering the event to Lambda.
 """
 
 from __future__ import annotations

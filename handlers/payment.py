@@ -57,7 +57,6 @@ def charge_order(record: SQSRecord) -> None:
             bootstrap.payment_gateway(),
             order_id,
             Cause(placed.correlation_id, causation_id=placed.event_id),
-            redelivered=int(record.attributes.approximate_receive_count) > 1,
         )
     except PaymentError as error:
         logger.warning(

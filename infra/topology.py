@@ -366,10 +366,9 @@ QUEUES: tuple[Queue, ...] = (
     Queue(name="projector-failures", description="Stream records the projector gave up on"),
     Queue(name="publisher-failures", description="Stream records the publisher gave up on"),
     Queue(name="inventory-dlq", description="Payment outcomes the inventory function could not apply"),
-    Queue(name="notification-dlq", description="Payment outcomes the notification function could not mail"),
     Queue(
-        name="cancellation-notification-dlq",
-        description="Cancellations the notification function could not mail",
+        name="notification-dlq",
+        description="Payment outcomes and cancellations the notification function could not mail",
     ),
 )
 
@@ -422,16 +421,11 @@ EVENT_RULES: tuple[EventRule, ...] = (
         targets=(RuleTarget(function="inventory", dead_letter="inventory-dlq"),),
     ),
     EventRule(
+        # Also cancellations: a function has one dead-letter queue, so its events share one rule.
         name="payment-outcome-to-notification",
-        description="E-mail the customer",
-        detail_types=(PAYMENT_SUCCEEDED, PAYMENT_FAILED),
+        description="E-mail the customer about the payment outcome or the cancellation",
+        detail_types=(PAYMENT_SUCCEEDED, PAYMENT_FAILED, ORDER_CANCELLED),
         targets=(RuleTarget(function="notification", dead_letter="notification-dlq"),),
-    ),
-    EventRule(
-        name="order-cancelled-to-notification",
-        description="E-mail the customer that the order is cancelled",
-        detail_types=(ORDER_CANCELLED,),
-        targets=(RuleTarget(function="notification", dead_letter="cancellation-notification-dlq"),),
     ),
 )
 

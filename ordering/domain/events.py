@@ -23,6 +23,7 @@ DomainEvent = (
     | m.OrderCancelled
     | m.RefundRequested
     | m.PaymentRefunded
+    | m.ChargeUnanswered
     | m.ConfirmationSent
     | m.StockAdded
     | m.PriceChanged

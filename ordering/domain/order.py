@@ -55,6 +55,7 @@ class Order:
     cancel_reason: str | None = None
     refund_requested: bool = False
     refunded: bool = False
+    charge_unanswered: bool = False  # a charge may have gone through without an answer
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -68,6 +69,14 @@ class RecordPayment:
     succeeded: bool
     payment_reference: str | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordChargeUnanswered:
+    """The gateway did not answer a charge: it may have charged."""
+
+    order_id: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -172,6 +181,10 @@ def decide(state: Order | None, command: OrderCommand) -> list[DomainEvent]:
                     reason=reason or "declined",
                 )
             ]
+        case RecordChargeUnanswered(reason=reason):
+            if state.status is not Status.PENDING or state.charge_unanswered:
+                return []
+            return [m.ChargeUnanswered(order_id=state.id, reason=reason[:255] or "no answer")]
         case FulfilOrder():
             if state.status is Status.FULFILLED:
                 return []
@@ -310,6 +323,11 @@ def _refund_requested(data: m.RefundRequested, state: Order | None, event: Recor
     current = _existing(state, event)
     status = Status.REFUND_PENDING if current.status is Status.PAID else current.status
     return _moved(current, event, status=status, refund_requested=True)
+
+
+@_apply.register
+def _unanswered(data: m.ChargeUnanswered, state: Order | None, event: Recorded) -> Order:
+    return _moved(state, event, charge_unanswered=True)
 
 
 @_apply.register
