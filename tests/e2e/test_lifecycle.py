@@ -1,7 +1,7 @@
 """The order lifecycle over HTTP against the local runtime with the real functions: the payment
-deadline cancelling an order whose payment is parked in payment-dlq, the customer's cancel of
-a pending order (and its payment message, redelivered after the cancel, charging nothing), a fulfilled order refused,
-and another user's order answered as missing.
+deadline cancelling an order whose payment is parked in payment-dlq, the customer's cancel of a
+pending order (and its payment message, redelivered after the cancel, charging nothing), a
+fulfilled order refused, and another user's order answered as missing.
 
 The runtime runs in this process with a 3 s payment deadline, its own Postgres, and payment
 and refund going through the Stripe stub (so that a test can take the gateway down).
@@ -133,7 +133,8 @@ def test_a_pending_order_cancelled_by_its_customer_is_never_charged(shop: Shop, 
         stripe.unavailable = False
 
     assert answer.status_code == 200, answer.text
-    assert answer.json()["status"] == "CANCELLED" and answer.json()["refund"] is False
+    assert answer.json()["status"] == "CANCELLED"
+    assert answer.json()["refund"] is False
     assert (again.status_code, again.json()) == (answer.status_code, answer.json())
     assert shop.head(sku) == {"available": 5, "reserved": 0, "committed": 0}
     assert shop.dev.wait_idle()
@@ -142,7 +143,8 @@ def test_a_pending_order_cancelled_by_its_customer_is_never_charged(shop: Shop, 
     assert not any(order_id in json.dumps(d.body) for d in shop.dev.dead_letters()["payment-dlq"])
     assert order_events(shop, order_id).count("OrderCancelled") == 1
     refused = cancel(shop, bo, order_id)
-    assert refused.status_code == 409 and refused.json()["code"] == "not_cancellable"
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "not_cancellable"
     eventually(lambda: len(cancellation_mails(shop, bo, order_id)) == 1)
     assert len(cancellation_mails(shop, bo, order_id)) == 1
 
