@@ -73,9 +73,21 @@ def post_cancel(order_id: str) -> Response:
     if request.idempotency_key is None:
         cancelled = cancel_once(payload=request, **where)
     else:
-        from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+        cancelled = _cancel_with_key(request, **where)
+    status = 202 if cancelled.status == Status.REFUND_PENDING.value else 200
+    return http.answer(status, cancelled, correlation_id)
 
-        cancelled = run_once(
+
+def _cancel_with_key(request: CancelRequest, **where: str) -> m.Cancellation:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+
+    key = request.idempotency_key
+    try:
+        return run_once(
             cancel_once,
             payload=request,
             key="[user_id, idempotency_key]",
@@ -84,8 +96,21 @@ def post_cancel(order_id: str) -> Response:
             output=PydanticSerializer(m.Cancellation),
             **where,
         )
-    status = 202 if cancelled.status == Status.REFUND_PENDING.value else 200
-    return http.answer(status, cancelled, correlation_id)
+    except IdempotencyValidationError:
+        raise http.HttpProblem(
+            422,
+            http.Code.idempotency_key_reused,
+            f"The Idempotency-Key {key!r} was already used to cancel another order; send a new key",
+            [
+                m.FieldError(
+                    field=f"headers.{http.IDEMPOTENCY_HEADER}", message=f"{key!r} was used for another order"
+                )
+            ],
+        ) from None
+    except IdempotencyAlreadyInProgressError:
+        raise http.HttpProblem(
+            409, http.Code.conflict, f"A request with the Idempotency-Key {key!r} is still being processed"
+        ) from None
 
 
 def cancel_once(payload: CancelRequest, *, correlation_id: str, orders_path: str) -> m.Cancellation:

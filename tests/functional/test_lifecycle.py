@@ -273,6 +273,15 @@ def test_a_repeated_cancel_is_answered_as_the_first_with_its_key_and_409_without
     assert body(keyless)["code"] == "not_cancellable"
 
 
+def test_the_same_key_for_another_order_is_refused(stocked, gateway):
+    first, second = place(), place()
+    assert cancel(first, key="cancel-2")["statusCode"] == 200
+    reused = cancel(second, key="cancel-2")
+    assert reused["statusCode"] == 422
+    assert body(reused)["code"] == "idempotency_key_reused"
+    assert types_of(second) == ["OrderPlaced"]
+
+
 def test_another_users_order_is_not_found_exactly_like_a_missing_one(stocked, gateway):
     order_id = place()
 
