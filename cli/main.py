@@ -66,6 +66,11 @@ STATE_FILE = click.option(
     help="Seconds between runs of every scheduled function, e.g. the read-model reconciliation "
     "(default: each schedule's rate in the topology).",
 )
+@click.option(
+    "--payment-deadline",
+    type=click.IntRange(1, 900),
+    help="Seconds a placed order waits for payment before it is cancelled (default: the topology's 900).",
+)
 @click.option("--quiet", is_flag=True, help="Log only warnings and errors.")
 @click.option(
     "--log-format",
@@ -88,6 +93,7 @@ def dev(
     retry_delay: float,
     redelivery_delay: int | None,
     schedule_every: float | None,
+    payment_deadline: int | None,
     quiet: bool,
     log_format: str | None,
     reload: bool,
@@ -109,6 +115,7 @@ def dev(
         retry_delay=retry_delay,
         redelivery_delay=redelivery_delay,
         schedule_every=schedule_every,
+        payment_deadline_seconds=payment_deadline or topology.PAYMENT_DEADLINE_SECONDS,
         hot_reload=reload,
     )
     sys.exit(serve(options, quiet=quiet, log_format=log_format))

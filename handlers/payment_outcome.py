@@ -1,7 +1,9 @@
-"""The payment outcome the event bus delivers to the inventory and notification functions.
+"""The payment outcome the event bus delivers to the inventory and notification functions, and
+the cancellation it delivers to the notification function.
 
-The publisher puts each PaymentSucceeded / PaymentFailed on the bus with detail-type
-"Payment.Success" / "Payment.Failed" and the event's envelope as `detail`. The envelope is
+The publisher puts each PaymentSucceeded / PaymentFailed / OrderCancelled on the bus with
+detail-type "Payment.Success" / "Payment.Failed" / "Order.Cancelled" and the event's envelope
+as `detail`. The envelope is
 the authority: its type decides, and it carries the correlation id from the original request.
 """
 
@@ -45,6 +47,31 @@ def payment_outcome(event: EventBridgeEvent) -> PaymentOutcome:
         event_id=recorded.event_id,
         correlation_id=recorded.correlation_id,
     )
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    order_id: str
+    event_id: str
+    correlation_id: str
+
+    @property
+    def cause(self) -> Cause:
+        return Cause(self.correlation_id, causation_id=self.event_id)
+
+
+def received_cancellation(event: EventBridgeEvent, logger: Logger) -> Cancellation:
+    """The OrderCancelled the bus delivered; raises InvalidEvent for anything else."""
+    logger.append_keys(bus_event_id=event.get_id, detail_type=event.detail_type)
+    detail = event.detail
+    if not isinstance(detail, dict):
+        raise InvalidEvent(f"detail of {event.detail_type!r} is not an event envelope")
+    recorded = from_envelope(detail)
+    if not isinstance(recorded.data, m.OrderCancelled):
+        raise InvalidEvent(f"{event.detail_type!r} carries {recorded.type}, not OrderCancelled")
+    logger.set_correlation_id(recorded.correlation_id)
+    logger.append_keys(order_id=recorded.data.order_id)
+    return Cancellation(recorded.data.order_id, recorded.event_id, recorded.correlation_id)
 
 
 def received(event: EventBridgeEvent, logger: Logger) -> PaymentOutcome:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
@@ -30,7 +31,7 @@ from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.services.place_order import place_order
 from ordering.services.recording import Recorder
 from ordering.services.retry import RetryPolicy
-from ordering.services.stamp import Cause
+from ordering.services.stamp import Cause, Stamp
 
 app = APIGatewayRestResolver()
 logger = Logger()
@@ -73,15 +74,17 @@ class OrderRequest:
 def accept_order(payload: OrderRequest, *, correlation_id: str, orders_path: str) -> m.OrderAccepted:
     """Place the order and return the OrderAccepted body. With a key, this runs once per key."""
     reference = payload.request.client_reference
+    settings = bootstrap.settings()
+    clock = bootstrap.clock()
+    recorder = Recorder(Stamp(clock=clock), RetryPolicy(attempts=settings.place_order_max_attempts))
     command = PlaceOrder(
         order_id=str(uuid.uuid4()),
         user_id=payload.user_id,
         email=payload.email,
         lines=tuple(RequestedLine(line.sku, line.quantity) for line in payload.request.lines),
         client_reference=reference if isinstance(reference, str) else None,
+        payment_deadline=clock() + timedelta(seconds=settings.payment_deadline_seconds),
     )
-    attempts = bootstrap.settings().place_order_max_attempts
-    recorder = Recorder(retry=RetryPolicy(attempts=attempts))
     placed = place_order(bootstrap.event_store(), command, Cause(correlation_id), recorder=recorder)
     order = placed.order_placed
     metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)

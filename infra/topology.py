@@ -18,7 +18,13 @@ from ordering.adapters.dynamodb_table import EVENT_PREFIX
 
 # The names on the wire: the publisher puts these, the rules below route them.
 from ordering.messaging import ADMIN_GROUP as ADMIN_GROUP  # the user pool's group, for both interpreters
-from ordering.messaging import EVENT_SOURCE, PAYMENT_FAILED, PAYMENT_SUCCEEDED
+from ordering.messaging import (
+    EVENT_SOURCE,
+    MAX_DELAY_SECONDS,
+    ORDER_CANCELLED,
+    PAYMENT_FAILED,
+    PAYMENT_SUCCEEDED,
+)
 
 SERVICE = "orders"
 EVENT_BUS = "orders"
@@ -32,7 +38,16 @@ COMMON_ENVIRONMENT = {
 
 Trigger = Literal["api", "sqs", "stream", "eventbridge", "cognito", "deploy", "manual", "schedule"]
 # Resources a function uses. Each interpreter turns them into environment variables and grants.
-Resource = Literal["table", "payment_queue", "event_bus", "database", "mailer", "payment_gateway"]
+Resource = Literal[
+    "table",
+    "payment_queue",
+    "deadline_queue",
+    "refund_queue",
+    "event_bus",
+    "database",
+    "mailer",
+    "payment_gateway",
+]
 # What a function that uses the table may do with it; infra/aws grants exactly these actions.
 TableAccess = Literal["read", "read_write", "read_scan"]
 
@@ -178,6 +193,12 @@ class Alarm:
 # --- functions ----------------------------------------------------------------------------------
 
 API_MEMORY_MB = 1024  # the API path gets CPU: cold starts and p99 fall faster than the bill rises
+# How long a placed order waits for its payment before it is cancelled (payment_timeout). The
+# timer is the payment-deadline queue's per-message delay, so it is at most SQS's 15 minutes;
+# `orders dev --payment-deadline` shortens it.
+PAYMENT_DEADLINE_SECONDS = 900
+if not 0 < PAYMENT_DEADLINE_SECONDS <= MAX_DELAY_SECONDS:
+    raise ValueError(f"the payment deadline must be 1 to {MAX_DELAY_SECONDS} s (SQS's longest delay)")
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -185,6 +206,16 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="handlers.place_order.handler",
         trigger="api",
         description="POST /orders: price, reserve and record an order in one transaction",
+        uses=frozenset({"table"}),
+        memory_mb=API_MEMORY_MB,
+        timeout_seconds=10,
+        environment={"PAYMENT_DEADLINE_SECONDS": str(PAYMENT_DEADLINE_SECONDS)},
+    ),
+    Function(
+        name="cancel_order",
+        handler="handlers.cancel_order.handler",
+        trigger="api",
+        description="POST /orders/{id}/cancel: cancel an unpaid order, or request the refund of a paid one",
         uses=frozenset({"table"}),
         memory_mb=API_MEMORY_MB,
         timeout_seconds=10,
@@ -227,6 +258,22 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=30,
     ),
     Function(
+        name="payment_deadline",
+        handler="handlers.payment_deadline.handler",
+        trigger="sqs",
+        description="At each order's payment deadline: cancel it if still unpaid and release its stock",
+        uses=frozenset({"table"}),
+        timeout_seconds=30,
+    ),
+    Function(
+        name="refund",
+        handler="handlers.refund.handler",
+        trigger="sqs",
+        description="Refund a cancelled order's charge once; then cancel it and release its stock",
+        uses=frozenset({"table", "payment_gateway"}),
+        timeout_seconds=30,
+    ),
+    Function(
         name="inventory",
         handler="handlers.inventory.handler",
         trigger="eventbridge",
@@ -238,7 +285,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="notification",
         handler="handlers.notification.handler",
         trigger="eventbridge",
-        description="E-mail the customer about the payment outcome, once",
+        description="E-mail the customer about the payment outcome or the cancellation, once",
         uses=frozenset({"table", "mailer"}),
         timeout_seconds=30,
     ),
@@ -258,8 +305,8 @@ FUNCTIONS: tuple[Function, ...] = (
         name="publisher",
         handler="streams.publisher.handler",
         trigger="stream",
-        description="OrderPlaced -> payment queue; payment outcomes -> event bus",
-        uses=frozenset({"payment_queue", "event_bus"}),
+        description="OrderPlaced -> payment and deadline queues; refunds -> refund queue; outcomes -> bus",
+        uses=frozenset({"payment_queue", "deadline_queue", "refund_queue", "event_bus"}),
         timeout_seconds=60,
     ),
     Function(
@@ -298,6 +345,8 @@ FUNCTIONS: tuple[Function, ...] = (
 # --- messaging ----------------------------------------------------------------------------------
 
 PAYMENT_TIMEOUT = next(f.timeout_seconds for f in FUNCTIONS if f.name == "payment")
+DEADLINE_TIMEOUT = next(f.timeout_seconds for f in FUNCTIONS if f.name == "payment_deadline")
+REFUND_TIMEOUT = next(f.timeout_seconds for f in FUNCTIONS if f.name == "refund")
 PAYMENT_BATCHING_WINDOW_SECONDS = 1
 # A message is held while its batch is gathered and then while the function runs (and Lambda
 # may retry a throttled batch): AWS's rule is a visibility timeout of more than 6 x the
@@ -320,16 +369,47 @@ QUEUES: tuple[Queue, ...] = (
         max_receive_count=5,
     ),
     Queue(name="payment-dlq", description="Payments that failed 5 times"),
+    Queue(
+        name="payment-deadline",
+        description="OrderPlaced envelopes, each held back until its order's payment deadline",
+        visibility_timeout_seconds=visibility_timeout_for(DEADLINE_TIMEOUT, PAYMENT_BATCHING_WINDOW_SECONDS),
+        dead_letter="payment-deadline-dlq",
+        max_receive_count=5,
+    ),
+    Queue(name="payment-deadline-dlq", description="Payment deadlines that failed 5 times"),
+    Queue(
+        name="refund",
+        description="RefundRequested envelopes waiting to be refunded",
+        visibility_timeout_seconds=visibility_timeout_for(REFUND_TIMEOUT, PAYMENT_BATCHING_WINDOW_SECONDS),
+        dead_letter="refund-dlq",
+        max_receive_count=5,
+    ),
+    Queue(name="refund-dlq", description="Refunds that failed 5 times"),
     Queue(name="projector-failures", description="Stream records the projector gave up on"),
     Queue(name="publisher-failures", description="Stream records the publisher gave up on"),
     Queue(name="inventory-dlq", description="Payment outcomes the inventory function could not apply"),
-    Queue(name="notification-dlq", description="Payment outcomes the notification function could not mail"),
+    Queue(
+        name="notification-dlq",
+        description="Payment outcomes and cancellations the notification function could not mail",
+    ),
 )
 
 QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
     QueueConsumer(
         queue="payment",
         function="payment",
+        batch_size=10,
+        max_batching_window_seconds=PAYMENT_BATCHING_WINDOW_SECONDS,
+    ),
+    QueueConsumer(
+        queue="payment-deadline",
+        function="payment_deadline",
+        batch_size=10,
+        max_batching_window_seconds=PAYMENT_BATCHING_WINDOW_SECONDS,
+    ),
+    QueueConsumer(
+        queue="refund",
+        function="refund",
         batch_size=10,
         max_batching_window_seconds=PAYMENT_BATCHING_WINDOW_SECONDS,
     ),
@@ -363,9 +443,10 @@ EVENT_RULES: tuple[EventRule, ...] = (
         targets=(RuleTarget(function="inventory", dead_letter="inventory-dlq"),),
     ),
     EventRule(
+        # Also cancellations: a function has one dead-letter queue, so its events share one rule.
         name="payment-outcome-to-notification",
-        description="E-mail the customer",
-        detail_types=(PAYMENT_SUCCEEDED, PAYMENT_FAILED),
+        description="E-mail the customer about the payment outcome or the cancellation",
+        detail_types=(PAYMENT_SUCCEEDED, PAYMENT_FAILED, ORDER_CANCELLED),
         targets=(RuleTarget(function="notification", dead_letter="notification-dlq"),),
     ),
 )
@@ -445,6 +526,7 @@ API = Api(
     burst_limit=100,
     route_limits=(
         RouteLimit("POST", "/orders", rate_limit=20, burst_limit=40),
+        RouteLimit("POST", "/orders/{order_id}/cancel", rate_limit=10, burst_limit=20),
         RouteLimit("POST", "/inventory", rate_limit=5, burst_limit=10),
     ),
 )
@@ -452,6 +534,7 @@ API = Api(
 # Which function serves each operation of generated/openapi.json (from model/routes.json).
 OPERATION_FUNCTIONS = {
     "placeOrder": "place_order",
+    "cancelOrder": "cancel_order",
     "listOrders": "query_orders",
     "getOrder": "query_orders",
     "listOrderEvents": "query_orders",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ordering.adapters import aws_clients
@@ -43,9 +44,15 @@ def _once(name: str, build: Callable[[], T]) -> T:
 # step a handler runs once per key (handlers/once.py names a step by its module and name).
 DEPENDENCIES = frozenset(
     {"settings", "event_store", "payment_gateway", "mailer", "postgres_connect", "postgres"}
-    | {"read_model", "rebuilds", "publisher"}
+    | {"read_model", "rebuilds", "publisher", "clock"}
 )
-IDEMPOTENT_STEPS = frozenset({"handlers.place_order.accept_order", "handlers.notification.send_notice"})
+IDEMPOTENT_STEPS = frozenset(
+    {
+        "handlers.place_order.accept_order",
+        "handlers.notification.send_notice",
+        "handlers.cancel_order.cancel_once",
+    }
+)
 
 
 def override(**instances: Any) -> None:
@@ -80,6 +87,11 @@ def aws_client(service: str) -> Any:
     """The container's one client for an AWS service, in the configured region and endpoint."""
     config = settings()
     return aws_clients.client(service, region=config.aws_region, endpoint_url=config.aws_endpoint_url)
+
+
+def clock() -> Callable[[], datetime]:
+    """What time it is: the wall clock, or a test's."""
+    return _once("clock", lambda: lambda: datetime.now(UTC))
 
 
 def settings() -> Settings:
@@ -203,7 +215,12 @@ def publisher() -> Publisher:
             aws_client("events"),
             queue_url=config.require("payment_queue_url"),
             bus_name=config.require("event_bus_name"),
+            # Optional here, so that a publisher without them still sends the rest; the
+            # topology gives the stream publisher both.
+            deadline_queue_url=config.deadline_queue_url,
+            refund_queue_url=config.refund_queue_url,
             trace_header=trace_header,
+            clock=clock(),
         )
 
     return _once("publisher", build)

@@ -26,6 +26,8 @@ class Settings:
     aws_endpoint_url: str | None = None
     aws_region: str | None = None
     payment_queue_url: str | None = None
+    deadline_queue_url: str | None = None
+    refund_queue_url: str | None = None
     event_bus_name: str | None = None
     sender_email: str | None = None
     # Postgres: DATABASE_URL (local), or host/port/name/user with an IAM token (RDS Proxy).
@@ -59,6 +61,9 @@ class Settings:
     reconcile_window_minutes: int = 360
     reconcile_max_orders: int = 20000
     place_order_max_attempts: int = 16
+    # How long a placed order may wait for its payment before it is cancelled (infra/topology.py
+    # sets it; `orders dev --payment-deadline` shortens it).
+    payment_deadline_seconds: int = 900
     # Lambda's AWS_LAMBDA_INITIALIZATION_TYPE: "snap-start" while it inits a version to snapshot.
     aws_lambda_initialization_type: str = "on-demand"
     # Lambda's _X_AMZN_TRACE_ID: this invocation's X-Ray trace header (set anew per invocation,
@@ -103,6 +108,8 @@ PARSERS: dict[str, Callable[[str], object]] = {
 RESOURCE_SETTINGS: dict[str, frozenset[str]] = {
     "table": frozenset({"table_name"}),
     "payment_queue": frozenset({"payment_queue_url"}),
+    "deadline_queue": frozenset({"deadline_queue_url"}),
+    "refund_queue": frozenset({"refund_queue_url"}),
     "event_bus": frozenset({"event_bus_name"}),
     "mailer": frozenset({"sender_email"}),
     "database": frozenset(

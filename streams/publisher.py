@@ -1,7 +1,10 @@
 """Stream consumer 2 of 2: pass events from the log on to the rest of the system.
 
-  OrderPlaced                      -> the payment queue (SQS)
+  OrderPlaced                      -> the payment queue, and the payment-deadline queue held
+                                      back until the order's deadline (SQS)
+  RefundRequested                  -> the refund queue (SQS)
   PaymentSucceeded / PaymentFailed -> the event bus (EventBridge), detail-type Payment.Success / .Failed
+  OrderCancelled                   -> the event bus, detail-type Order.Cancelled
   anything else                    -> nothing: it stays in the log
 
 Records go out in waves: the first record of every aggregate in the batch, then the second...
@@ -12,7 +15,7 @@ It needs no VPC: a read-model outage cannot stop payments.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import zip_longest
 from typing import Any
 
@@ -20,8 +23,8 @@ from aws_lambda_powertools import Logger
 
 from ordering import bootstrap
 from ordering.domain.recorded import Recorded
-from ordering.messaging import TO_EVENT_BUS, TO_PAYMENT_QUEUE
-from ordering.ports.publisher import Publisher
+from ordering.messaging import TO_DEADLINE_QUEUE, TO_EVENT_BUS, TO_PAYMENT_QUEUE, TO_REFUND_QUEUE
+from ordering.ports.publisher import Publisher, has_deadline
 from streams.records import StreamRecord, batch_response, decode
 
 logger = Logger(service="orders")
@@ -41,8 +44,16 @@ def publish_records(records: Sequence[StreamRecord], publisher: Publisher) -> li
         by_stream.setdefault(record.stream, []).append(record)
     failed: list[StreamRecord] = []
     blocked: set[str] = set()
+    # Where each event goes: (does it go there, the publisher's method). An event may go to more than one.
+    destinations: list[tuple[Callable[[Recorded], bool], Callable[[Sequence[Recorded]], list[Recorded]]]] = [
+        (lambda event: event.type in TO_PAYMENT_QUEUE, publisher.to_payment_queue),
+        # Only an order placed with a deadline has one to wait for.
+        (lambda event: event.type in TO_DEADLINE_QUEUE and has_deadline(event), publisher.to_deadline_queue),
+        (lambda event: event.type in TO_REFUND_QUEUE, publisher.to_refund_queue),
+        (lambda event: event.type in TO_EVENT_BUS, publisher.to_event_bus),
+    ]
     for wave in zip_longest(*by_stream.values()):
-        to_queue, to_bus = [], []
+        publishable: list[StreamRecord] = []
         for record in wave:
             if record is None:
                 continue
@@ -55,16 +66,14 @@ def publish_records(records: Sequence[StreamRecord], publisher: Publisher) -> li
                 )
                 blocked.add(record.stream)
                 failed.append(record)
-            elif record.event.type in TO_PAYMENT_QUEUE:
-                to_queue.append(record)
-            elif record.event.type in TO_EVENT_BUS:
-                to_bus.append(record)
+            elif any(goes(record.event) for goes, _ in destinations):
+                publishable.append(record)
         refused: set[int] = set()
-        if to_queue:
-            refused |= {id(event) for event in publisher.to_payment_queue(_events(to_queue))}
-        if to_bus:
-            refused |= {id(event) for event in publisher.to_event_bus(_events(to_bus))}
-        for record in to_queue + to_bus:
+        for goes, send in destinations:
+            chosen = [record for record in publishable if record.event and goes(record.event)]
+            if chosen:
+                refused |= {id(event) for event in send(_events(chosen))}
+        for record in publishable:
             if id(record.event) in refused:
                 blocked.add(record.stream)
                 failed.append(record)

@@ -38,6 +38,12 @@ _WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dyn
 SES_RECIPIENTS_FINDING = (
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]"
 )
+# The queues a function may send to, by the topology resource, with the setting carrying the URL.
+QUEUE_RESOURCES: dict[str, tuple[str, str]] = {
+    "payment_queue": ("payment", "payment_queue_url"),
+    "deadline_queue": ("payment-deadline", "deadline_queue_url"),
+    "refund_queue": ("refund", "refund_queue_url"),
+}
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     "read": _READ,
     "read_write": _READ + _WRITE,
@@ -155,9 +161,10 @@ class OrdersStack(Stack):
                 table = self.event_store.table
                 values = {"table_name": table.table_name}
                 table.grant(function, *TABLE_ACTIONS[spec.table_access])
-            elif resource == "payment_queue":
-                queue = self.messaging.queues["payment"]
-                values = {"payment_queue_url": queue.queue_url}
+            elif resource in QUEUE_RESOURCES:
+                queue_name, setting = QUEUE_RESOURCES[resource]
+                queue = self.messaging.queues[queue_name]
+                values = {setting: queue.queue_url}
                 queue.grant_send_messages(function)
             elif resource == "event_bus":
                 values = {"event_bus_name": self.messaging.event_bus.event_bus_name}
@@ -205,14 +212,17 @@ class OrdersStack(Stack):
         )
 
     def _use_stripe(self, secret_arn: str) -> None:
-        """`-c stripeSecretArn=...`: charge through Stripe with the API key kept in that secret."""
-        payment = self.functions["payment"]
+        """`-c stripeSecretArn=...`: charge and refund through Stripe with the API key kept in that secret."""
         secret = secretsmanager.Secret.from_secret_complete_arn(self, "StripeSecret", secret_arn)
-        for name, value in variables(
-            "payment_gateway", payment_gateway="stripe", stripe_secret_arn=secret.secret_arn
-        ).items():
-            payment.add_environment(name, value)
-        secret.grant_read(payment)
+        for spec in topology.FUNCTIONS:
+            if "payment_gateway" not in spec.uses:
+                continue
+            function = self.functions[spec.name]
+            for name, value in variables(
+                "payment_gateway", payment_gateway="stripe", stripe_secret_arn=secret.secret_arn
+            ).items():
+                function.add_environment(name, value)
+            secret.grant_read(function)
 
     # --- what `cdk deploy` prints -----------------------------------------------------------
 

@@ -1,11 +1,15 @@
 """`orders demo`: start the whole system, run a small day of business through it, check every outcome.
 
-Two customers, a seeded catalog (MUG-01 a hot SKU in 4 shards); orders that are paid, one
+Four customers, a seeded catalog (MUG-01 a hot SKU in 4 shards); orders that are paid, one
 beyond the stock, one declined by the fake payment gateway (its customer's e-mail is tagged
-`+decline`), and one customer trying to read the other's order. Then it waits for the
-pipeline, shows orders, e-mails and stock (summed over each SKU's shards), rebuilds the read
-model from the log beside the live one and compares them. Every expectation is a line with a
-tick or a cross; the exit status is 0 only if all of them held.
+`+decline`), one customer trying to read another's order, and the lifecycle beyond payment,
+with a payment deadline of DEADLINE_SECONDS: an order whose payment never comes (the gateway is
+down for `+unavailable`) is cancelled at its deadline (payment_timeout); one its customer
+cancels while it is pending; and one whose charge went through but whose answer was lost
+(`+timeout`) until after its deadline had cancelled it: that charge is refunded. Then it waits
+for the pipeline, shows orders, e-mails and stock (summed over each SKU's shards), rebuilds the
+read model from the log beside the live one and compares them. Every expectation is a line
+with a tick or a cross; the exit status is 0 only if all of them held.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from ordering.adapters.dynamodb_table import HEAD_KEY
 
 STATE_DIR = Path(".orders")
 PIPELINE_TIMEOUT = 120
+DEADLINE_SECONDS = 8  # short, so that the demo need not wait 15 minutes
+REDELIVERY_SECONDS = 12  # a failed payment comes back after the deadline has passed
 
 
 @dataclass
@@ -63,12 +69,21 @@ class Demo:
         initial = {item["sku"]: item["available"] for item in seed(dev)}
         say("   " + ", ".join(f"{p.sku} x{p.quantity} at {p.price} {p.currency}" for p in CATALOG))
 
-        say("[bold]2. Two customers[/bold] (Cognito sign-up; the post-confirmation trigger registers them)")
+        say("[bold]2. Four customers[/bold] (Cognito sign-up; the post-confirmation trigger registers them)")
         stamp = time.strftime("%H%M%S")
-        ada_name, bob_name = f"ada-{stamp}", f"bob-{stamp}"
-        addresses = {ada_name: f"{ada_name}@example.com", bob_name: f"{bob_name}+decline@example.com"}
+        ada_name, bob_name, cy_name, dee_name = (f"{n}-{stamp}" for n in ("ada", "bob", "cy", "dee"))
+        addresses = {
+            ada_name: f"{ada_name}@example.com",
+            bob_name: f"{bob_name}+decline@example.com",
+            cy_name: f"{cy_name}+unavailable@example.com",
+            dee_name: f"{dee_name}+timeout@example.com",
+        }
         tokens = {name: dev.token(name, email=address) for name, address in addresses.items()}
         say(f"   {ada_name} pays; {bob_name}'s card is declined by the fake gateway (+decline)")
+        say(
+            f"   the gateway is down for {cy_name} (+unavailable); "
+            f"{dee_name}'s charge loses its answer (+timeout)"
+        )
 
         say("[bold]3. Orders[/bold] (POST /orders)")
         orders = [
@@ -76,6 +91,9 @@ class Demo:
             Placed("posters", ada_name, {"POSTER-01": 3}, "FULFILLED"),
             Placed("more lamps than exist", ada_name, {"LAMP-01": 5}, "422 out_of_stock"),
             Placed("tees, card declined", bob_name, {"TEE-01": 2}, "CANCELLED"),
+            Placed("a lamp, never paid", cy_name, {"LAMP-01": 1}, "CANCELLED"),
+            Placed("a poster, cancelled by its customer", cy_name, {"POSTER-01": 1}, "CANCELLED"),
+            Placed("a mug, charged late and refunded", dee_name, {"MUG-01": 1}, "CANCELLED"),
         ]
         for order in orders:
             body = {"lines": [{"sku": sku, "quantity": quantity} for sku, quantity in order.lines.items()]}
@@ -93,6 +111,16 @@ class Demo:
                 order.status = order.answer
             say(f"   {order.customer}: {order.label} -> {order.answer}")
 
+        never_paid, cancelled, refunded = orders[4], orders[5], orders[6]
+        if cancelled.order_id:
+            answer = dev.api("POST", f"/orders/{cancelled.order_id}/cancel", tokens[cy_name], json={})
+            say(f"   {cy_name}: cancels {cancelled.label.split(',')[0]} -> {answer.status_code}")
+            self.check(
+                f"{cy_name}'s cancel of a pending order is 200 CANCELLED",
+                answer.status_code == 200 and answer.json().get("status") == "CANCELLED",
+                answer.text,
+            )
+
         first = orders[0].order_id
         if first:
             peek = dev.api("GET", f"/orders/{first}", tokens[bob_name])
@@ -106,6 +134,12 @@ class Demo:
             "[bold]4. Waiting for the pipeline[/bold] (stream -> payment -> EventBridge -> inventory, e-mail)"
         )
         self._wait(orders, tokens)
+        say(f"   (deadlines of {DEADLINE_SECONDS} s; the late charge's refund follows its redelivery)")
+        histories = {
+            order.label: self._history(order, tokens, until="PaymentRefunded" if order is refunded else None)
+            for order in (never_paid, cancelled, refunded)
+            if order.order_id
+        }
         idle = dev.wait_idle(PIPELINE_TIMEOUT)
         self.check("the pipeline went idle", idle)
         sent = dev.emails()
@@ -120,6 +154,7 @@ class Demo:
             failed = sum(o.expected == "CANCELLED" for o in orders if o.customer == name)
             received = sum(address in email.to for email in sent)
             self.check(f"{name} received {paid + failed} e-mail(s)", received == paid + failed, str(received))
+        self._lifecycle_checks(histories, never_paid, cancelled, refunded)
         self._show_orders(orders)
         self._show_emails(sent, set(addresses.values()))
 
@@ -156,6 +191,53 @@ class Demo:
                     if order.status in ("FULFILLED", "CANCELLED"):
                         break
                 time.sleep(0.2)
+
+    def _history(self, order: Placed, tokens: dict[str, str], *, until: str | None) -> list[dict[str, Any]]:
+        """The order's events from the log (GET /orders/{id}/events); with `until`, once one has that type."""
+        deadline = time.monotonic() + PIPELINE_TIMEOUT
+        events: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            answer = self.dev.api("GET", f"/orders/{order.order_id}/events", tokens[order.customer])
+            if answer.status_code == 200:
+                events = answer.json()["events"]
+                if until is None or any(event["type"] == until for event in events):
+                    break
+            time.sleep(0.3)
+        return events
+
+    def _lifecycle_checks(
+        self,
+        histories: dict[str, list[dict[str, Any]]],
+        never_paid: Placed,
+        cancelled: Placed,
+        refunded: Placed,
+    ) -> None:
+        def types(order: Placed) -> list[str]:
+            return [event["type"] for event in histories.get(order.label, [])]
+
+        def reason(order: Placed) -> str | None:
+            found = [
+                e["data"]["reason"] for e in histories.get(order.label, []) if e["type"] == "OrderCancelled"
+            ]
+            return found[0] if len(found) == 1 else None
+
+        self.check(
+            f"{never_paid.label}: cancelled once at its deadline (payment_timeout)",
+            reason(never_paid) == "payment_timeout",
+            str(types(never_paid)),
+        )
+        self.check(
+            f"{cancelled.label}: cancelled once (customer_cancelled), nothing charged",
+            reason(cancelled) == "customer_cancelled" and "PaymentSucceeded" not in types(cancelled),
+            str(types(cancelled)),
+        )
+        self.check(
+            f"{refunded.label}: cancelled at its deadline, the late charge refunded once",
+            reason(refunded) == "payment_timeout"
+            and types(refunded).count("RefundRequested") == 1
+            and types(refunded).count("PaymentRefunded") == 1,
+            str(types(refunded)),
+        )
 
     def _show_orders(self, orders: list[Placed]) -> None:
         table = Table(title="Orders")
@@ -219,6 +301,7 @@ class Demo:
             self.check(f"{sku}: initial = available + reserved + committed", adds_up, str(head))
             self.check(f"{sku}: nothing left reserved", head["reserved"] == 0, str(head["reserved"]))
         self.console.print(table)
+        # Cancelled orders (declined, timed out, cancelled, refunded) gave their units back.
         expected_committed = {"MUG-01": 2, "TEE-01": 1, "POSTER-01": 3, "LAMP-01": 0}
         for sku, committed in expected_committed.items():
             if sku in found:
@@ -253,7 +336,13 @@ def main(*, console: Console | None = None) -> int:
         logs.configure(log)
         console.print(f"[bold]orders demo[/bold]: starting the system on 127.0.0.1 (log: {log_path})")
         runtime = LocalRuntime(
-            Options(port=0, state_file=STATE_DIR / "demo.json", retry_delay=0.2, redelivery_delay=2)
+            Options(
+                port=0,
+                state_file=STATE_DIR / "demo.json",
+                retry_delay=0.2,
+                redelivery_delay=REDELIVERY_SECONDS,
+                payment_deadline_seconds=DEADLINE_SECONDS,
+            )
         )
         try:
             state = runtime.start()

@@ -92,7 +92,18 @@ def functions_for(event: dict[str, Any]) -> tuple[str, ...]:
         )
     sources = {record.get("eventSource") for record in event.get("Records", []) if isinstance(record, dict)}
     if "aws:sqs" in sources:
-        return tuple(consumer.function for consumer in topology.QUEUE_CONSUMERS)
+        # The queue is the last part of the ARN, after the stack's prefix ("orders-payment").
+        queues = {
+            str(record.get("eventSourceARN", "")).rpartition(":")[2]
+            for record in event["Records"]
+            if isinstance(record, dict)
+        }
+        matching = tuple(
+            consumer.function
+            for consumer in topology.QUEUE_CONSUMERS
+            if any(name == consumer.queue or name.endswith(f"-{consumer.queue}") for name in queues)
+        )
+        return matching or tuple(consumer.function for consumer in topology.QUEUE_CONSUMERS)
     if "aws:dynamodb" in sources:
         return tuple(consumer.function for consumer in topology.STREAM_CONSUMERS)
     return ()

@@ -67,6 +67,7 @@ class Options:
     burst_limit: int = topology.API.burst_limit
     retry_delay: float = DEFAULT_BASE_SECONDS
     redelivery_delay: int | None = None
+    payment_deadline_seconds: int = topology.PAYMENT_DEADLINE_SECONDS  # shorter for tests and demos
     max_containers: int = DEFAULT_MAX_CONTAINERS
     max_body_bytes: int = MAX_BODY_BYTES
     hot_reload: bool = True  # a code change retires warm containers (infra/dev/hot_reload.py)
@@ -184,6 +185,9 @@ class LocalRuntime:
             function.name: function_environment(function, resources, database_url)
             for function in self.function_specs
         }
+        for environment in environments.values():
+            if "PAYMENT_DEADLINE_SECONDS" in environment:
+                environment["PAYMENT_DEADLINE_SECONDS"] = str(options.payment_deadline_seconds)
         self.functions = Functions(self.function_specs, environments, max_containers=options.max_containers)
         if options.hot_reload:
             self._hot_reload = HotReload(self.functions).start()

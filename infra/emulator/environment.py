@@ -34,6 +34,8 @@ def resource_variables(
     values = {
         "table": {"table_name": resources.table_name},
         "payment_queue": {"payment_queue_url": resources.queue_urls["payment"]},
+        "deadline_queue": {"deadline_queue_url": resources.queue_urls["payment-deadline"]},
+        "refund_queue": {"refund_queue_url": resources.queue_urls["refund"]},
         "event_bus": {"event_bus_name": resources.event_bus_name},
         "mailer": {"sender_email": resources.sender_email},
         "database": {"database_url": database_url},

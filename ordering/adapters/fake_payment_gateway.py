@@ -7,7 +7,9 @@ Charge rules (each settable by configuration, see ordering/config.py):
     ada+decline@example.com) is declined ("card_declined");
   - a customer e-mail tagged `+<timeout_tag>` (FAKE_PAYMENT_TIMEOUT_TAG, default "timeout") charges
     on the first attempt but the answer is lost (PaymentTimeout); the retry with the same
-    idempotency key returns that charge.
+    idempotency key returns that charge;
+  - a customer e-mail tagged `+<unavailable_tag>` (default "unavailable") finds the gateway down
+    on every attempt (GatewayUnavailable): nothing is charged, ever (a payment that never comes).
 Refund rules, by the refund tags of the charged customer's e-mail. The charge's reference carries
 them (fake_<key>+refund-timeout), so a refund made in another process (the refund function) or
 after a restart decides the same:
@@ -30,6 +32,7 @@ from decimal import Decimal
 from ordering.ports.payment_gateway import (
     Charge,
     ChargeResult,
+    GatewayUnavailable,
     PaymentGateway,
     PaymentTimeout,
     Refund,
@@ -46,9 +49,10 @@ class FakePaymentGateway(PaymentGateway):
         timeout_tag: str = "timeout",
         refund_decline_tag: str = "refund-decline",
         refund_timeout_tag: str = "refund-timeout",
+        unavailable_tag: str = "unavailable",
     ) -> None:
         self.decline_above = decline_above
-        self.decline_tag, self.timeout_tag = decline_tag, timeout_tag
+        self.decline_tag, self.timeout_tag, self.unavailable_tag = decline_tag, timeout_tag, unavailable_tag
         self.refund_decline_tag, self.refund_timeout_tag = refund_decline_tag, refund_timeout_tag
         self.charges: dict[str, ChargeResult] = {}  # idempotency key -> the one decision made
         self.attempts: dict[str, int] = {}
@@ -58,6 +62,8 @@ class FakePaymentGateway(PaymentGateway):
         self._lock = threading.Lock()
 
     def charge(self, charge: Charge) -> ChargeResult:
+        if self._tagged(charge.customer_email.split("@", 1)[0], self.unavailable_tag):
+            raise GatewayUnavailable(f"the gateway is down for {charge.idempotency_key} (nothing charged)")
         with self._lock:
             self.attempts[charge.idempotency_key] = self.attempts.get(charge.idempotency_key, 0) + 1
             first = charge.idempotency_key not in self.charges

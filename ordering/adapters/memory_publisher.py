@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ordering.domain.recorded import Recorded, to_envelope
@@ -17,10 +18,12 @@ from ordering.messaging import (
     DETAIL_TYPES,
     EVENT_ID_ATTRIBUTE,
     EVENT_SOURCE,
+    TO_DEADLINE_QUEUE,
     TO_EVENT_BUS,
     TO_PAYMENT_QUEUE,
+    TO_REFUND_QUEUE,
 )
-from ordering.ports.publisher import Publisher
+from ordering.ports.publisher import Publisher, deadline_delay
 
 
 @dataclass
@@ -29,20 +32,21 @@ class InMemoryPublisher(Publisher):
     attempts: int = 3
     queue: list[dict[str, Any]] = field(default_factory=list)  # {"body": ..., "attributes": {...}}
     bus: list[dict[str, Any]] = field(default_factory=list)  # {"source", "detail_type", "detail"}
+    deadlines: list[dict[str, Any]] = field(default_factory=list)  # a queue message and "delay_seconds"
+    refunds: list[dict[str, Any]] = field(default_factory=list)  # a queue message
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def to_payment_queue(self, events: Sequence[Recorded]) -> list[Recorded]:
-        def send(event: Recorded) -> None:
-            self.queue.append(
-                {
-                    "body": json.dumps(to_envelope(event)),
-                    "attributes": {
-                        CORRELATION_ID_ATTRIBUTE: event.correlation_id,
-                        EVENT_ID_ATTRIBUTE: event.event_id,
-                    },
-                }
-            )
+        return self._deliver(events, TO_PAYMENT_QUEUE, lambda event: self.queue.append(_message(event)))
 
-        return self._deliver(events, TO_PAYMENT_QUEUE, send)
+    def to_deadline_queue(self, events: Sequence[Recorded]) -> list[Recorded]:
+        def send(event: Recorded) -> None:
+            self.deadlines.append({**_message(event), "delay_seconds": deadline_delay(event, self.clock())})
+
+        return self._deliver(events, TO_DEADLINE_QUEUE, send)
+
+    def to_refund_queue(self, events: Sequence[Recorded]) -> list[Recorded]:
+        return self._deliver(events, TO_REFUND_QUEUE, lambda event: self.refunds.append(_message(event)))
 
     def to_event_bus(self, events: Sequence[Recorded]) -> list[Recorded]:
         def put(event: Recorded) -> None:
@@ -71,3 +75,10 @@ class InMemoryPublisher(Publisher):
             else:
                 failed.append(event)
         return failed
+
+
+def _message(event: Recorded) -> dict[str, Any]:
+    return {
+        "body": json.dumps(to_envelope(event)),
+        "attributes": {CORRELATION_ID_ATTRIBUTE: event.correlation_id, EVENT_ID_ATTRIBUTE: event.event_id},
+    }

@@ -1,4 +1,5 @@
-"""The publisher on SQS (payment requests) and EventBridge (payment outcomes), with boto3.
+"""The publisher on SQS (payment requests, payment deadlines, refunds) and EventBridge (payment
+outcomes, cancellations), with boto3.
 
 Both APIs take at most 10 entries a call and may fail some entries while accepting the rest:
 only the failed entries are sent again, a bounded number of times with a growing pause. An
@@ -16,6 +17,8 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,10 +29,12 @@ from ordering.messaging import (
     DETAIL_TYPES,
     EVENT_ID_ATTRIBUTE,
     EVENT_SOURCE,
+    TO_DEADLINE_QUEUE,
     TO_EVENT_BUS,
     TO_PAYMENT_QUEUE,
+    TO_REFUND_QUEUE,
 )
-from ordering.ports.publisher import Publisher
+from ordering.ports.publisher import Publisher, deadline_delay
 
 logger = logging.getLogger(__name__)
 MAX_ENTRIES = 10  # SendMessageBatch and PutEvents alike
@@ -44,6 +49,9 @@ class SqsEventBridgePublisher(Publisher):
         *,
         queue_url: str,
         bus_name: str,
+        deadline_queue_url: str | None = None,
+        refund_queue_url: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         attempts: int = 3,
         backoff_seconds: float = 0.1,
         sleep: Callable[[float], None] = time.sleep,
@@ -52,11 +60,27 @@ class SqsEventBridgePublisher(Publisher):
         """`trace_header`: the current invocation's X-Ray trace header (it changes per invocation)."""
         self._sqs, self._events, self._trace_header = sqs, events, trace_header
         self.queue_url, self.bus_name = queue_url, bus_name
+        self.deadline_queue_url, self.refund_queue_url, self._clock = (
+            deadline_queue_url,
+            refund_queue_url,
+            clock,
+        )
         self.attempts, self.backoff_seconds, self._sleep = attempts, backoff_seconds, sleep
 
     def to_payment_queue(self, events: Sequence[Recorded]) -> list[Recorded]:
         _check(events, TO_PAYMENT_QUEUE)
-        return [e for chunk in _chunks(events) for e in self._resending(chunk, self._send_messages)]
+        send = partial(self._send_messages, self.queue_url, delayed=False)
+        return [e for chunk in _chunks(events) for e in self._resending(chunk, send)]
+
+    def to_deadline_queue(self, events: Sequence[Recorded]) -> list[Recorded]:
+        _check(events, TO_DEADLINE_QUEUE)
+        send = partial(self._send_messages, _required(self.deadline_queue_url, "deadline"), delayed=True)
+        return [e for chunk in _chunks(events) for e in self._resending(chunk, send)]
+
+    def to_refund_queue(self, events: Sequence[Recorded]) -> list[Recorded]:
+        _check(events, TO_REFUND_QUEUE)
+        send = partial(self._send_messages, _required(self.refund_queue_url, "refund"), delayed=False)
+        return [e for chunk in _chunks(events) for e in self._resending(chunk, send)]
 
     def to_event_bus(self, events: Sequence[Recorded]) -> list[Recorded]:
         _check(events, TO_EVENT_BUS)
@@ -65,11 +89,14 @@ class SqsEventBridgePublisher(Publisher):
     # Each call takes {entry id: event} and returns the ids of entries to send again, and of
     # entries not worth sending again.
 
-    def _send_messages(self, pending: dict[str, Recorded]) -> tuple[set[str], set[str]]:
+    def _send_messages(
+        self, queue_url: str, pending: dict[str, Recorded], *, delayed: bool
+    ) -> tuple[set[str], set[str]]:
         header = self._trace_header()
         traced = {"MessageSystemAttributes": {TRACE_ATTRIBUTE: _string(header)}} if header else {}
+        now = self._clock()
         response = self._sqs.send_message_batch(
-            QueueUrl=self.queue_url,
+            QueueUrl=queue_url,
             Entries=[
                 {
                     "Id": entry_id,
@@ -79,6 +106,7 @@ class SqsEventBridgePublisher(Publisher):
                         EVENT_ID_ATTRIBUTE: _string(event.event_id),
                     },
                     **traced,
+                    **({"DelaySeconds": deadline_delay(event, now)} if delayed else {}),
                 }
                 for entry_id, event in pending.items()
             ],
@@ -140,6 +168,12 @@ class SqsEventBridgePublisher(Publisher):
             if attempt < self.attempts:
                 self._sleep(self.backoff_seconds * 2 ** (attempt - 1))
         return [*given_up.values(), *pending.values()]
+
+
+def _required(url: str | None, name: str) -> str:
+    if not url:
+        raise ValueError(f"this publisher was given no {name} queue")
+    return url
 
 
 def _string(value: str) -> dict[str, str]:

@@ -65,3 +65,11 @@ class NotFound(DomainError):
     def __init__(self, aggregate: str) -> None:
         self.aggregate = aggregate
         super().__init__(f"{aggregate} does not exist")
+
+
+class NotCancellable(InvalidTransition):
+    """The customer asked to cancel an order that is fulfilled or already cancelled."""
+
+    def __init__(self, order_id: str, state: str) -> None:
+        super().__init__(f"order {order_id}", state, "cancel")
+        self.order_id = order_id

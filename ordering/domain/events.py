@@ -21,6 +21,9 @@ DomainEvent = (
     | m.StockReleased
     | m.OrderFulfilled
     | m.OrderCancelled
+    | m.RefundRequested
+    | m.PaymentRefunded
+    | m.ChargeUnanswered
     | m.ConfirmationSent
     | m.StockAdded
     | m.PriceChanged

@@ -1,4 +1,10 @@
-"""The Order aggregate: PENDING -> PAID -> FULFILLED, or PENDING -> PAYMENT_FAILED -> CANCELLED.
+"""The Order aggregate (docs/architecture.md draws it):
+
+  PENDING -> PAID -> FULFILLED
+  PENDING -> PAYMENT_FAILED -> CANCELLED           the charge was declined
+  PENDING -> CANCELLED                             payment_timeout, or the customer cancelled
+  PAID -> REFUND_PENDING -> CANCELLED              the customer cancelled; refunded, then cancelled
+  CANCELLED (+ RefundRequested -> PaymentRefunded) a charge that raced the cancellation
 
 A command that asks for the state the order is already in (a redelivered message) decides
 no events; any other transition the lifecycle does not allow is an InvalidTransition.
@@ -10,12 +16,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import singledispatch
+from uuid import NAMESPACE_URL, uuid5
 
 from generated import models as m
-from ordering.domain.errors import InvalidTransition, NotFound
+from ordering.domain.errors import InvalidTransition, NotCancellable, NotFound
 from ordering.domain.events import DomainEvent
 from ordering.domain.money import format_money, parse_money
-from ordering.domain.recorded import Recorded
+from ordering.domain.recorded import Recorded, parse_timestamp
 
 Status = m.OrderStatus
 
@@ -62,6 +69,12 @@ class Order:
         """Every reservation the order holds: each line from shard 0 unless recorded otherwise."""
         return self.reserved_from or tuple(Reservation(line.sku, 0, line.quantity) for line in self.lines)
 
+    payment_deadline: datetime | None = None
+    cancel_reason: str | None = None
+    refund_requested: bool = False
+    refunded: bool = False
+    charge_unanswered: bool = False  # a charge may have gone through without an answer
+
 
 # --- commands -----------------------------------------------------------------------------------
 
@@ -77,6 +90,14 @@ class RecordPayment:
 
 
 @dataclass(frozen=True)
+class RecordChargeUnanswered:
+    """The gateway did not answer a charge: it may have charged."""
+
+    order_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class FulfilOrder:
     order_id: str
 
@@ -88,6 +109,29 @@ class CancelOrder:
 
 
 @dataclass(frozen=True)
+class ExpirePayment:
+    """The payment deadline timer fired at `now`: cancel the order if it is still unpaid."""
+
+    order_id: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class CustomerCancel:
+    """The customer asked to cancel: unpaid orders are cancelled, paid ones refunded first."""
+
+    order_id: str
+
+
+@dataclass(frozen=True)
+class RecordRefund:
+    """The gateway refunded the order's charge (reference: the gateway's id of the refund)."""
+
+    order_id: str
+    refund_reference: str
+
+
+@dataclass(frozen=True)
 class RecordConfirmationSent:
     order_id: str
     kind: m.EmailKind
@@ -95,13 +139,31 @@ class RecordConfirmationSent:
     message_id: str
 
 
-OrderCommand = RecordPayment | FulfilOrder | CancelOrder | RecordConfirmationSent
+OrderCommand = (
+    RecordPayment
+    | FulfilOrder
+    | CancelOrder
+    | ExpirePayment
+    | CustomerCancel
+    | RecordRefund
+    | RecordConfirmationSent
+)
+PAYMENT_TIMEOUT = "payment_timeout"
+CUSTOMER_CANCELLED = "customer_cancelled"
+LATE_PAYMENT = "late_payment"
 
 # Which e-mail belongs to which outcome, and in which states it may be recorded.
 EMAIL_STATES = {
     m.EmailKind.order_confirmation: {Status.PAID, Status.FULFILLED},
     m.EmailKind.payment_failed: {Status.PAYMENT_FAILED, Status.CANCELLED},
+    m.EmailKind.order_cancelled: {Status.CANCELLED},
 }
+
+
+def refund_id_of(order_id: str) -> str:
+    """An order is refunded at most once, in full: its refund id (the gateway's idempotency key)
+    follows from the order id, so that however often a refund is requested it is made once."""
+    return str(uuid5(NAMESPACE_URL, f"orders:refund:{order_id}"))
 
 
 def decide(state: Order | None, command: OrderCommand) -> list[DomainEvent]:
@@ -111,8 +173,11 @@ def decide(state: Order | None, command: OrderCommand) -> list[DomainEvent]:
     name = type(command).__name__
     match command:
         case RecordPayment(succeeded=True, payment_reference=reference):
-            if state.status in (Status.PAID, Status.FULFILLED):
+            if state.status in (Status.PAID, Status.FULFILLED, Status.REFUND_PENDING):
                 return []
+            if state.status is Status.CANCELLED:
+                # A charge that raced the cancellation (deadline or customer): give it back.
+                return [] if state.refund_requested else [_refund(state, reference or "", LATE_PAYMENT)]
             _require(state, {Status.PENDING}, name)
             return [
                 m.PaymentSucceeded(
@@ -134,6 +199,10 @@ def decide(state: Order | None, command: OrderCommand) -> list[DomainEvent]:
                     reason=reason or "declined",
                 )
             ]
+        case RecordChargeUnanswered(reason=reason):
+            if state.status is not Status.PENDING or state.charge_unanswered:
+                return []
+            return [m.ChargeUnanswered(order_id=state.id, reason=reason[:255] or "no answer")]
         case FulfilOrder():
             if state.status is Status.FULFILLED:
                 return []
@@ -144,6 +213,36 @@ def decide(state: Order | None, command: OrderCommand) -> list[DomainEvent]:
                 return []
             _require(state, {Status.PAYMENT_FAILED}, name)
             return [m.OrderCancelled(order_id=state.id, reason=reason)]
+        case ExpirePayment(now=now):
+            due = state.payment_deadline is not None and now >= state.payment_deadline
+            if state.status is not Status.PENDING or not due:
+                return []  # paid, declined or cancelled meanwhile: the deadline has nothing to do
+            return [m.OrderCancelled(order_id=state.id, reason=PAYMENT_TIMEOUT)]
+        case CustomerCancel():
+            if state.status is Status.PENDING:
+                return [m.OrderCancelled(order_id=state.id, reason=CUSTOMER_CANCELLED)]
+            if state.status is Status.PAID:
+                return [_refund(state, state.payment_reference or "", CUSTOMER_CANCELLED)]
+            if state.status is Status.REFUND_PENDING:
+                return []  # asked again while the refund is on its way
+            raise NotCancellable(state.id, state.status.value)
+        case RecordRefund(refund_reference=reference):
+            if state.refunded:
+                return []
+            if not state.refund_requested:
+                raise InvalidTransition(
+                    f"order {state.id}", state.status.value, name + " without a refund requested"
+                )
+            refunded = m.PaymentRefunded(
+                order_id=state.id,
+                refund_id=refund_id_of(state.id),
+                amount=format_money(state.total),
+                currency=state.currency,
+                refund_reference=reference,
+            )
+            if state.status is Status.REFUND_PENDING:
+                return [refunded, m.OrderCancelled(order_id=state.id, reason=CUSTOMER_CANCELLED)]
+            return [refunded]
         case RecordConfirmationSent(kind=kind, recipient=recipient, message_id=message_id):
             if not email_due(state, kind):
                 return []
@@ -154,12 +253,26 @@ def decide(state: Order | None, command: OrderCommand) -> list[DomainEvent]:
 
 
 def email_due(state: Order, kind: m.EmailKind) -> bool:
-    """May this e-mail be sent and recorded now? False once it has been; InvalidTransition
+    """May this e-mail be sent and recorded now? False once it has been, and for the
+    cancellation of a declined order (its payment_failed e-mail said so); InvalidTransition
     while the order is not in a state the e-mail belongs to."""
     if kind in state.emails_sent:
         return False
+    if kind is m.EmailKind.order_cancelled and state.failure_reason is not None:
+        return False
     _require(state, EMAIL_STATES[kind], RecordConfirmationSent.__name__)
     return True
+
+
+def _refund(state: Order, payment_reference: str, reason: str) -> m.RefundRequested:
+    return m.RefundRequested(
+        order_id=state.id,
+        refund_id=refund_id_of(state.id),
+        amount=format_money(state.total),
+        currency=state.currency,
+        payment_reference=payment_reference or "unknown",
+        reason=reason,
+    )
 
 
 def _require(state: Order, allowed: set[Status], command: str) -> None:
@@ -201,6 +314,9 @@ def _placed(data: m.OrderPlaced, state: Order | None, event: Recorded) -> Order:
             Reservation(r.sku, r.shard, r.quantity)
             for r in (data.reserved_from if isinstance(data.reserved_from, list) else ())
         ),
+        payment_deadline=parse_timestamp(data.payment_deadline)
+        if isinstance(data.payment_deadline, str)
+        else None,
     )
 
 
@@ -221,7 +337,24 @@ def _fulfilled(data: m.OrderFulfilled, state: Order | None, event: Recorded) -> 
 
 @_apply.register
 def _cancelled(data: m.OrderCancelled, state: Order | None, event: Recorded) -> Order:
-    return _moved(state, event, status=Status.CANCELLED)
+    return _moved(state, event, status=Status.CANCELLED, cancel_reason=data.reason)
+
+
+@_apply.register
+def _refund_requested(data: m.RefundRequested, state: Order | None, event: Recorded) -> Order:
+    current = _existing(state, event)
+    status = Status.REFUND_PENDING if current.status is Status.PAID else current.status
+    return _moved(current, event, status=status, refund_requested=True)
+
+
+@_apply.register
+def _unanswered(data: m.ChargeUnanswered, state: Order | None, event: Recorded) -> Order:
+    return _moved(state, event, charge_unanswered=True)
+
+
+@_apply.register
+def _refunded(data: m.PaymentRefunded, state: Order | None, event: Recorded) -> Order:
+    return _moved(state, event, refunded=True)
 
 
 @_apply.register

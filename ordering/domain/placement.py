@@ -14,6 +14,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from generated import models as m
@@ -27,6 +28,7 @@ from ordering.domain.errors import (
 )
 from ordering.domain.inventory import InventoryItem, shard_heads, total_available
 from ordering.domain.money import format_money
+from ordering.domain.recorded import format_timestamp
 
 MAX_AMOUNT = Decimal("9999999999.99")  # the largest amount the money schema can carry
 
@@ -44,6 +46,7 @@ class PlaceOrder:
     email: str
     lines: tuple[RequestedLine, ...]
     client_reference: str | None = None
+    payment_deadline: datetime | None = None  # unpaid by then, the order is cancelled
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,11 @@ def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder) -> Placeme
                 ]
             }
             if any(shard != 0 for _, shard, _ in reserved_from)
+            else {}
+        ),
+        **(
+            {"payment_deadline": format_timestamp(command.payment_deadline)}
+            if command.payment_deadline
             else {}
         ),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from generated.models import EmailKind
 from ordering.domain.money import format_money
-from ordering.domain.order import Order
+from ordering.domain.order import PAYMENT_TIMEOUT, Order
 from ordering.ports.mailer import Email
 
 
@@ -16,6 +16,13 @@ def compose(order: Order, kind: EmailKind, correlation_id: str) -> Email:
             text=_confirmation_text(order),
             correlation_id=correlation_id,
         )
+    if kind is EmailKind.order_cancelled:
+        return Email(
+            to=order.email,
+            subject=f"Your order {order.id[:8]} is cancelled",
+            text=_cancellation_text(order),
+            correlation_id=correlation_id,
+        )
     return Email(
         to=order.email,
         subject=f"Payment for your order {order.id[:8]} failed",
@@ -25,6 +32,20 @@ def compose(order: Order, kind: EmailKind, correlation_id: str) -> Email:
         ),
         correlation_id=correlation_id,
     )
+
+
+def _cancellation_text(order: Order) -> str:
+    amount = f"{format_money(order.total)} {order.currency}"
+    if order.cancel_reason == PAYMENT_TIMEOUT:
+        why = "We did not receive payment for it in time, so it was cancelled."
+    else:
+        why = "It was cancelled as you asked."
+    money = (
+        f"Your payment of {amount} was refunded."
+        if order.refunded
+        else f"Nothing was charged for it ({amount}); a payment that was under way is refunded."
+    )
+    return f"Your order {order.id} is cancelled. {why}\n{money}\n"
 
 
 def _confirmation_text(order: Order) -> str:

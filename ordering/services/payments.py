@@ -3,6 +3,12 @@
 A redelivered message finds the outcome already recorded and charges nothing. If the charge
 went through but recording it failed, the redelivery charges again with the same
 idempotency key and the gateway returns the first charge.
+
+A gateway that does not answer (PaymentTimeout) may have charged: ChargeUnanswered is
+recorded before the message is redelivered. An order cancelled (deadline, customer) before
+its charge is refused before the gateway is called, unless a charge of it went unanswered:
+then the gateway is asked again with the same key, and a charge it returns is refunded
+(RefundRequested, late_payment). So no cancelled order keeps money, and none is charged anew.
 """
 
 from __future__ import annotations
@@ -10,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ordering.domain.errors import NotFound
-from ordering.domain.order import RecordPayment, Status
+from ordering.domain.order import RecordChargeUnanswered, RecordPayment, Status
 from ordering.ports.event_store import EventStore
-from ordering.ports.payment_gateway import Charge, ChargeResult, PaymentGateway
+from ordering.ports.payment_gateway import Charge, ChargeResult, PaymentGateway, PaymentTimeout
 from ordering.services.loading import load_order
 from ordering.services.order_commands import record_on_order
 from ordering.services.recording import DEFAULT, Recorder
@@ -38,20 +44,29 @@ def record_payment(
     current = load_order(store, order_id)
     if current is None:
         raise NotFound(f"order {order_id}")
-    if current.status is not Status.PENDING:
+    may_have_charged = (
+        current.charge_unanswered and current.status is Status.CANCELLED and not current.refund_requested
+    )
+    if current.status is not Status.PENDING and not may_have_charged:
         approved = current.status in (Status.PAID, Status.FULFILLED)
         return RecordedPayment(order_id, approved, recorded_now=False)
 
-    result: ChargeResult = gateway.charge(
-        Charge(
-            idempotency_key=order_id,
-            order_id=order_id,
-            amount=current.total,
-            currency=current.currency,
-            customer_email=current.email,
-            placed_at=current.created_at,
+    try:
+        result: ChargeResult = gateway.charge(
+            Charge(
+                idempotency_key=order_id,
+                order_id=order_id,
+                amount=current.total,
+                currency=current.currency,
+                customer_email=current.email,
+                placed_at=current.created_at,
+            )
         )
-    )
+    except PaymentTimeout as error:
+        record_on_order(
+            store, current, RecordChargeUnanswered(order_id, str(error)), cause, recorder=recorder
+        )
+        raise
     command = RecordPayment(
         order_id, result.approved, payment_reference=result.reference, reason=result.reason
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -13,7 +15,7 @@ from moto import mock_aws
 from generated import models as m
 from ordering.adapters.memory_publisher import InMemoryPublisher
 from ordering.adapters.sqs_eventbridge_publisher import SqsEventBridgePublisher
-from ordering.domain.recorded import Recorded, to_envelope
+from ordering.domain.recorded import Recorded, format_timestamp, to_envelope
 from ordering.domain.streams import order_stream
 from tests.support.builders import new_event, new_id, placed
 
@@ -23,8 +25,9 @@ pytestmark = pytest.mark.moto
 class Observed:
     """What left the publisher: payment messages (body, attributes), bus events (source, type, detail)."""
 
-    def __init__(self, messages, events) -> None:
+    def __init__(self, messages, events, due_deadlines=lambda: [], refunds=lambda: []) -> None:
         self.messages, self.events = messages, events
+        self.due_deadlines, self.refunds = due_deadlines, refunds  # envelopes receivable now
 
 
 @contextlib.contextmanager
@@ -35,6 +38,8 @@ def memory() -> Iterator[tuple[InMemoryPublisher, Observed]]:
         Observed(
             lambda: [(json.loads(x["body"]), x["attributes"]) for x in publisher.queue],
             lambda: [(x["source"], x["detail_type"], json.loads(x["detail"])) for x in publisher.bus],
+            lambda: [json.loads(x["body"]) for x in publisher.deadlines if x["delay_seconds"] == 0],
+            lambda: [json.loads(x["body"]) for x in publisher.refunds],
         ),
     )
 
@@ -44,6 +49,8 @@ def sqs_eventbridge() -> Iterator[tuple[SqsEventBridgePublisher, Observed]]:
     with mock_aws():
         sqs, events = boto3.client("sqs"), boto3.client("events")
         queue_url = sqs.create_queue(QueueName="payment")["QueueUrl"]
+        deadline_url = sqs.create_queue(QueueName="payment-deadline")["QueueUrl"]
+        refund_url = sqs.create_queue(QueueName="refund")["QueueUrl"]
         # A rule that copies everything on the bus to a queue, to see what was put.
         events.create_event_bus(Name="orders")
         observer = sqs.create_queue(QueueName="observer")["QueueUrl"]
@@ -85,8 +92,20 @@ def sqs_eventbridge() -> Iterator[tuple[SqsEventBridgePublisher, Observed]]:
             return bus
 
         yield (
-            SqsEventBridgePublisher(sqs, events, queue_url=queue_url, bus_name="orders"),
-            Observed(observed_messages, observed_events),
+            SqsEventBridgePublisher(
+                sqs,
+                events,
+                queue_url=queue_url,
+                bus_name="orders",
+                deadline_queue_url=deadline_url,
+                refund_queue_url=refund_url,
+            ),
+            Observed(
+                observed_messages,
+                observed_events,
+                lambda: [json.loads(x["Body"]) for x in drain(deadline_url)],
+                lambda: [json.loads(x["Body"]) for x in drain(refund_url)],
+            ),
         )
 
 
@@ -143,3 +162,43 @@ def test_events_of_another_kind_are_refused_before_anything_is_sent(publisher):
         adapter.to_event_bus([outcome(True), placed()])
     assert observed.messages() == []
     assert observed.events() == []
+
+
+def placed_with_deadline(seconds_from_now: float) -> Recorded:
+    event = placed()
+    deadline = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
+    data = event.data.model_copy(update={"payment_deadline": format_timestamp(deadline)})
+    return replace(event, data=data)
+
+
+def test_an_order_placed_waits_in_the_deadline_queue_until_its_deadline(publisher):
+    adapter, observed = publisher
+    due, later = placed_with_deadline(-1), placed_with_deadline(600)
+    assert adapter.to_deadline_queue([due, later]) == []
+    assert [body["event_id"] for body in observed.due_deadlines()] == [due.event_id]
+
+
+def test_a_refund_request_is_queued_with_its_envelope(publisher):
+    adapter, observed = publisher
+    order_id = new_id()
+    data = m.RefundRequested(
+        order_id=order_id,
+        refund_id=new_id(),
+        amount="7.50",
+        currency="EUR",
+        payment_reference="fake_1",
+        reason="customer_cancelled",
+    )
+    requested = Recorded.of(order_stream(order_id), 3, new_event(data))
+    assert adapter.to_refund_queue([requested]) == []
+    assert observed.refunds() == [to_envelope(requested)]
+
+
+def test_a_cancellation_goes_on_the_bus_as_order_cancelled(publisher):
+    adapter, observed = publisher
+    order_id = new_id()
+    cancelled = Recorded.of(
+        order_stream(order_id), 2, new_event(m.OrderCancelled(order_id=order_id, reason="payment_timeout"))
+    )
+    assert adapter.to_event_bus([cancelled]) == []
+    assert observed.events() == [("orders", "Order.Cancelled", to_envelope(cancelled))]

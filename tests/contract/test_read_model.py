@@ -63,12 +63,13 @@ def test_every_kind_of_aggregate_reads_back_equal(read_model):
         emails_sent=frozenset({m.EmailKind.payment_failed}),
     )
     paid = an_order(status=Status.PAID, version=2, payment_reference="fake_ref")
+    refunding = an_order(status=Status.REFUND_PENDING, version=3, payment_reference="fake_ref")
     unpriced = InventoryItem("CUP-02", available=3, version=1)
     priced = InventoryItem("MUG-01", 7, 2, 1, Decimal("0.10"), "EUR", 6)
     user = User(new_id(), "bob@example.net", at(1.5), 1)
-    for state in (order, paid, unpriced, priced, user):
+    for state in (order, paid, refunding, unpriced, priced, user):
         save(read_model, state)
-    for state in (order, paid, unpriced, priced, user):
+    for state in (order, paid, refunding, unpriced, priced, user):
         assert read_model.get(stream_of(state)) == state
     assert read_model.get(f"ORDER#{new_id()}") is None
     assert read_model.get("SKU#NOPE-1") is None

@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow, pytest.ma
 EVENTS = ROOT / "tests" / "events"
 # Which function each fixture is an event of, as the topology delivers it.
 FITS = {
+    "apigateway_cancel_order": ["cancel_order"],
     "apigateway_get_order": ["query_orders"],
     "apigateway_list_order_events": ["query_orders"],
     "apigateway_list_orders": ["query_orders"],

@@ -84,9 +84,9 @@ def test_with_stripe_timing_out_once(stocked, monkeypatch):
         # A batch whose every record failed is failed as a whole: SQS redelivers it.
         with pytest.raises(BatchProcessingError):
             pay(placed)
-        assert types_of(order_id) == ["OrderPlaced"]
+        assert types_of(order_id) == ["OrderPlaced", "ChargeUnanswered"]
         assert pay(placed) == {"batchItemFailures": []}
 
         assert len(stub.charges) == 1
         assert [r.idempotency_key for r in stub.received] == [order_id, order_id]
-        assert types_of(order_id) == ["OrderPlaced", "PaymentSucceeded"]
+        assert types_of(order_id) == ["OrderPlaced", "ChargeUnanswered", "PaymentSucceeded"]

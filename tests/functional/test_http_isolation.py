@@ -22,6 +22,7 @@ pytestmark = pytest.mark.moto
 REQUESTS = {
     "place_order": ("apigateway_place_order", {"lines": [{"sku": "MUG-01", "quantity": 1}]}),
     "query_orders": ("apigateway_list_order_events", None),
+    "cancel_order": ("apigateway_cancel_order", {}),
     "restock": ("apigateway_restock", {"sku": "MUG-01", "quantity": 1, "price": "7.50", "currency": "EUR"}),
 }
 

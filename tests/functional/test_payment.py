@@ -107,14 +107,14 @@ def test_a_timeout_fails_the_record_and_the_redelivery_charges_nothing_more(stoc
 
     first = payment.handler(batch, Context("orders-payment"))
     assert failed_ids(first) == [batch["Records"][0]["messageId"]]  # only the one that timed out
-    assert types_of(order_id) == ["OrderPlaced"]
+    assert types_of(order_id) == ["OrderPlaced", "ChargeUnanswered"]
 
     assert pay(placed) == {"batchItemFailures": []}  # SQS redelivers it
 
     gateway = bootstrap.payment_gateway()
     assert gateway.attempts[order_id] == 2  # the redelivery asked again, with the same key
     assert gateway.approved_charges == 2  # this order once, the other order once
-    assert types_of(order_id) == ["OrderPlaced", "PaymentSucceeded"]
+    assert types_of(order_id) == ["OrderPlaced", "ChargeUnanswered", "PaymentSucceeded"]
 
 
 def test_a_declined_card_records_payment_failed(stocked):

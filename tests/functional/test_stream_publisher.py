@@ -313,3 +313,40 @@ def test_without_a_trace_header_nothing_is_attached(monkeypatch):
             ["Id", "MessageAttributes", "MessageBody"]
         ]
         bootstrap.reset()
+
+
+def test_an_order_placed_with_a_deadline_also_goes_to_the_deadline_queue_and_refunds_to_theirs(monkeypatch):
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        urls = {
+            name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("payment", "deadline", "refund")
+        }
+        boto3.client("events").create_event_bus(Name="orders")
+        monkeypatch.setenv("PAYMENT_QUEUE_URL", urls["payment"])
+        monkeypatch.setenv("DEADLINE_QUEUE_URL", urls["deadline"])
+        monkeypatch.setenv("REFUND_QUEUE_URL", urls["refund"])
+        monkeypatch.setenv("EVENT_BUS_NAME", "orders")
+        bootstrap.reset()
+        order = placed()
+        due = order.data.model_copy(update={"payment_deadline": "2020-01-01T00:00:00Z"})  # passed: no delay
+        order = Recorded.of(order.stream, 1, new_event(due))
+        refund = m.RefundRequested(
+            order_id=due.order_id,
+            refund_id=new_id(),
+            amount="7.50",
+            currency="EUR",
+            payment_reference="fake_1",
+            reason="customer_cancelled",
+        )
+        requested = Recorded.of(order.stream, 3, new_event(refund))
+
+        assert deliver([record_of(order), record_of(requested)]) == []
+
+        def bodies(name):
+            return [
+                json.loads(x["Body"]) for x in sqs.receive_message(QueueUrl=urls[name]).get("Messages", [])
+            ]
+
+        assert bodies("payment") == bodies("deadline") == [to_envelope(order)]
+        assert bodies("refund") == [to_envelope(requested)]
+        bootstrap.reset()

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.infra
 RESOURCE_VARIABLES = {
     "table": {"TABLE_NAME"},
     "payment_queue": {"PAYMENT_QUEUE_URL"},
+    "deadline_queue": {"DEADLINE_QUEUE_URL"},
+    "refund_queue": {"REFUND_QUEUE_URL"},
     "event_bus": {"EVENT_BUS_NAME"},
     "mailer": {"SENDER_EMAIL"},
     "database": {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_IAM_AUTH", "DB_SSLMODE"},
@@ -61,7 +63,7 @@ def _api_functions() -> set[str]:
 
 
 def test_the_api_functions_run_with_snapstart_and_the_others_do_not(synthesized: Synthesized) -> None:
-    assert _api_functions() == {"place_order", "query_orders", "restock"}
+    assert _api_functions() == {"place_order", "cancel_order", "query_orders", "restock"}
     for name, logical_id in synthesized.functions().items():
         snap_start = synthesized.props(logical_id).get("SnapStart")
         if name in _api_functions():
@@ -136,6 +138,10 @@ def test_ordering_config_reads_every_variable_the_stack_sets(synthesized: Synthe
             settings.require("table_name")
         if "payment_queue" in spec.uses:
             settings.require("payment_queue_url")
+        if "deadline_queue" in spec.uses:
+            settings.require("deadline_queue_url")
+        if "refund_queue" in spec.uses:
+            settings.require("refund_queue_url")
         if "event_bus" in spec.uses:
             settings.require("event_bus_name")
         if "mailer" in spec.uses:
@@ -182,7 +188,7 @@ def test_both_stream_consumers_filter_retry_bisect_and_park_failures(synthesized
         assert mapping["ParallelizationFactor"] == consumer.parallelization_factor
 
 
-def test_the_payment_queue_consumer_reports_partial_batch_failures(synthesized: Synthesized) -> None:
+def test_the_queue_consumers_report_partial_batch_failures(synthesized: Synthesized) -> None:
     mappings, queues = _mappings(synthesized), synthesized.queues()
     for consumer in topology.QUEUE_CONSUMERS:
         mapping = mappings[consumer.function]

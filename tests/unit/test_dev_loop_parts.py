@@ -83,6 +83,7 @@ def test_configured_pretty_the_log_writes_pretty_lines_and_json_otherwise():
 @pytest.mark.parametrize(
     ("fixture", "functions"),
     [
+        ("apigateway_cancel_order", ("cancel_order",)),
         ("apigateway_get_order", ("query_orders",)),
         ("apigateway_place_order", ("place_order",)),
         ("apigateway_restock", ("restock",)),
