@@ -6,11 +6,12 @@ it. `available + reserved + committed` only ever grows, by StockAdded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import singledispatch
 
 from generated import models as m
+from ordering.domain.changed import changed
 from ordering.domain.errors import InvalidTransition
 from ordering.domain.events import DomainEvent
 from ordering.domain.money import format_money, parse_money
@@ -109,17 +110,17 @@ def _apply(data: DomainEvent, state: InventoryItem, version: int) -> InventoryIt
 
 @_apply.register
 def _added(data: m.StockAdded, state: InventoryItem, version: int) -> InventoryItem:
-    return replace(state, available=state.available + data.quantity, version=version)
+    return changed(state, available=state.available + data.quantity, version=version)
 
 
 @_apply.register
 def _priced(data: m.PriceChanged, state: InventoryItem, version: int) -> InventoryItem:
-    return replace(state, price=parse_money(data.price), currency=data.currency, version=version)
+    return changed(state, price=parse_money(data.price), currency=data.currency, version=version)
 
 
 @_apply.register
 def _reserved(data: m.StockReserved, state: InventoryItem, version: int) -> InventoryItem:
-    return replace(
+    return changed(
         state,
         available=state.available - data.quantity,
         reserved=state.reserved + data.quantity,
@@ -129,7 +130,7 @@ def _reserved(data: m.StockReserved, state: InventoryItem, version: int) -> Inve
 
 @_apply.register
 def _committed(data: m.StockCommitted, state: InventoryItem, version: int) -> InventoryItem:
-    return replace(
+    return changed(
         state,
         reserved=state.reserved - data.quantity,
         committed=state.committed + data.quantity,
@@ -139,7 +140,7 @@ def _committed(data: m.StockCommitted, state: InventoryItem, version: int) -> In
 
 @_apply.register
 def _released(data: m.StockReleased, state: InventoryItem, version: int) -> InventoryItem:
-    return replace(
+    return changed(
         state,
         reserved=state.reserved - data.quantity,
         available=state.available + data.quantity,

@@ -6,12 +6,13 @@ no events; any other transition the lifecycle does not allow is an InvalidTransi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import singledispatch
 
 from generated import models as m
+from ordering.domain.changed import changed
 from ordering.domain.errors import InvalidTransition, NotFound
 from ordering.domain.events import DomainEvent
 from ordering.domain.money import format_money, parse_money
@@ -216,4 +217,4 @@ def _existing(state: Order | None, event: Recorded) -> Order:
 
 
 def _moved(state: Order | None, event: Recorded, **changes: object) -> Order:
-    return replace(_existing(state, event), updated_at=event.occurred_at, version=event.version, **changes)  # type: ignore[arg-type]
+    return changed(_existing(state, event), updated_at=event.occurred_at, version=event.version, **changes)
