@@ -65,14 +65,14 @@ def scanned_from_item(item: Mapping[str, Any]) -> Recorded | Unreadable:
 
 def recorded_from_item(item: Mapping[str, Any]) -> Recorded:
     """Raises InvalidEvent when the stored data no longer matches its schema."""
-    return Recorded(
-        stream=item["stream"],
-        version=int(item["version"]),
-        data=parse_event_json(item["type"], int(item["schema_version"]), item["data"]),
-        event_id=item["event_id"],
-        occurred_at=parse_timestamp(item["occurred_at"]),
-        correlation_id=item["correlation_id"],
-        causation_id=item.get("causation_id"),
+    return Recorded(  # stream, version, data, event_id, occurred_at, correlation_id, causation_id
+        item["stream"],
+        int(item["version"]),
+        parse_event_json(item["type"], int(item["schema_version"]), item["data"]),
+        item["event_id"],
+        parse_timestamp(item["occurred_at"]),
+        item["correlation_id"],
+        item.get("causation_id"),
     )
 
 

@@ -156,7 +156,8 @@ def _require(state: Order, allowed: set[Status], command: str) -> None:
 
 def evolve(state: Order | None, event: Recorded) -> Order | None:
     """The order after one more event; the event's version becomes the order's."""
-    return _apply(event.data, state, event)
+    # By the event's exact class: singledispatch's own lookup costs more than most applies.
+    return _apply.registry.get(type(event.data), _apply)(event.data, state, event)
 
 
 @singledispatch
