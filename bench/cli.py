@@ -183,9 +183,9 @@ def pipeline(orders: int, out: Path) -> None:
 @click.option(
     "--table-events",
     type=click.IntRange(0, 10_000_000),
-    default=100_000,
+    default=20_000,
     show_default=True,
-    help="(b) from the table on moto (0: skip).",
+    help="(b) from the table on moto (0: skip); each worker count replays and scans it once.",
 )
 @click.option(
     "--segments", type=click.IntRange(1, 64), default=4, show_default=True, help="Parallel scan segments."
