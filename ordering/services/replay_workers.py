@@ -35,21 +35,23 @@ _inherited: dict[str, Any] = {}
 
 
 class _Relay:
-    """A worker's progress, sent to the parent (which reports it to the caller's progress)."""
+    """A worker's progress, sent to the parent (which reports it to the caller's progress).
+    Through a pipe with no lock: each message is one write of a few bytes, which a pipe keeps
+    whole, so a worker that dies cannot leave a lock held that the parent then waits on."""
 
-    def __init__(self, queue: Any) -> None:
-        self._queue = queue
+    def __init__(self, pipe: Any) -> None:
+        self._pipe = pipe
 
     def scanned(self, segment: int, events: int) -> None:
-        self._queue.put((segment, events))
+        self._pipe.send((segment, events))
 
     def phase(self, name: str) -> None:
         """Phases are the parent's."""
 
 
-def _start_worker(load: Load, store: EventStore, rebuilds: Rebuilds, queue: Any) -> None:
+def _start_worker(load: Load, store: EventStore, rebuilds: Rebuilds, pipe: Any) -> None:
     store.forked()
-    _inherited.update(load=load, store=store, rebuilds=rebuilds, progress=_Relay(queue))
+    _inherited.update(load=load, store=store, rebuilds=rebuilds, progress=_Relay(pipe))
 
 
 def _load(replay_id: str, segment: int, total_segments: int) -> SegmentLoad:
@@ -71,16 +73,17 @@ def load_in_processes(
     under way have ended (none is left loading behind the caller's back); the rest are not started."""
     if not rebuilds.shared_between_processes:
         raise ValueError(f"{type(rebuilds).__name__} keeps its models in this process: use 0 workers")
-    queue = _FORK.SimpleQueue()
+    reader, writer = _FORK.Pipe(duplex=False)
+    ended = threading.Event()
     with ProcessPoolExecutor(
         max_workers=min(workers, total_segments),
         mp_context=_FORK,
         initializer=_start_worker,
-        initargs=(load, store, rebuilds, queue),
+        initargs=(load, store, rebuilds, writer),
     ) as pool:
         futures = [pool.submit(_load, replay_id, n, total_segments) for n in range(total_segments)]
         # Started once the workers are forked, so that none inherits this thread.
-        relay = threading.Thread(target=_relay, args=(queue, progress), name="replay-progress", daemon=True)
+        relay = threading.Thread(target=_relay, args=(reader, ended, progress), name="replay-progress")
         relay.start()
         try:
             wait(futures, return_when=FIRST_EXCEPTION)
@@ -90,11 +93,15 @@ def load_in_processes(
                     raise future.exception()  # type: ignore[misc]
             loads = [future.result() for future in futures]
         finally:
-            queue.put(None)
+            ended.set()
             relay.join()
+            reader.close()
+            writer.close()
     return loads
 
 
-def _relay(queue: Any, progress: ReplayProgress) -> None:
-    while (item := queue.get()) is not None:
-        progress.scanned(*item)
+def _relay(reader: Any, ended: threading.Event, progress: ReplayProgress) -> None:
+    """Report the workers' progress until they have ended, then what is left in the pipe."""
+    while not ended.is_set() or reader.poll():
+        if reader.poll(0.1):
+            progress.scanned(*reader.recv())

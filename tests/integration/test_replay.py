@@ -477,16 +477,27 @@ def test_replay_in_threads_builds_the_same_tally_and_checksum_as_before():
 @pytest.mark.postgres
 def test_replay_in_worker_processes_builds_the_same_tally_and_checksum_as_before():
     store = fixed_log()
+    progress = Counted()
     with fresh_read_model() as pg:
-        report = replaying.replay(store, pg.rebuilds, segments=3, workers=2)
+        report = replaying.replay(store, pg.rebuilds, segments=3, workers=2, progress=progress)
         assert report.swapped
         assert report.events == 3004
+        assert progress.by_segment.keys() == {0, 1, 2}  # the workers' progress reached this process
+        assert sum(progress.by_segment.values()) == 3004
         assert report.tally.to_json() == TALLY_BEFORE
         assert live_tally(pg).to_json() == TALLY_BEFORE  # as Postgres computes it from the live rows
         assert canonical_rows(pg.schema) == expected_rows(
             fold_stream(stream, store.read(stream)) for stream in {e.stream for e in store.log}
         )
     assert gc.isenabled()
+
+
+class Counted(replaying.ReplayProgress):
+    def __init__(self) -> None:
+        self.by_segment: dict[int, int] = {}
+
+    def scanned(self, segment: int, events: int) -> None:
+        self.by_segment[segment] = self.by_segment.get(segment, 0) + events
 
 
 def live_tally(pg):
