@@ -225,23 +225,40 @@ def pipeline(orders: int, out: Path) -> None:
 @click.option(
     "--table-events",
     type=click.IntRange(0, 10_000_000),
-    default=100_000,
+    default=20_000,
     show_default=True,
-    help="(b) from the table on moto (0: skip).",
+    help="(b) from the table on moto (0: skip); each worker count replays and scans it once.",
 )
 @click.option(
     "--segments", type=click.IntRange(1, 64), default=4, show_default=True, help="Parallel scan segments."
 )
+@click.option(
+    "--workers",
+    default="0,1,2",
+    show_default=True,
+    help="Worker process counts to measure, comma-separated (0: the segments in threads of one process).",
+)
 @OUT
-def replay(events: int, table_events: int, segments: int, out: Path) -> None:
-    """Events per second rebuilding the read model, from memory (vs COPY) and from the table on moto."""
+def replay(events: int, table_events: int, segments: int, workers: str, out: Path) -> None:
+    """Events per second rebuilding the read model, per worker and scaling with workers, from memory
+    (vs COPY) and from the table on moto (vs a raw parallel scan)."""
     from bench import replay as benchmark
 
+    try:
+        counts = [int(n) for n in workers.split(",")]
+    except ValueError:
+        raise click.BadParameter(
+            f"{workers!r} is not a comma-separated list of numbers", param_hint="--workers"
+        ) from None
+    if not counts or any(n < 0 for n in counts):
+        raise click.BadParameter("worker counts are 0 or more", param_hint="--workers")
     _run(
         "replay",
-        {"events": events, "table_events": table_events, "segments": segments},
+        {"events": events, "table_events": table_events, "segments": segments, "workers": workers},
         out,
-        lambda report: benchmark.run(report, events=events, segments=segments, table_events=table_events),
+        lambda report: benchmark.run(
+            report, events=events, segments=segments, table_events=table_events, workers=counts
+        ),
     )
 
 

@@ -8,15 +8,22 @@ The log is a reproducible day of business (bench/workload.py) of `events` events
   (b) from the table on moto: the same log, loaded into the single table on a moto server,
       replayed through the DynamoDB event store (parallel scan segments). Beside it, in the
       same run, a raw boto3 parallel scan of the same table: what reading it alone costs.
+Each is run with every worker count asked for (0: the segments in threads of this process,
+as replay ran before it had worker processes), so a run gives events/s per worker and the
+scaling with workers (speed against one worker's, and that over the workers: 1.0 is linear).
+The workers' CPU seconds are reported beside their wall time: on a shared machine a worker
+does not get a whole core, and events per CPU second say what one core would do.
 Postgres is the embedded server (pgserver) unless DATABASE_URL names one.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import resource
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -99,23 +106,31 @@ def _load_table(endpoint: str, events: list[Recorded]) -> float:
     return time.perf_counter() - began
 
 
-def _raw_scan(endpoint: str, segments: int) -> tuple[int, float]:
-    """A parallel paginated scan of the table's events with boto3 alone: (items, seconds)."""
+def _scan_segment(endpoint: str, segment: int, segments: int) -> int:
+    """One segment of a paginated parallel scan of the table's events, with boto3 alone: items read."""
+    dynamodb = client("dynamodb", endpoint)
+    pages = dynamodb.get_paginator("scan").paginate(
+        TableName=TABLE,
+        Segment=segment,
+        TotalSegments=segments,
+        FilterExpression="begins_with(SK, :ev)",
+        ExpressionAttributeValues={":ev": {"S": EVENT_PREFIX}},
+    )
+    return sum(len(page["Items"]) for page in pages)
 
-    def scan(segment: int) -> int:
-        dynamodb = client("dynamodb", endpoint)
-        pages = dynamodb.get_paginator("scan").paginate(
-            TableName=TABLE,
-            Segment=segment,
-            TotalSegments=segments,
-            FilterExpression="begins_with(SK, :ev)",
-            ExpressionAttributeValues={":ev": {"S": EVENT_PREFIX}},
-        )
-        return sum(len(page["Items"]) for page in pages)
 
+def _raw_scan(endpoint: str, segments: int, workers: int) -> tuple[int, float]:
+    """The raw parallel scan, its segments on `workers` forked processes as replay runs its own
+    (threads for 0, as replay's threads): (items, seconds)."""
     began = time.perf_counter()
-    with ThreadPoolExecutor(segments) as pool:
-        items = sum(pool.map(scan, range(segments)))
+    if workers:
+        pool: Any = ProcessPoolExecutor(
+            min(workers, segments), mp_context=multiprocessing.get_context("fork")
+        )
+    else:
+        pool = ThreadPoolExecutor(segments)
+    with pool:
+        items = sum(pool.map(_scan_segment, [endpoint] * segments, range(segments), [segments] * segments))
     return items, time.perf_counter() - began
 
 
@@ -134,13 +149,17 @@ class _Phases(replaying.ReplayProgress):
 
 
 def _replay(
-    store: Any, rebuilds: PostgresRebuilds, segments: int
-) -> tuple[replaying.ReplayReport, float, dict]:
+    store: Any, rebuilds: PostgresRebuilds, segments: int, workers: int
+) -> tuple[replaying.ReplayReport, float, float, dict]:
+    """One replay: (report, wall seconds, CPU seconds of its worker processes, phases)."""
     phases = _Phases()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
-    report = replaying.replay(store, rebuilds, segments=segments, progress=phases)
+    report = replaying.replay(store, rebuilds, segments=segments, workers=workers, progress=phases)
     ended = time.perf_counter()
-    return report, ended - began, phases.seconds(ended)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, reaped when their pool closed
+    cpu = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
+    return report, ended - began, cpu, phases.seconds(ended)
 
 
 def _log(events: int) -> tuple[InMemoryEventStore, list[Recorded]]:
@@ -152,15 +171,56 @@ def _log(events: int) -> tuple[InMemoryEventStore, list[Recorded]]:
     return store, log
 
 
-def run(report: Report, *, events: int, segments: int, table_events: int) -> Report:
-    """(a) with `events` events; (b) with `table_events` of the same workload (0: skip (b))."""
+def _measured(
+    store: Any,
+    rebuilds: PostgresRebuilds,
+    segments: int,
+    workers: int,
+    expected: rows.Tally,
+    connect: Any,
+    live: str,
+) -> dict[str, Any]:
+    """One replay with `workers` (0: threads), its rows checked against the log's fold."""
+    report, seconds, cpu, phases = _replay(store, rebuilds, segments, workers)
+    with connect() as conn:
+        built = schema_tally(conn, live)
+    if built != expected or report.tally != expected:
+        raise RuntimeError(f"replay with {workers} workers built other rows than the log folds to")
+    measured: dict[str, Any] = {
+        "workers": workers,
+        "events": report.events,
+        "replay_s": round(seconds, 6),
+        "phases_s": phases,
+        "replay_events_per_s": round(report.events / seconds),
+    }
+    if workers:
+        measured["events_per_s_per_worker"] = round(report.events / seconds / workers)
+        measured["workers_cpu_s"] = round(cpu, 3)
+        measured["events_per_worker_cpu_s"] = round(report.events / cpu) if cpu > 0 else None
+    return measured
+
+
+def _scaling(runs: list[dict[str, Any]]) -> None:
+    """Each run's speed against one worker's, and that over its workers (1.0: linear)."""
+    one = next((r for r in runs if r["workers"] == 1), None)
+    for r in runs:
+        if one is not None and r["workers"]:
+            r["speedup_vs_1_worker"] = round(stats.ratio(one["replay_s"], r["replay_s"]), 3)
+            r["efficiency"] = round(r["speedup_vs_1_worker"] / r["workers"], 3)
+
+
+def run(report: Report, *, events: int, segments: int, table_events: int, workers: list[int]) -> Report:
+    """(a) with `events` events; (b) with `table_events` of the same workload (0: skip (b)); each
+    with every count of `workers` (0: the segments in threads of this process)."""
     started = time.perf_counter()
     store, log = _log(events)
     generated_in = time.perf_counter() - started
     final = _final_rows(log)
+    expected = rows.tally_of(final)
     results: dict[str, Any] = {
         "events": len(log),
         "segments": segments,
+        "workers": workers,
         "generated_in_s": round(generated_in, 1),
     }
     with postgres_url() as url:
@@ -173,98 +233,110 @@ def run(report: Report, *, events: int, segments: int, table_events: int) -> Rep
             migrate(conn, live)
         rebuilds = PostgresRebuilds(connect, live)
         try:
-            memory_report, memory_seconds, memory_phases = _replay(store, rebuilds, segments)
-            with connect() as conn:
-                replayed = schema_tally(conn, live)
+            memory = [_measured(store, rebuilds, segments, n, expected, connect, live) for n in workers]
+            _scaling(memory)
             copy_seconds = _copy_rows(connect, live, final)
             with connect() as conn:
                 copied = schema_tally(conn, live)
-            if copied != replayed or copied != rows.tally_of(final):
+            if copied != expected:
                 raise RuntimeError(
                     "the COPYed rows differ from the replayed ones: the baseline is not the same work"
                 )
+            for r in memory:
+                r["ratio_to_copy"] = round(stats.ratio(copy_seconds, r["replay_s"]), 3)
             results["memory"] = {
-                "events": memory_report.events,
-                "rows": dict(replayed.counts),
-                "replay_s": round(memory_seconds, 6),
-                "phases_s": memory_phases,
-                "replay_events_per_s": round(memory_report.events / memory_seconds),
+                "rows": dict(copied.counts),
                 "copy_s": round(copy_seconds, 6),
                 "copy_events_per_s": round(len(log) / copy_seconds),
-                "ratio_to_copy": round(stats.ratio(copy_seconds, memory_seconds), 3),
+                "runs": memory,
             }
             if table_events:
-                if table_events == events:
-                    table_log = log
-                else:  # the same workload, smaller: the same seed writes the same first orders
-                    table_log = _log(table_events)[1]
-                    copy_seconds = _copy_rows(connect, live, _final_rows(table_log))
+                table_log = log if table_events == events else _log(table_events)[1]
+                table_final = _final_rows(table_log)
+                table_expected = rows.tally_of(table_final)
+                # The live model as the projector would have left it for this log: otherwise every
+                # stream only the bigger log has is "lagging" and re-read by the catch-up and swap.
+                _copy_rows(connect, live, table_final)
                 with moto_process() as endpoint:
                     create_table(client("dynamodb", endpoint), TABLE)
                     load_seconds = _load_table(endpoint, table_log)
-                    items, scan_seconds = _raw_scan(endpoint, segments)
-                    table_store = DynamoDBEventStore(client("dynamodb", endpoint), TABLE)
-                    table_report, table_seconds, table_phases = _replay(table_store, rebuilds, segments)
-                with connect() as conn:
-                    from_moto = schema_tally(conn, live)
-                if from_moto != rows.tally_of(_final_rows(table_log)):
-                    raise RuntimeError("replay from the table built other rows than its log folds to")
-                results["table"] = {
-                    "events": table_report.events,
-                    "load_s": round(load_seconds, 1),
-                    "replay_s": round(table_seconds, 6),
-                    "phases_s": table_phases,
-                    "replay_events_per_s": round(table_report.events / table_seconds),
-                    "raw_scan_items": items,
-                    "raw_scan_s": round(scan_seconds, 6),
-                    "raw_scan_items_per_s": round(items / scan_seconds),
-                    "ratio_to_raw_scan": round(stats.ratio(scan_seconds, table_seconds), 3),
-                    "copy_s": round(copy_seconds, 6),
-                    "ratio_to_copy": round(stats.ratio(copy_seconds, table_seconds), 3),
-                }
+                    table = []
+                    for n in workers:
+                        items, scan_seconds = _raw_scan(endpoint, segments, n)
+                        table_store = DynamoDBEventStore(client("dynamodb", endpoint), TABLE)
+                        measured = _measured(
+                            table_store, rebuilds, segments, n, table_expected, connect, live
+                        )
+                        if items != measured["events"]:
+                            raise RuntimeError(
+                                f"the raw scan read {items} items, replay {measured['events']}"
+                            )
+                        measured.update(
+                            raw_scan_s=round(scan_seconds, 6),
+                            raw_scan_items_per_s=round(items / scan_seconds),
+                            ratio_to_raw_scan=round(stats.ratio(scan_seconds, measured["replay_s"]), 3),
+                        )
+                        table.append(measured)
+                    _scaling(table)
+                results["table"] = {"events": len(table_log), "load_s": round(load_seconds, 1), "runs": table}
         finally:
             with connect() as conn:
-                for name in (live,):
-                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(live)))
     report.results["replay"] = results
     report.add(_markdown(results))
     return report
 
 
+def _label(workers: int) -> str:
+    return "threads (1 process)" if workers == 0 else f"{workers} worker process{'es' if workers > 1 else ''}"
+
+
+def _memory_row(x: dict[str, Any]) -> list[Any]:
+    extra = [x.get(k, "-") for k in ("events_per_s_per_worker", "events_per_worker_cpu_s")]
+    scaled = [x.get(k, "-") for k in ("speedup_vs_1_worker", "efficiency")]
+    return [
+        _label(x["workers"]),
+        x["replay_s"],
+        x["replay_events_per_s"],
+        *extra,
+        *scaled,
+        x["ratio_to_copy"],
+    ]
+
+
+def _table_row(x: dict[str, Any]) -> list[Any]:
+    scan = [x["raw_scan_s"], x["raw_scan_items_per_s"], x["ratio_to_raw_scan"]]
+    per_worker, scaled = x.get("events_per_s_per_worker", "-"), x.get("speedup_vs_1_worker", "-")
+    return [_label(x["workers"]), x["replay_s"], x["replay_events_per_s"], per_worker, *scan, scaled]
+
+
 def _markdown(r: dict[str, Any]) -> str:
     m = r["memory"]
-    rows_ = [
-        ["(a) replay from memory", m["events"], m["replay_s"], m["replay_events_per_s"],
-         "COPY of the same rows", m["copy_s"], m["copy_events_per_s"], m["ratio_to_copy"]],
-    ]  # fmt: skip
+    text = f"### Replay from memory, {r['events']} events, {r['segments']} segments\n\n" + table(
+        ["segments on", "seconds", "events per s", "per worker", "per worker CPU-s",
+         "speed / 1 worker", "÷ workers", "speed / COPY"],
+        [_memory_row(x) for x in m["runs"]],
+    )  # fmt: skip
+    text += (
+        f"\n\nBaseline, same run: COPY of the same rows, {m['copy_s']} s ({m['copy_events_per_s']} events/s)."
+        " Rows built: " + ", ".join(f"{name} {count}" for name, count in m["rows"].items()) + "; every"
+        " replay's tally (rows and checksum per table) equals the COPYed rows'."
+    )
     if "table" in r:
         t = r["table"]
-        rows_.append(
-            ["(b) replay from the table on moto", t["events"], t["replay_s"], t["replay_events_per_s"],
-             "raw boto3 parallel scan", t["raw_scan_s"], t["raw_scan_items_per_s"], t["ratio_to_raw_scan"]]
+        text += f"\n\n### Replay from the table on moto, {t['events']} events, {r['segments']} segments\n\n"
+        text += table(
+            ["segments on", "replay s", "events per s", "per worker", "raw scan s", "raw scan items per s",
+             "replay / raw scan", "speed / 1 worker"],
+            [_table_row(x) for x in t["runs"]],
         )  # fmt: skip
-    text = f"### Replay, {r['segments']} segments\n\n" + table(
-        [
-            "replay",
-            "events",
-            "seconds",
-            "events per s",
-            "baseline",
-            "baseline s",
-            "baseline per s",
-            "speed / baseline",
-        ],
-        rows_,
-    )
-    rows_line = ", ".join(f"{name} {count}" for name, count in m["rows"].items())
-    for label, measured in (("(a)", m), ("(b)", r.get("table"))):
-        if measured is not None:
-            spent = ", ".join(f"{name} {seconds} s" for name, seconds in measured["phases_s"].items())
-            text += f"\n\nWhere {label}'s time went, by replay phase: {spent}."
-    text += f"\n\nRows built: {rows_line}. The COPYed rows' tally equals the replayed ones'."
-    if "table" in r:
         text += (
-            f" Replay from moto against a COPY of its own rows (same run): {r['table']['ratio_to_copy']}."
-            f" Loading the table (BatchWriteItem, not a figure) took {r['table']['load_s']} s."
+            "\n\nThe raw scan is boto3 alone reading the same segments on as many processes (threads for"
+            " the threads line), in the same run. Loading the table (BatchWriteItem, not a figure) took"
+            f" {t['load_s']} s."
         )
+    for label, key in (("(a)", "memory"), ("(b)", "table")):
+        for x in r.get(key, {}).get("runs", []):
+            spent = ", ".join(f"{name} {seconds} s" for name, seconds in x["phases_s"].items())
+            text += f"\n\nWhere {label}'s time went, segments on {_label(x['workers'])}: {spent}."
     return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -271,7 +272,14 @@ def invoke(function: str | None, event_source: str | None, list_events: bool, st
     type=click.IntRange(1, 1000),
     default=4,
     show_default=True,
-    help="Parallel scan segments (a thread each).",
+    help="Parallel scan segments of the log.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 256),
+    default=None,
+    help="Worker processes loading the segments (default: one per CPU, at most one per segment);"
+    " 0 runs every segment in a thread of this process (no faster than one).",
 )
 @click.option(
     "--allow-parked",
@@ -279,7 +287,7 @@ def invoke(function: str | None, event_source: str | None, list_events: bool, st
     help="Swap in even if some events could not be projected (they are parked in the new model).",
 )
 @STATE_FILE
-def replay(dry_run: bool, segments: int, allow_parked: bool, state_file: Path) -> None:
+def replay(dry_run: bool, segments: int, workers: int | None, allow_parked: bool, state_file: Path) -> None:
     """Rebuild the read model from the event log, then swap it in atomically.
 
     Against a running `orders dev` (its state file) it runs with the replay function's own
@@ -306,6 +314,7 @@ def replay(dry_run: bool, segments: int, allow_parked: bool, state_file: Path) -
                 bootstrap.event_store(),
                 bootstrap.rebuilds(),
                 segments=segments,
+                workers=min(segments, os.cpu_count() or 1) if workers is None else workers,
                 dry_run=dry_run,
                 allow_parked=allow_parked,
                 progress=SegmentBars(progress, segments),

@@ -3,8 +3,9 @@
   {}                                                  the whole replay here (default 4 segments)
   {"action": "run", "segments": 8, "dry_run": true}   same, with options; a dry run swaps nothing
   {"allow_parked": true}                              swap even with events it could not project
-At scale, one invocation per step, so that each segment has its own 15 minutes and its own
-worker (see docs/replay.md):
+"run" loads its segments in threads of this one invocation (Lambda has no /dev/shm, so no
+worker processes; threads add no speed). To scale, one invocation per step, so that each
+segment has its own 15 minutes and its own worker (see docs/replay.md):
   {"action": "prepare"}                                 -> {"replay_id": ...}
   {"action": "segment", "replay_id": ..., "segment": 3, "segments": 16}   (16 invocations, in parallel)
   {"action": "finish", "replay_id": ..., "segments": 16, "dry_run": false}

@@ -115,6 +115,11 @@ class DynamoDBEventStore(EventStore):
             yield from answer.get("Responses", {}).get(self._table, [])
             request = answer.get("UnprocessedKeys") or {}
 
+    def forked(self) -> None:
+        # The client's idle connections are the parent's sockets; closing the pool here makes
+        # this process open its own (the client stays usable).
+        self._client.close()
+
     def scan(self, segment: int, total_segments: int) -> Iterator[Recorded | Unreadable]:
         pages = self._client.get_paginator("scan").paginate(
             TableName=self._table,

@@ -62,6 +62,11 @@ class InMemoryEventStore(EventStore):
             found = {head: self._heads[head] for head in heads if head in self._heads}
         return {head: head_from_item(item) for head, item in found.items()}
 
+    def forked(self) -> None:
+        # Another thread of the parent may have held the lock at the fork: it never will be
+        # released here. The log itself is this process's copy (replay only reads it).
+        self._lock = threading.Lock()
+
     def scan(self, segment: int, total_segments: int) -> Iterator[Recorded | Unreadable]:
         if not 0 <= segment < total_segments:
             raise ValueError(f"segment {segment} is not in 0..{total_segments - 1}")

@@ -111,6 +111,8 @@ def _rows_by_table(states: Iterable[Aggregate]) -> dict[str, list[rows.Row]]:
 
 
 class InMemoryRebuilds(Rebuilds):
+    shared_between_processes = False  # a worker process would load into its own copy
+
     def __init__(self, live: InMemoryReadModel) -> None:
         self.live = live
         self._models: dict[str, dict[str, Aggregate]] = {}

@@ -9,13 +9,12 @@ The in-memory adapter builds the same items so that size limits are enforced ide
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from ordering.adapters.dynamodb_table import HEAD_KEY, event_key
-from ordering.domain.events import SCHEMA_VERSIONS, InvalidEvent, parse_event, type_name
+from ordering.domain.events import SCHEMA_VERSIONS, InvalidEvent, parse_event_json, type_name
 from ordering.domain.inventory import InventoryItem
 from ordering.domain.money import format_money
 from ordering.domain.recorded import NewEvent, Recorded, format_timestamp, parse_timestamp
@@ -66,14 +65,14 @@ def scanned_from_item(item: Mapping[str, Any]) -> Recorded | Unreadable:
 
 def recorded_from_item(item: Mapping[str, Any]) -> Recorded:
     """Raises InvalidEvent when the stored data no longer matches its schema."""
-    return Recorded(
-        stream=item["stream"],
-        version=int(item["version"]),
-        data=parse_event(item["type"], int(item["schema_version"]), json.loads(item["data"])),
-        event_id=item["event_id"],
-        occurred_at=parse_timestamp(item["occurred_at"]),
-        correlation_id=item["correlation_id"],
-        causation_id=item.get("causation_id"),
+    return Recorded(  # stream, version, data, event_id, occurred_at, correlation_id, causation_id
+        item["stream"],
+        int(item["version"]),
+        parse_event_json(item["type"], int(item["schema_version"]), item["data"]),
+        item["event_id"],
+        parse_timestamp(item["occurred_at"]),
+        item["correlation_id"],
+        item.get("causation_id"),
     )
 
 

@@ -48,12 +48,27 @@ def type_name(event: DomainEvent) -> str:
 
 def parse_event(type_: str, schema_version: int, data: dict[str, Any]) -> DomainEvent:
     """Validate event data against its schema; raise InvalidEvent naming what is wrong."""
+    cls = _event_class(type_, schema_version)
+    try:
+        return cls.model_validate(data)
+    except ValidationError as error:
+        raise InvalidEvent(f"{type_} v{schema_version} data is invalid: {error}") from None
+
+
+def parse_event_json(type_: str, schema_version: int, text: str | bytes) -> DomainEvent:
+    """The same validation, of the JSON text the log stores: pydantic parses and validates in
+    one pass in Rust, about twice as fast as json.loads and then validating the dict."""
+    validator = _event_class(type_, schema_version).__pydantic_validator__  # model_validate_json, less a call
+    try:
+        return validator.validate_json(text)  # type: ignore[no-any-return]
+    except ValidationError as error:
+        raise InvalidEvent(f"{type_} v{schema_version} data is invalid: {error}") from None
+
+
+def _event_class(type_: str, schema_version: int) -> type[DomainEvent]:
     cls = EVENT_CLASSES.get(type_)
     if cls is None:
         raise InvalidEvent(f"unknown event type {type_!r}")
     if SCHEMA_VERSIONS[type_] != schema_version:
         raise InvalidEvent(f"{type_} schema version {schema_version} is not known")
-    try:
-        return cls.model_validate(data)
-    except ValidationError as error:
-        raise InvalidEvent(f"{type_} v{schema_version} data is invalid: {error}") from None
+    return cls

@@ -14,11 +14,12 @@ units stay in the shard whose orders hold them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import singledispatch
 
 from generated import models as m
+from ordering.domain.changed import changed
 from ordering.domain.errors import InvalidTransition
 from ordering.domain.events import DomainEvent
 from ordering.domain.money import format_money, parse_money
@@ -197,7 +198,9 @@ def _require_reserved(state: InventoryItem, quantity: int, command: str) -> None
 
 
 def evolve(state: InventoryItem | None, event: Recorded) -> InventoryItem:
-    return _apply(event.data, state or _new_head(event), event.version)
+    # By the event's exact class: singledispatch's own lookup costs more than most applies.
+    apply = _apply.registry.get(type(event.data), _apply)
+    return apply(event.data, state or _new_head(event), event.version)
 
 
 def _new_head(event: Recorded) -> InventoryItem:
@@ -211,17 +214,17 @@ def _apply(data: DomainEvent, state: InventoryItem, version: int) -> InventoryIt
 
 @_apply.register
 def _added(data: m.StockAdded, state: InventoryItem, version: int) -> InventoryItem:
-    return replace(state, available=state.available + data.quantity, version=version)
+    return changed(state, available=state.available + data.quantity, version=version)
 
 
 @_apply.register
 def _priced(data: m.PriceChanged, state: InventoryItem, version: int) -> InventoryItem:
-    return replace(state, price=parse_money(data.price), currency=data.currency, version=version)
+    return changed(state, price=parse_money(data.price), currency=data.currency, version=version)
 
 
 @_apply.register
 def _reserved(data: m.StockReserved, state: InventoryItem, version: int) -> InventoryItem:
-    return replace(
+    return changed(
         state,
         available=state.available - data.quantity,
         reserved=state.reserved + data.quantity,
@@ -231,7 +234,7 @@ def _reserved(data: m.StockReserved, state: InventoryItem, version: int) -> Inve
 
 @_apply.register
 def _committed(data: m.StockCommitted, state: InventoryItem, version: int) -> InventoryItem:
-    return replace(
+    return changed(
         state,
         reserved=state.reserved - data.quantity,
         committed=state.committed + data.quantity,
@@ -241,7 +244,7 @@ def _committed(data: m.StockCommitted, state: InventoryItem, version: int) -> In
 
 @_apply.register
 def _released(data: m.StockReleased, state: InventoryItem, version: int) -> InventoryItem:
-    return replace(
+    return changed(
         state,
         reserved=state.reserved - data.quantity,
         available=state.available + data.quantity,
@@ -251,7 +254,7 @@ def _released(data: m.StockReleased, state: InventoryItem, version: int) -> Inve
 
 @_apply.register
 def _sharded(data: m.StockSharded, state: InventoryItem, version: int) -> InventoryItem:
-    return replace(state, shards=data.shards, span=max(state.span, data.shards), version=version)
+    return changed(state, shards=data.shards, span=max(state.span, data.shards), version=version)
 
 
 @_apply.register
@@ -260,4 +263,4 @@ def _moved(data: m.StockMoved, state: InventoryItem, version: int) -> InventoryI
     change = (data.quantity if state.shard == data.to_shard else 0) - (
         data.quantity if state.shard == data.from_shard else 0
     )
-    return replace(state, available=state.available + change, version=version)
+    return changed(state, available=state.available + change, version=version)

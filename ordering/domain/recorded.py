@@ -27,9 +27,9 @@ class NewEvent:
     causation_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Recorded:
-    """An event in the log."""
+    """An event in the log. Slots: replay builds one per event (no per-instance dict)."""
 
     stream: str
     version: int

@@ -33,7 +33,8 @@ def decide(state: User | None, command: RegisterUser) -> list[DomainEvent]:
 
 
 def evolve(state: User | None, event: Recorded) -> User:
-    return _apply(event.data, state, event)
+    # By the event's exact class: singledispatch's own lookup costs more than most applies.
+    return _apply.registry.get(type(event.data), _apply)(event.data, state, event)
 
 
 @singledispatch

@@ -111,6 +111,11 @@ class EventStore(abc.ABC):
         cover the log, so each can run on its own worker; order within a stream is not promised.
         An item that does not decode is yielded as Unreadable, so that one cannot stop a scan."""
 
+    def forked(self) -> None:  # noqa: B027 (a hook: most stores have nothing to drop)
+        """Called first in a worker process forked from the one that made this store (replay's
+        segments): what it shares with the parent (open connections, locks that the parent's
+        other threads held at the fork) is not the worker's to use. Nothing by default."""
+
     def append(self, stream: str, expected_version: int, events: Sequence[NewEvent]) -> list[Recorded]:
         """Append to one stream."""
         return self.transact([Append(stream, expected_version, events)])

@@ -204,6 +204,10 @@ Refresh = Callable[[list[str]], Iterable[Aggregate]]
 class Rebuilds(abc.ABC):
     """Read models built beside the live one, each named by a replay id (REPLAY_ID)."""
 
+    # Whether a segment loaded from a worker process lands where finish() sees it (a database
+    # does; a model held in this process's memory does not).
+    shared_between_processes = True
+
     @abc.abstractmethod
     def begin(self, replay_id: str) -> None:
         """An empty model, ready to load; a leftover of the same id is dropped first."""

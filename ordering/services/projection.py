@@ -46,8 +46,13 @@ class GapNotHealed(Exception):
 
 def fold_stream(stream: str, events: Iterable[Recorded], state: Aggregate | None = None) -> Aggregate | None:
     """The state of the aggregate `stream` names after `events`, by its kind's evolve."""
+    return cast("Aggregate | None", fold(evolve_of(stream), events, state))
+
+
+def evolve_of(stream: str) -> Callable[[Any, Recorded], Any]:
+    """The evolve of the kind of aggregate `stream` names."""
     kind, _ = split_stream(stream)
-    return cast("Aggregate | None", fold(EVOLVE[kind], events, state))
+    return EVOLVE[kind]
 
 
 def project(read_model: ReadModel, store: EventStore, event: Recorded) -> Outcome:

@@ -3,7 +3,9 @@
   1. prepare   an empty model beside the live one (Rebuilds.begin)
   2. segments  each scans its own part of the log (EventStore.scan), folds per aggregate and
                bulk-loads the states; segments are independent, so each can run on its own
-               worker, in parallel threads here or in separate Lambda invocations at scale
+               worker: in worker processes here (replay_workers.py), in separate Lambda
+               invocations on AWS, or in threads of one process (no faster than one segment:
+               they share the interpreter lock, but need nothing shared between processes)
   3. finish    verify: every segment was loaded, and the rows stored add up, count and checksum,
                to what the segments loaded; catch up with the log for streams that the live
                model saw move meanwhile; then swap (where the last such streams are re-read
@@ -35,7 +37,9 @@ from ordering.ports.read_model import (
     Tally,
     printable_error,
 )
-from ordering.services.projection import fold_stream
+from ordering.services.gc_paused import gc_paused
+from ordering.services.projection import evolve_of, fold_stream
+from ordering.services.replay_workers import load_in_processes
 
 CATCH_UP_PASSES = 3  # before the swap, so that little is left to do while the live model is locked
 PROGRESS_EVERY = 500  # events between progress reports
@@ -188,13 +192,14 @@ def _fold_until_refused(
     """The state folded up to the first event that does not decode or fold (or a hole); that
     event and the later ones, as unprojectable."""
     first_bad = unreadable[0].version if unreadable else None
+    evolve = evolve_of(stream)
     state: Aggregate | None = None
     for position, event in enumerate(events):
         if event.version != position + 1 or (first_bad is not None and event.version >= first_bad):
             reason = unreadable[0].problem if unreadable else f"v{position + 1} is missing from the log"
             return state, _refused(stream, events[position:], unreadable, reason)
         try:
-            state = fold_stream(stream, [event], state)
+            state = evolve(state, event)
         except Exception as error:
             return state, _refused(stream, events[position:], unreadable, f"{type(error).__name__}: {error}")
     if unreadable:
@@ -223,13 +228,16 @@ def load_segment(
     total_segments: int,
     progress: ReplayProgress | None = None,
 ) -> SegmentLoad:
-    """Scan, fold and load one segment. Each segment runs once per replay."""
+    """Scan, fold and load one segment, with the garbage collector paused (gc_paused.py).
+    Each segment runs once per replay."""
     if not 0 <= segment < total_segments:
         raise ValueError(f"segment {segment} is not in 0..{total_segments - 1}")
-    folded = fold_segment(store, store.scan(segment, total_segments), progress or ReplayProgress(), segment)
-    if folded.unprojectable:
-        rebuilds.park(replay_id, folded.unprojectable)
-    return rebuilds.load(replay_id, segment, total_segments, folded.events, folded.states)
+    with gc_paused():
+        scan = store.scan(segment, total_segments)
+        folded = fold_segment(store, scan, progress or ReplayProgress(), segment)
+        if folded.unprojectable:
+            rebuilds.park(replay_id, folded.unprojectable)
+        return rebuilds.load(replay_id, segment, total_segments, folded.events, folded.states)
 
 
 def finish(
@@ -292,27 +300,28 @@ def replay(
     rebuilds: Rebuilds,
     *,
     segments: int = 4,
+    workers: int = 0,
     dry_run: bool = False,
     allow_parked: bool = False,
     replay_id: str | None = None,
     progress: ReplayProgress | None = None,
 ) -> ReplayReport:
-    """The whole replay in this process, one thread per segment. On any failure the rebuilt
-    model is dropped and the live one is left as it was."""
+    """The whole replay from here: the segments on `workers` worker processes (replay_workers.py),
+    or with 0, one thread per segment in this process. On any failure the rebuilt model is
+    dropped and the live one is left as it was."""
     if segments < 1:
         raise ValueError("segments must be at least 1")
+    if workers < 0:
+        raise ValueError("workers must be 0 (threads) or more")
     replay_id = replay_id or new_replay_id()
     progress = progress or ReplayProgress()
     progress.phase("scanning")
     prepare(rebuilds, replay_id)
     try:
-        with ThreadPoolExecutor(max_workers=segments, thread_name_prefix="replay") as pool:
-            futures = [
-                pool.submit(load_segment, store, rebuilds, replay_id, segment, segments, progress)
-                for segment in range(segments)
-            ]
-            for future in futures:
-                future.result()
+        if workers:
+            load_in_processes(load_segment, store, rebuilds, replay_id, segments, workers, progress)
+        else:
+            _load_in_threads(store, rebuilds, replay_id, segments, progress)
         return finish(
             store,
             rebuilds,
@@ -325,3 +334,15 @@ def replay(
     except BaseException:
         rebuilds.discard(replay_id)
         raise
+
+
+def _load_in_threads(
+    store: EventStore, rebuilds: Rebuilds, replay_id: str, segments: int, progress: ReplayProgress
+) -> None:
+    with ThreadPoolExecutor(max_workers=segments, thread_name_prefix="replay") as pool:
+        futures = [
+            pool.submit(load_segment, store, rebuilds, replay_id, segment, segments, progress)
+            for segment in range(segments)
+        ]
+        for future in futures:
+            future.result()

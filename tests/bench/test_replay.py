@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
+from bench.cli import main as bench
 from bench.workload import generate
 from ordering.adapters.memory_event_store import InMemoryEventStore
 
@@ -19,14 +21,35 @@ def test_the_workload_writes_what_it_counts_and_every_order_goes_all_the_way():
 
 
 def test_replay_from_memory_and_from_the_table_against_their_baselines(run_bench):
-    report = run_bench("replay", "--events", "600", "--table-events", "300", "--segments", "2")
+    report = run_bench(
+        "replay", "--events", "600", "--table-events", "300", "--segments", "2", "--workers", "0,1,2"
+    )
 
     result = report["results"]["replay"]
     memory, table = result["memory"], result["table"]
-    assert memory["events"] == result["events"] >= 600
     assert memory["rows"]["orders"] > 0
     assert memory["rows"]["users"] == 200
-    assert memory["ratio_to_copy"] == pytest.approx(memory["copy_s"] / memory["replay_s"], rel=0.01)
-    assert 300 <= table["events"] < memory["events"]
-    assert table["raw_scan_items"] == table["events"]  # the raw scan read the same log
-    assert table["ratio_to_raw_scan"] == pytest.approx(table["raw_scan_s"] / table["replay_s"], rel=0.01)
+    assert (
+        [run["workers"] for run in memory["runs"]] == [run["workers"] for run in table["runs"]] == [0, 1, 2]
+    )
+    for run in memory["runs"]:
+        assert run["events"] == result["events"] >= 600
+        assert run["ratio_to_copy"] == pytest.approx(memory["copy_s"] / run["replay_s"], rel=0.01, abs=0.001)
+    threads, one, two = memory["runs"]
+    assert "events_per_s_per_worker" not in threads  # no workers: the segments ran in threads
+    assert two["events_per_s_per_worker"] == pytest.approx(two["events"] / two["replay_s"] / 2, abs=1)
+    assert two["workers_cpu_s"] > 0  # the workers' own CPU time was counted
+    assert one["speedup_vs_1_worker"] == one["efficiency"] == 1.0
+    assert two["speedup_vs_1_worker"] == pytest.approx(one["replay_s"] / two["replay_s"], rel=0.01, abs=0.001)
+    assert two["efficiency"] == pytest.approx(two["speedup_vs_1_worker"] / 2, abs=0.001)
+    for run in table["runs"]:
+        assert 300 <= run["events"] == table["events"] < result["events"]
+        ratio = run["raw_scan_s"] / run["replay_s"]
+        assert run["ratio_to_raw_scan"] == pytest.approx(ratio, rel=0.01, abs=0.001)
+    assert "2 worker processes" in report["markdown"]
+
+
+def test_worker_counts_are_checked(tmp_path):
+    result = CliRunner().invoke(bench, ["replay", "--workers", "1,two", "--out", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "not a comma-separated list of numbers" in result.output

@@ -5,15 +5,21 @@ projector exclude each other; a dry run only reports; a bad load is never swappe
 from __future__ import annotations
 
 import ast
+import gc
+import itertools
+import os
 import threading
 import time
 import uuid
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from psycopg import sql
 
+from bench.workload import generate
 from cli.main import main as orders_cli
 from ordering import bootstrap
 from ordering.adapters.memory_event_store import InMemoryEventStore
@@ -21,15 +27,19 @@ from ordering.adapters.memory_read_model import InMemoryReadModel, InMemoryRebui
 from ordering.adapters.postgres_rebuilds import schema_tally
 from ordering.domain.events import InvalidEvent
 from ordering.domain.recorded import NewEvent, Recorded
+from ordering.ports.event_store import StoreUnavailable
 from ordering.ports.read_model import ReadModelError
 from ordering.services import replay as replaying
 from ordering.services.projection import fold_stream, project
+from ordering.services.recording import Recorder
+from ordering.services.stamp import Stamp
 from streams import projector
 from tests.functional.invoke import Context
 from tests.support.postgres import (
     canonical_rows,
     connect,
     expected_rows,
+    fresh_read_model,
     schemas_of,
     wired_read_model,
 )
@@ -430,3 +440,107 @@ def test_replay_reports_the_event_it_cannot_project_and_refuses_to_swap_unless_a
     assert result.exit_code == 0, result.output
     assert all_rows(live.pg) == before
     assert [(p.stream, p.version) for p in live.pg.read_model.parked()] == [(f"ORDER#{poison}", 1)]
+
+
+# --- the result is unchanged; worker processes ----------------------------------------------------
+
+# The tally (rows and checksum per table) that replay built from fixed_log() before it was made
+# faster (GC paused, JSON validated by pydantic, cheap copies, worker processes): the same log
+# must keep giving the same rows, value for value.
+TALLY_BEFORE = {
+    "orders": {"rows": "345", "sum": "185841117759826215707"},
+    "order_items": {"rows": "692", "sum": "403891215158060521506"},
+    "inventory": {"rows": "20", "sum": "11133490845306565922"},
+    "users": {"rows": "200", "sum": "107117997674578424114"},
+}
+
+
+def fixed_log() -> StreamingEventStore:
+    """bench/workload.py's day of business with fixed ids and clock: the same log on every run."""
+    ticks, ids = itertools.count(), itertools.count(1)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    stamp = Stamp(
+        clock=lambda: start + timedelta(milliseconds=next(ticks)),
+        new_id=lambda: str(uuid.UUID(int=next(ids))),
+    )
+    store = StreamingEventStore(InMemoryEventStore())
+    assert generate(store, 3000, recorder=Recorder(stamp=stamp)) == 3004
+    return store
+
+
+def test_replay_in_threads_builds_the_same_tally_and_checksum_as_before():
+    report = replaying.replay(fixed_log(), InMemoryRebuilds(InMemoryReadModel()), segments=3)
+    assert report.events == 3004
+    assert report.tally.to_json() == TALLY_BEFORE
+
+
+@pytest.mark.postgres
+def test_replay_in_worker_processes_builds_the_same_tally_and_checksum_as_before():
+    store = fixed_log()
+    progress = Counted()
+    with fresh_read_model() as pg:
+        report = replaying.replay(store, pg.rebuilds, segments=3, workers=2, progress=progress)
+        assert report.swapped
+        assert report.events == 3004
+        assert progress.by_segment.keys() == {0, 1, 2}  # the workers' progress reached this process
+        assert sum(progress.by_segment.values()) == 3004
+        assert report.tally.to_json() == TALLY_BEFORE
+        assert live_tally(pg).to_json() == TALLY_BEFORE  # as Postgres computes it from the live rows
+        assert canonical_rows(pg.schema) == expected_rows(
+            fold_stream(stream, store.read(stream)) for stream in {e.stream for e in store.log}
+        )
+    assert gc.isenabled()
+
+
+class Counted(replaying.ReplayProgress):
+    def __init__(self) -> None:
+        self.by_segment: dict[int, int] = {}
+
+    def scanned(self, segment: int, events: int) -> None:
+        self.by_segment[segment] = self.by_segment.get(segment, 0) + events
+
+
+def live_tally(pg):
+    with connect() as conn:
+        return schema_tally(conn, pg.schema)
+
+
+class FailingSegment(StreamingEventStore):
+    """Segment 1's scan fails halfway: with an error, or with its worker process dying."""
+
+    def __init__(self, inner, how: str) -> None:
+        super().__init__(inner)
+        self.how = how
+
+    def scan(self, segment, total_segments):
+        for n, event in enumerate(self.inner.scan(segment, total_segments)):
+            if segment == 1 and n == 20:
+                if self.how == "dies":
+                    os._exit(3)
+                raise StoreUnavailable("the table throttled the scan")
+            yield event
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("how", ["raises", "dies"])
+def test_a_failing_segment_process_leaves_the_live_read_model_untouched(live, how):
+    live.shop.run(30)
+    live.project_new()
+    before, tally = all_rows(live.pg), live.tally()
+    store = FailingSegment(live.store.inner, how)
+    failure = StoreUnavailable if how == "raises" else BrokenProcessPool
+    with pytest.raises(failure):
+        replaying.replay(store, bootstrap.rebuilds(), segments=3, workers=2)
+    assert all_rows(live.pg) == before
+    assert live.tally() == tally
+    assert schemas_of(live.pg.schema) == {live.pg.schema}  # the rebuilt model was dropped
+    assert gc.isenabled()
+
+    report = replaying.replay(live.store, bootstrap.rebuilds(), segments=3, workers=2)  # runs again
+    assert report.swapped
+    assert all_rows(live.pg) == before
+
+
+def test_worker_processes_refuse_a_rebuild_held_in_this_process():
+    with pytest.raises(ValueError, match="InMemoryRebuilds keeps its models in this process"):
+        replaying.replay(fixed_log(), InMemoryRebuilds(InMemoryReadModel()), segments=2, workers=2)

@@ -60,6 +60,10 @@ class StreamingEventStore(EventStore):
     def scan(self, segment: int, total_segments: int) -> Iterator[Recorded]:
         return self.inner.scan(segment, total_segments)
 
+    def forked(self) -> None:
+        self._lock = threading.Lock()
+        self.inner.forked()
+
     def since(self, position: int) -> list[Recorded]:
         with self._lock:
             return self.log[position:]
