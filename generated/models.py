@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
 
 class FieldError(BaseModel):
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -49,6 +50,7 @@ class Error(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -90,6 +92,7 @@ class StockAdded(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -106,6 +109,7 @@ class ConfirmationSent(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -142,6 +146,7 @@ class EventEnvelope(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -196,6 +201,7 @@ class InventoryItem(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -223,6 +229,7 @@ class OrderAccepted(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -246,6 +253,7 @@ class OrderCancelled(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -267,6 +275,7 @@ class OrderEventList(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -286,6 +295,7 @@ class OrderFulfilled(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -300,6 +310,7 @@ class OrderFulfilled(BaseModel):
 
 class OrderLineRequest(BaseModel):
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -319,6 +330,7 @@ class PaymentFailed(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -348,6 +360,7 @@ class PaymentSucceeded(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -380,6 +393,7 @@ class PlaceOrderRequest(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -399,6 +413,7 @@ class PriceChanged(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -422,6 +437,7 @@ class PricedLine(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -449,6 +465,7 @@ class Restock(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -476,6 +493,7 @@ class StockCommitted(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -502,6 +520,7 @@ class StockReleased(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -528,6 +547,7 @@ class StockReserved(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -554,6 +574,7 @@ class UserRegistered(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -583,6 +604,7 @@ class Order(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -635,6 +657,7 @@ class OrderPage(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -648,6 +671,7 @@ class OrderPlaced(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
