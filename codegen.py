@@ -318,7 +318,16 @@ def pydantic_module(schemas: dict[str, Schema]) -> str:
         code = _generate_pydantic(document, header)
     if not isinstance(code, str):
         raise SchemaError("", "", "datamodel-code-generator returned several modules; expected one")
-    return code
+    return defer_builds(code)
+
+
+def defer_builds(code: str) -> str:
+    """Each model's validator is built on its first use, not at import (pydantic's `defer_build`):
+    a function's cold start pays for the models it uses, not for all of them."""
+    opening = "    model_config = ConfigDict(\n"
+    if code.count(opening) != code.count("ConfigDict("):
+        raise SchemaError("", "", "a model_config the generator wrote on one line: cannot add defer_build")
+    return code.replace(opening, opening + "        defer_build=True,\n")
 
 
 def _generate_pydantic(document: dict, header: str) -> object:

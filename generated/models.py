@@ -51,6 +51,7 @@ class ErrorCode(StrEnum):
 
 class FieldError(BaseModel):
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -67,6 +68,7 @@ class Error(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -114,6 +116,7 @@ class StockAdded(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -221,6 +224,7 @@ class ConfirmationSent(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -257,6 +261,7 @@ class EventEnvelope(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -311,6 +316,7 @@ class InventoryItem(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -342,6 +348,7 @@ class OrderAccepted(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -365,6 +372,7 @@ class OrderCancelled(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -386,6 +394,7 @@ class OrderEventList(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -405,6 +414,7 @@ class OrderFulfilled(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -419,6 +429,7 @@ class OrderFulfilled(BaseModel):
 
 class OrderLineRequest(BaseModel):
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -457,6 +468,7 @@ class PaymentFailed(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -525,6 +537,7 @@ class PaymentSucceeded(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -557,6 +570,7 @@ class PlaceOrderRequest(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -576,6 +590,7 @@ class PriceChanged(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -599,6 +614,7 @@ class PricedLine(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -668,6 +684,7 @@ class Restock(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -699,6 +716,7 @@ class StockCommitted(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -725,6 +743,7 @@ class StockReleased(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -751,6 +770,7 @@ class StockReserved(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -777,6 +797,7 @@ class UserRegistered(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -806,6 +827,7 @@ class Order(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -858,6 +880,7 @@ class OrderPage(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -871,6 +894,7 @@ class OrderPlaced(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )

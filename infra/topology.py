@@ -50,6 +50,9 @@ Resource = Literal[
 ]
 # What a function that uses the table may do with it; infra/aws grants exactly these actions.
 TableAccess = Literal["read", "read_write", "read_scan"]
+# Functions restored from a SnapStart snapshot, on AWS and in `orders dev`: where a cold start is
+# a caller waiting.
+SNAP_START_TRIGGERS: frozenset[Trigger] = frozenset({"api"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class Function:
     reserved_concurrency: int | None = None
     environment: dict[str, str] = field(default_factory=dict)
     table_access: TableAccess = "read_write"  # only read when `uses` has "table"
+
+    @property
+    def snap_start(self) -> bool:
+        return self.trigger in SNAP_START_TRIGGERS
 
 
 @dataclass(frozen=True)

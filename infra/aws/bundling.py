@@ -1,7 +1,9 @@
 """Each function's deployment package, built on this machine without Docker.
 
-A function's asset holds its own package (`handlers/` or `streams/`), the shared core
-(`ordering/`, `generated/`) and the project's runtime dependencies installed for Lambda's
+A function's asset holds the modules of ours its handler reaches (its import graph, read by
+`modulefinder` at bundle time, imports inside functions included: a module imported on first
+use must be there too), the files those modules read (PACKAGE_DATA), and the project's
+runtime dependencies installed for Lambda's
 platform (arm64, CPython 3.12) by `pip install --platform ... --only-binary=:all:`: pip never
 compiles anything, it fetches the wheels built for that platform. psycopg goes only into the
 functions whose topology entry uses the database, stripe only into payment's. Powertools and
@@ -15,8 +17,8 @@ version: bytecode is per version) compiles the whole asset with unchecked-hash `
 which the runtime loads without comparing timestamps; `lambda_python()` finds one without
 Docker. A package with a `.py` and no `.pyc` is refused.
 
-Functions with the same contents (package, requirements) share one asset: five packages serve
-the eleven functions today, each built and uploaded once.
+Functions with the same contents (modules, requirements) share one asset, built and uploaded
+once.
 
 CDK calls `LocalBundler.try_bundle` when it needs the asset (`cdk deploy`, `cdk synth`). With
 bundling skipped (context `aws:cdk:bundling-stacks` = [], what tests and CI use) it is never
@@ -29,6 +31,7 @@ import glob
 import hashlib
 import importlib.metadata
 import json
+import modulefinder
 import os
 import shutil
 import subprocess
@@ -50,7 +53,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PYTHON_VERSION = "3.12"  # the Lambda runtime, the wheels and the Powertools layer all follow it
 # Lambda's Python 3.12 runs on Amazon Linux 2023 (glibc 2.34): wheels for any older glibc work too.
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64")
-SHARED_PACKAGES = ("ordering", "generated")
+SHARED_PACKAGES = ("ordering", "generated")  # what a handler's package may import of ours
 # Provided by the Lambda runtime itself (its SnapStart hooks); installed locally for the tests.
 FROM_RUNTIME = frozenset({"snapshot-restore-py"})
 BYTECODE = "unchecked-hash"  # part of every fingerprint: an asset built without it is another asset
@@ -60,9 +63,10 @@ PYTHON_VARIABLE = "ORDERS_LAMBDA_PYTHON"
 # requirement -> the `uses` resource that needs it
 ONLY_FOR = {"psycopg": "database", "certifi": "database", "stripe": "payment_gateway"}
 UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024  # Lambda's limit for function + layers, unzipped
-# What of our own packages runs on Lambda: code, generated JSON documents, SQL migrations.
-# Caches, linter settings and anything else a working copy holds stay out.
-SHIPPED_SUFFIXES = (".py", ".json", ".sql")
+# Files our modules read at run time (importlib.resources), shipped with the module reading them.
+PACKAGE_DATA = {
+    "ordering.adapters.read_model_tables.migrator": ("ordering/adapters/read_model_tables/migrations/*.sql",),
+}
 
 
 class BundlingError(RuntimeError):
@@ -102,17 +106,46 @@ def requirements_for(function: topology.Function) -> tuple[str, ...]:
 class PackageSpec:
     """What goes into a deployment package. Functions with equal specs share one asset."""
 
-    packages: tuple[str, ...]  # first-party top-level packages, copied as they are
+    packages: tuple[str, ...]  # first-party top-level packages the files below belong to
     requirements: tuple[str, ...]  # installed by pip for Lambda's platform
+    files: tuple[str, ...] = ()  # our files it ships, relative to the repository (posix)
 
     @property
     def has_psycopg(self) -> bool:
         return any(r.startswith("psycopg") for r in self.requirements)
 
 
+@cache
+def reached_files(handler_module: str, root: Path = REPO_ROOT) -> tuple[str, ...]:
+    """Our files `handler_module` can reach: every module it imports, at init or on first use.
+
+    modulefinder reads the import statements of every code object (function bodies and
+    `TYPE_CHECKING` blocks included: a few modules too many, never one too few) and is only
+    given our repository to search, so the dependencies and the standard library are not
+    walked. Dynamic imports (`importlib.import_module`) are not seen: we have none.
+    """
+    finder = modulefinder.ModuleFinder(path=[str(root)])
+    finder.import_hook(handler_module)
+    allowed = (handler_module.split(".")[0], *SHARED_PACKAGES)
+    files: set[str] = set()
+    for name, module in finder.modules.items():
+        if module.__file__ is None:
+            continue
+        relative = Path(module.__file__).resolve().relative_to(root.resolve()).as_posix()
+        if relative.split("/")[0] not in allowed:
+            raise BundlingError(f"{handler_module} imports {name} ({relative}): not shipped to Lambda")
+        files.add(relative)
+        for pattern in PACKAGE_DATA.get(name, ()):
+            files.update(p.relative_to(root).as_posix() for p in root.glob(pattern))
+    return tuple(sorted(files))
+
+
 def package_spec(function: topology.Function) -> PackageSpec:
     handler_package = function.handler.split(".")[0]  # `handlers` or `streams`
-    return PackageSpec(packages=(handler_package, *SHARED_PACKAGES), requirements=requirements_for(function))
+    files = reached_files(function.handler.rpartition(".")[0])
+    tops = {f.split("/")[0] for f in files}
+    packages = tuple(p for p in (handler_package, *SHARED_PACKAGES) if p in tops)
+    return PackageSpec(packages=packages, requirements=requirements_for(function), files=files)
 
 
 def handler_file(function: topology.Function, root: Path = REPO_ROOT) -> Path:
@@ -129,18 +162,9 @@ def missing_handlers(functions: Iterable[topology.Function], root: Path = REPO_R
     ]
 
 
-def source_files(root: Path, packages: tuple[str, ...]) -> list[Path]:
-    """Every file of `packages` that goes into an asset: the bundle copies and the hash reads these."""
-    found = []
-    for package in packages:
-        for path in sorted((root / package).rglob("*")):
-            if path.is_file() and path.suffix in SHIPPED_SUFFIXES and not _hidden(path.relative_to(root)):
-                found.append(path)
-    return found
-
-
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
+def source_files(root: Path, spec: PackageSpec) -> list[Path]:
+    """Our files that go into an asset: the bundle copies and the hash reads these."""
+    return [root / relative for relative in spec.files]
 
 
 def pip_command(
@@ -255,10 +279,20 @@ def asset_hash(spec: PackageSpec, root: Path = REPO_ROOT) -> str:
     """A fingerprint of exactly what goes into the asset, cheap enough to compute on every synth."""
     digest = hashlib.sha256()
     digest.update(json.dumps([PYTHON_VERSION, PLATFORMS, BYTECODE, spec.requirements]).encode())
-    for path in source_files(root, spec.packages):
+    for path in source_files(root, spec):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def copy_own_code(spec: PackageSpec, output: Path, source_root: Path = REPO_ROOT) -> None:
+    """Our files of `spec` into `output`, byte-compiled as the runtime loads them."""
+    for path in source_files(source_root, spec):
+        copy = output / path.relative_to(source_root)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, copy)
+    if spec.packages:
+        compile_bytecode(output, only=spec.packages)
 
 
 @dataclass(frozen=True)
@@ -310,11 +344,7 @@ class LocalBundler:
     def bundle(self, output: Path) -> AssetReport:
         output.mkdir(parents=True, exist_ok=True)
         shutil.copytree(self._dependencies(), output, dirs_exist_ok=True)
-        for path in source_files(self.source_root, self.spec.packages):
-            copy = output / path.relative_to(self.source_root)
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, copy)
-        compile_bytecode(output, only=self.spec.packages)
+        copy_own_code(self.spec, output, self.source_root)
         if missing := missing_bytecode(output):
             raise BundlingError(f"{self.label}: no bytecode for {len(missing)} modules, e.g. {missing[:5]}")
         report = measure(self.label, output)

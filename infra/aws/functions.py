@@ -30,7 +30,6 @@ from infra.aws.bundling import PYTHON_VERSION, BundlingError, missing_handlers
 from infra.aws.nag import acknowledge
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
-SNAP_START_TRIGGERS = frozenset({"api"})  # where a cold start is a caller waiting
 LIVE_ALIAS = "live"  # what API Gateway invokes: the newest published (snapshotted) version
 FUNCTION_TAG = "orders:function"  # names the topology entry a Lambda function implements
 
@@ -71,7 +70,7 @@ class Functions(Construct):
             )
             self.by_name[spec.name] = function
             self.invocable[spec.name] = function
-            if spec.trigger in SNAP_START_TRIGGERS:
+            if spec.snap_start:
                 self.invocable[spec.name] = lambda_.Alias(
                     self, f"{spec.name}-live", alias_name=LIVE_ALIAS, version=function.current_version
                 )
@@ -132,9 +131,7 @@ class Functions(Construct):
             reserved_concurrent_executions=spec.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            snap_start=(
-                lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.trigger in SNAP_START_TRIGGERS else None
-            ),
+            snap_start=(lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.snap_start else None),
             environment={**topology.COMMON_ENVIRONMENT, **spec.environment},
             vpc=network.vpc if spec.in_vpc else None,
             vpc_subnets=network.subnets if spec.in_vpc else None,

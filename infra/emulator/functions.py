@@ -6,14 +6,23 @@ function gets more containers, up to a limit, when invocations overlap. An invoc
 outlives the function's timeout kills its container, as Lambda does. Why processes and not
 threads: module globals, the environment and the clients built in ordering/bootstrap.py are
 per function on AWS, and must stay so here, or a local run could pass where AWS fails.
+
+A SnapStart function (topology: `snap_start`) is restored, as on AWS: its handler is
+initialised once per code version in a snapshot process (with
+AWS_LAMBDA_INITIALIZATION_TYPE=snap-start and the before-snapshot hooks), and each new
+container is a fork of it that runs the after-restore hooks (infra/emulator/worker.py).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import json
+import os
 import queue
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -27,13 +36,14 @@ from typing import Any
 from infra import topology
 from infra.emulator import logs
 from infra.emulator.aws import ACCOUNT_ID, REGION
-from infra.emulator.worker import INVOCATION_END
+from infra.emulator.worker import INVOCATION_END, RESTORE_REQUEST
 
 INIT_TIMEOUT_SECONDS = 30  # Lambda allows 10 s; a laptop starting many Pythons at once needs more
 DEFAULT_MAX_CONTAINERS = 4
 CODE_ROOT = Path(__file__).resolve().parents[2]  # the directory holding handlers/, streams/, ordering/
 STOP_TIMEOUT_SECONDS = 1  # a container that does not exit once its stdin is closed is killed
 LOGS_GRACE_SECONDS = 1.0  # how long a reply waits for its invocation's last log lines
+RESTORES_SUPPORTED = hasattr(os, "fork") and hasattr(socket, "send_fds")  # not on Windows: on-demand there
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,9 @@ class Container:
         *,
         code_root: Path = CODE_ROOT,
         generation: int = 0,
+        snapshot: Snapshot | None = None,
     ) -> None:
+        """With `snapshot`, the container is restored from it instead of started (and inited) anew."""
         self.function = function
         self.number = next(self._numbers)
         self.generation = generation  # the code version it imported (see FunctionRuntime.retire_warm)
@@ -109,7 +121,17 @@ class Container:
         self._ids = itertools.count(1)
         self._lines: list[str] = []  # what the invocation running now wrote to stderr
         self._logs: queue.Queue[tuple[str, ...]] = queue.Queue()
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        self.process: subprocess.Popen[str] | Restored = (
+            snapshot.restore() if snapshot is not None else self._start(function, environment, code_root)
+        )
+        threading.Thread(target=self._read_replies, daemon=True, name=f"{function.name}-replies").start()
+        threading.Thread(target=self._forward_logs, daemon=True, name=f"{function.name}-logs").start()
+
+    @staticmethod
+    def _start(
+        function: topology.Function, environment: dict[str, str], code_root: Path
+    ) -> subprocess.Popen[str]:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "infra.emulator.worker", function.handler],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -122,8 +144,6 @@ class Container:
             start_new_session=True,
             cwd=code_root,  # Lambda runs a handler from the root of its code, /var/task
         )
-        threading.Thread(target=self._read_replies, daemon=True, name=f"{function.name}-replies").start()
-        threading.Thread(target=self._forward_logs, daemon=True, name=f"{function.name}-logs").start()
 
     def _read_replies(self) -> None:
         assert self.process.stdout is not None
@@ -158,7 +178,8 @@ class Container:
         except queue.Empty:
             raise TimeoutError from None
         if reply is None:
-            raise ContainerDied(f"the container exited with status {self.process.wait()}")
+            status = self.process.wait()
+            raise ContainerDied("the container exited" + ("" if status is None else f" with status {status}"))
         return reply
 
     def wait_ready(self, timeout: float) -> None:
@@ -202,6 +223,115 @@ class Container:
             self.kill()
 
 
+class Restored:
+    """A container forked from a snapshot: the process handle Container needs, for a pid that is
+    the snapshot's child, not ours (so its exit status is not ours to read either)."""
+
+    def __init__(self, pid: int, stdin: int, stdout: int, stderr: int) -> None:
+        self.pid = pid
+        self.stdin = os.fdopen(stdin, "w", encoding="utf-8")
+        self.stdout = os.fdopen(stdout, "r", encoding="utf-8")
+        self.stderr = os.fdopen(stderr, "r", encoding="utf-8")
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -1  # gone: reaped by the snapshot process (or by init, if it ended first)
+        return None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("restored container", timeout or 0)
+            time.sleep(0.01)
+
+
+class Snapshot:
+    """A SnapStart function's initialised process, which forks a restored container on request."""
+
+    def __init__(self, function: topology.Function, environment: dict[str, str], code_root: Path) -> None:
+        self.function = function
+        self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._answers = self._control.makefile("r", encoding="utf-8")
+        self._lock = threading.Lock()
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [
+                sys.executable,
+                "-m",
+                "infra.emulator.worker",
+                "--snapshot",
+                str(theirs.fileno()),
+                function.handler,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**environment, "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"},
+            text=True,
+            encoding="utf-8",
+            pass_fds=(theirs.fileno(),),
+            start_new_session=True,
+            cwd=code_root,
+        )
+        theirs.close()
+        threading.Thread(
+            target=self._forward_logs, daemon=True, name=f"{function.name}-snapshot-logs"
+        ).start()
+
+    def _forward_logs(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            logs.forward(self.function.name, line)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Init and the before-snapshot hooks are done (or init failed: each restore reports it)."""
+        self._control.settimeout(timeout)
+        try:
+            if not self._answers.readline():
+                raise ContainerDied(f"the snapshot process exited with status {self.process.wait()}")
+        except OSError as error:  # socket.timeout is one
+            raise TimeoutError(str(error)) from None
+        finally:
+            self._control.settimeout(None)
+
+    def restore(self) -> Restored:
+        stdin_read, stdin_write = os.pipe()
+        stdout_read, stdout_write = os.pipe()
+        stderr_read, stderr_write = os.pipe()
+        theirs = (stdin_read, stdout_write, stderr_write)
+        try:
+            with self._lock:
+                socket.send_fds(self._control, [RESTORE_REQUEST], list(theirs))
+                answer = self._answers.readline()
+        except OSError as error:
+            for fd in (stdin_write, stdout_read, stderr_read):
+                os.close(fd)
+            raise ContainerDied(f"the snapshot process is gone: {error}") from error
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        if not answer:
+            for fd in (stdin_write, stdout_read, stderr_read):
+                os.close(fd)
+            raise ContainerDied(f"the snapshot process exited with status {self.process.wait()}")
+        return Restored(int(answer), stdin_write, stdout_read, stderr_read)
+
+    def stop(self) -> None:
+        """No more restores: the snapshot process exits; its restored containers keep running."""
+        self._control.close()
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
 class FunctionRuntime:
     """The containers of one function."""
 
@@ -225,6 +355,11 @@ class FunctionRuntime:
         self._lock = threading.Lock()
         self._record = record
         self._stopped = False
+        # SnapStart: one snapshot per code version, taken when its first container is needed.
+        self._restores = function.snap_start and RESTORES_SUPPORTED
+        self._snapshot: Snapshot | None = None
+        self._snapshot_generation = -1
+        self._snapshot_lock = threading.Lock()
 
     def invoke(self, event: Any, *, source: str, correlation_id: str | None = None) -> Invocation:
         request_id = str(uuid.uuid4())
@@ -309,9 +444,19 @@ class FunctionRuntime:
                 raise Stopped(self.function.name)
             if self._idle:
                 return self._idle.pop(), False
-        container = Container(
-            self.function, self.environment, code_root=self.code_root, generation=self._generation
-        )
+        generation = self._generation
+        try:
+            snapshot = self._current_snapshot(generation) if self._restores else None
+            container = Container(
+                self.function,
+                self.environment,
+                code_root=self.code_root,
+                generation=generation,
+                snapshot=snapshot,
+            )
+        except (TimeoutError, ContainerDied) as error:
+            logs.log(self.function.name, "snapshot failed", level="ERROR", error=repr(error))
+            return None, True
         with self._lock:
             if self._stopped:  # stop() ran while this one started: it would outlive the runtime
                 container.kill()
@@ -323,8 +468,30 @@ class FunctionRuntime:
             logs.log(self.function.name, "container failed to start", level="ERROR", error=repr(error))
             self._discard(container, kill=True)
             return None, True
-        logs.log(self.function.name, "cold start", container=container.number)
+        how = "restored from its snapshot" if snapshot is not None else "cold start"
+        logs.log(self.function.name, how, container=container.number)
         return container, True
+
+    def _current_snapshot(self, generation: int) -> Snapshot:
+        """The snapshot of this code version: taken (init, before-snapshot hooks) on first need."""
+        with self._snapshot_lock:
+            if self._snapshot is not None and self._snapshot_generation == generation:
+                return self._snapshot
+            self._drop_snapshot()
+            snapshot = Snapshot(self.function, self.environment, self.code_root)
+            try:
+                snapshot.wait_ready(INIT_TIMEOUT_SECONDS)
+            except (TimeoutError, ContainerDied):
+                snapshot.stop()
+                raise
+            logs.log(self.function.name, "snapshot taken (SnapStart)")
+            self._snapshot, self._snapshot_generation = snapshot, generation
+            return snapshot
+
+    def _drop_snapshot(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.stop()
+            self._snapshot = None
 
     def _release(self, container: Container) -> None:
         with self._lock:
@@ -346,6 +513,8 @@ class FunctionRuntime:
             self._all.difference_update(idle)
         for container in idle:
             container.stop()
+        with self._snapshot_lock:  # a new version: the next container restores a new snapshot
+            self._drop_snapshot()
         return len(idle)
 
     def _discard(self, container: Container, *, kill: bool) -> None:
@@ -364,6 +533,8 @@ class FunctionRuntime:
             self._all.clear()
         for container in containers:
             container.close()
+        with self._snapshot_lock:
+            self._drop_snapshot()
         return containers
 
 

@@ -10,9 +10,10 @@ in the error. The client comes from the composition root, so a function keeps on
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ordering.adapters.dynamodb_table import EVENT_PREFIX, HEAD_KEY, event_key
@@ -48,8 +49,22 @@ LAST_EVENT_KEY = event_key(9_999_999_999)
 BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
 ABSENT = "attribute_not_exists(PK)"
 
-_to_wire = TypeSerializer().serialize
-_from_wire = TypeDeserializer().deserialize
+_from_wire = TypeDeserializer().deserialize  # boto3's, as Powertools ships it, without importing boto3
+
+
+def _to_wire(value: Any) -> dict[str, Any]:
+    """A value of our flat items (table_items.py) in DynamoDB's attribute-value form.
+
+    boto3's TypeSerializer would do it, but importing it imports boto3 (and s3transfer) on the
+    first invocation of every function that writes events, for the three types our items hold.
+    """
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | Decimal):
+        return {"N": str(value)}
+    raise TypeError(f"no DynamoDB form for {type(value).__name__} in an event table item")
 
 
 def wire_item(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from bench.bundle import zip_directory
+from bench.bundle import OWN_CODE_GOAL_BYTES, zip_directory
+from infra import topology
+from infra.aws.bundling import copy_own_code, missing_bytecode, package_spec
 
 pytestmark = pytest.mark.bench
 
@@ -52,3 +58,30 @@ def test_a_function_asset_is_built_zipped_and_set_against_boto3_alone(run_bench)
     assert {"botocore", "psycopg", "stripe", "aws_lambda_powertools"} <= set(layer_parts)
     assert not {"streams", "ordering", "generated"} & set(layer_parts)
     assert "one layer" in report["markdown"]
+
+
+@pytest.mark.parametrize("function", topology.FUNCTIONS, ids=lambda f: f.name)
+def test_our_code_in_each_asset_is_within_256_kb_zipped_and_imports_on_its_own(
+    function: topology.Function, tmp_path: Path
+):
+    """Only the modules the handler reaches are shipped: they are enough to import it, and small."""
+    spec = package_spec(function)
+    own = tmp_path / "own"
+    copy_own_code(spec, own)
+
+    measured = zip_directory(own, tmp_path / "own.zip")
+    assert measured["zipped_bytes"] <= OWN_CODE_GOAL_BYTES, measured["by_entry_zipped_bytes"]
+    assert missing_bytecode(own) == []
+    # Our code from the asset alone (-S: no editable install putting the repository on the path),
+    # the dependencies from this environment's site-packages.
+    module = function.handler.rpartition(".")[0]
+    check = f"import {module}, ordering; assert ordering.__file__.startswith({str(own)!r}), ordering.__file__"
+    imported = subprocess.run(
+        [sys.executable, "-S", "-c", check],
+        cwd=own,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": f"{own}:{sysconfig.get_paths()['purelib']}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr[-2000:]

@@ -54,6 +54,8 @@ def test_cold_start_measures_both_sides_with_the_same_aws_calls(run_bench):
         results[get_order]["aws_libraries_imported"]["ours"]
     )
     assert results[get_order]["botocore_sessions"]["ours"] == 0
+    # POST /orders without an Idempotency-Key needs botocore's client, not boto3 (nor s3transfer).
+    assert "boto3" not in results["place_order"]["aws_libraries_imported"]["ours"]
     # One botocore session per function, one client per service, Powertools' idempotency included.
     assert results[order_events]["botocore_sessions"]["ours"] == 1
     assert results[order_events]["clients"]["ours"] == ["dynamodb"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from decimal import Decimal
 
 import boto3
@@ -59,3 +61,27 @@ def test_throttling_is_store_unavailable_for_a_put_and_inside_a_transaction():
         with pytest.raises(StoreUnavailable, match="SKU#MUG-01: ThrottlingError"):
             store.append("SKU#MUG-01", 0, [new_event(stock_added()), new_event(stock_added())])
         stub.assert_no_pending_responses()
+
+
+def test_the_event_store_writes_and_reads_items_without_importing_boto3():
+    """boto3 (and s3transfer with it) would be imported on the first invocation of every
+    function that writes events, only to convert three types; botocore's client is enough."""
+    check = (
+        "import sys\n"
+        "from decimal import Decimal\n"
+        "from ordering.adapters.dynamodb_event_store import plain_item, wire_item\n"
+        "item = {'PK': 'order#1', 'version': 3, 'price': Decimal('2.50'), 'flag': True, 'gone': None}\n"
+        "wire = wire_item(item)\n"
+        "assert wire == {'PK': {'S': 'order#1'}, 'version': {'N': '3'}, 'price': {'N': '2.50'},"
+        " 'flag': {'BOOL': True}}, wire\n"
+        "assert plain_item(wire) == {'PK': 'order#1', 'version': 3, 'price': Decimal('2.50'), 'flag': True}\n"
+        "try:\n"
+        "    wire_item({'data': {'a': 1}})\n"
+        "except TypeError as error:\n"
+        "    assert 'dict' in str(error), error\n"
+        "else:\n"
+        "    raise AssertionError('a map is not a value of our items')\n"
+        "assert 'boto3' not in sys.modules, 'boto3 was imported'\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]

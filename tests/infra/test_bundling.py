@@ -65,6 +65,52 @@ def test_a_function_package_holds_its_own_top_level_package_and_the_shared_core(
     )
 
 
+def test_an_asset_holds_only_the_modules_its_handler_reaches() -> None:
+    place_order = set(bundling.package_spec(topology.function("place_order")).files)
+    assert {"handlers/__init__.py", "handlers/place_order.py", "handlers/once.py", "generated/models.py"} <= (
+        place_order
+    )
+    assert "handlers/payment.py" not in place_order  # another function's handler
+    assert "ordering/services/replay.py" not in place_order  # the replay function's service
+    assert not any(f.startswith("streams/") for f in place_order)
+    assert not any(f.endswith(".json") for f in place_order)  # API Gateway's documents: not read at run time
+    publisher = set(bundling.package_spec(topology.function("publisher")).files)
+    assert "streams/publisher.py" in publisher
+    assert not any(f.startswith("handlers/") for f in publisher)
+    migrations = {f for f in bundling.package_spec(topology.function("migrate")).files if f.endswith(".sql")}
+    shipped_with_the_migrator = {
+        p.relative_to(REPO_ROOT).as_posix()
+        for p in (REPO_ROOT / "ordering/adapters/read_model_tables/migrations").glob("*.sql")
+    }
+    assert migrations == shipped_with_the_migrator != set()
+
+
+def test_modules_imported_on_first_use_are_reached_and_others_are_not(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "handlers/__init__.py": "",
+            "handlers/h.py": "import ordering.eager\n\ndef handler(e, c):\n    from ordering import lazy\n",
+            "ordering/__init__.py": "",
+            "ordering/eager.py": "import json\nimport boto3\n",  # stdlib, dependency: not ours
+            "ordering/lazy.py": "",
+            "ordering/unused.py": "",
+            "handlers/other.py": "import cli.main\n",
+            "cli/__init__.py": "",
+            "cli/main.py": "",
+        },
+    )
+    assert bundling.reached_files("handlers.h", root) == (
+        "handlers/__init__.py",
+        "handlers/h.py",
+        "ordering/__init__.py",
+        "ordering/eager.py",
+        "ordering/lazy.py",
+    )
+    with pytest.raises(bundling.BundlingError, match=r"handlers.other imports cli.* not shipped"):
+        bundling.reached_files("handlers.other", root)
+
+
 def test_functions_share_an_asset_exactly_when_their_packages_are_equal(synthesized: Synthesized) -> None:
     code = {name: synthesized.props(lid)["Code"]["S3Key"] for name, lid in synthesized.functions().items()}
     for a in topology.FUNCTIONS:
@@ -84,22 +130,22 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 def test_the_asset_fingerprint_follows_the_contents(tmp_path: Path) -> None:
     files = {
         "handlers/__init__.py": "",
-        "handlers/a.py": "x = 1\n",
+        "handlers/a.py": "import ordering\n",
         "ordering/__init__.py": "",
-        "generated/m.json": "{}",
+        "ordering/unused.py": "",
     }
-    spec = bundling.package_spec(
-        dataclasses.replace(topology.function("place_order"), handler="handlers.a.handler")
-    )
     one, two = _tree(tmp_path / "one", files), _tree(tmp_path / "two", files)
+    spec = bundling.PackageSpec(
+        packages=("handlers", "ordering"),
+        requirements=bundling.package_spec(topology.function("place_order")).requirements,
+        files=bundling.reached_files("handlers.a", one),
+    )
     assert bundling.asset_hash(spec, one) == bundling.asset_hash(spec, two)
     (two / "handlers" / "__pycache__").mkdir()
     (two / "handlers" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
     assert bundling.asset_hash(spec, one) == bundling.asset_hash(spec, two)  # bytecode is not shipped
-    (two / "ordering" / ".ruff_cache").mkdir()
-    (two / "ordering" / ".ruff_cache" / "CACHEDIR.TAG").write_text("cache")
-    (two / "ordering" / ".ruff.toml").write_text("[lint]\n")
-    assert bundling.asset_hash(spec, one) == bundling.asset_hash(spec, two)  # nor caches and settings
+    (two / "ordering" / "unused.py").write_text("changed = True\n")
+    assert bundling.asset_hash(spec, one) == bundling.asset_hash(spec, two)  # nor what it does not reach
     (two / "ordering" / "__init__.py").write_text("changed = True\n")
     assert bundling.asset_hash(spec, one) != bundling.asset_hash(spec, two)
     with_db = dataclasses.replace(spec, requirements=(*spec.requirements, "psycopg[binary]==3.3.9"))
@@ -129,17 +175,13 @@ def test_bundling_builds_a_package_for_lambda_arm64_python312(
     output = tmp_path / "asset"
     report = bundler.bundle(output)
 
-    tracked = subprocess.run(
-        ["git", "ls-files", *spec.packages], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for package in spec.packages:  # first-party code, documents and SQL: nothing left behind, nothing more
-        shipped = {
-            p.relative_to(output).as_posix()
-            for p in (output / package).rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts  # bytecode: checked below
-        }
-        wanted = {f for f in tracked if f.startswith(f"{package}/") and f.endswith((".py", ".json", ".sql"))}
-        assert shipped == wanted, package
+    shipped = {  # first-party code and SQL: what the handler reaches, nothing left behind, nothing more
+        p.relative_to(output).as_posix()
+        for package in spec.packages
+        for p in (output / package).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts  # bytecode: checked below
+    }
+    assert shipped == set(spec.files)
     assert not (output / "streams").exists()
     assert (output / "pynamodb").is_dir()
     assert (output / "pydantic_core").is_dir()
