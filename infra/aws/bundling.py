@@ -142,7 +142,8 @@ def resolve(requirements: Iterable[str], environment: dict[str, str]) -> tuple[s
     """
     pins: dict[str, str] = {}
     walked: set[tuple[str, str]] = set()  # (distribution, extra) whose requirements are followed
-    pending = [(Requirement(text), "the project") for text in requirements]
+    asked = [Requirement(text) for text in requirements]
+    pending = [(r, "the project") for r in asked if _applies(r, environment, ("",))]
     while pending:
         requirement, wanted_by = pending.pop()
         name = canonicalize_name(requirement.name)

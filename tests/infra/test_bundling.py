@@ -66,6 +66,12 @@ def test_the_closure_follows_lambdas_markers_not_those_of_the_python_building_it
     typing_extensions = f"typing-extensions=={importlib.metadata.version('typing-extensions')}"
     assert bundling.resolve([psycopg], bundling.lambda_environment()) == (psycopg, typing_extensions)
     assert bundling.resolve([psycopg], _lambda_but_on("3.13")) == (psycopg,)
+    assert bundling.resolve(
+        [psycopg, 'no-such-distribution; python_version < "3.12"'], _lambda_but_on("3.12")
+    ) == (
+        psycopg,
+        typing_extensions,
+    )
 
 
 def test_an_extra_brings_its_dependencies_into_the_closure() -> None:
