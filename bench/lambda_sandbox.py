@@ -30,8 +30,9 @@ from infra.aws import bundling
 from infra.emulator.environment import lambda_variables
 
 REPO_ROOT = bundling.REPO_ROOT
-# The same manylinux tags as Lambda's, for this machine's architecture.
-HOST_PLATFORMS = tuple(p.replace("aarch64", platform.machine()) for p in bundling.PLATFORMS)
+# The same manylinux tags and environment markers as Lambda's, for this machine's architecture.
+HOST_MACHINE = platform.machine()
+HOST_PLATFORMS = tuple(p.replace(bundling.MACHINE, HOST_MACHINE) for p in bundling.PLATFORMS)
 CACHE_ROOT = REPO_ROOT / "build" / "lambda-deps-host"
 BASELINE_FILES = ("bench/__init__.py", "bench/baselines")
 RUNTIME_PROVIDED = ("snapshot-restore-py",)
@@ -83,7 +84,7 @@ def function_sandbox(function: topology.Function, root: Path) -> Sandbox:
     task_root = root / f"task-{key}"
     if not task_root.is_dir():
         bundler = bundling.LocalBundler(
-            spec, label=function.name, cache_root=CACHE_ROOT, platforms=HOST_PLATFORMS
+            spec, label=function.name, cache_root=CACHE_ROOT, platforms=HOST_PLATFORMS, machine=HOST_MACHINE
         )
         bundler.bundle(task_root)
     return Sandbox(task_root, runtime_directory(root), bundling.lambda_python())
@@ -102,7 +103,7 @@ def baseline_sandbox(root: Path) -> Sandbox:
         )
         spec = bundling.PackageSpec(packages=(), requirements=tuple(sorted(set(requirements))))
         bundler = bundling.LocalBundler(
-            spec, label="baselines", cache_root=CACHE_ROOT, platforms=HOST_PLATFORMS
+            spec, label="baselines", cache_root=CACHE_ROOT, platforms=HOST_PLATFORMS, machine=HOST_MACHINE
         )
         bundler.bundle(task_root)
         for relative in BASELINE_FILES:

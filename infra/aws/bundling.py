@@ -10,6 +10,13 @@ functions whose topology entry uses the database, stripe only into payment's. Po
 boto3 are bundled on purpose: the version we test with is the version that runs, not
 whatever a managed layer or the runtime happens to carry.
 
+pip is given the whole dependency closure and resolves nothing itself (`--no-deps`): it
+evaluates the dependencies' environment markers against the Python running pip, not against
+`--python-version` (pypa/pip#11664), so on 3.13 it would leave out psycopg's
+`typing-extensions; python_version < "3.13"`. resolve() walks the closure with Lambda's marker
+values instead, each distribution pinned to the version the tests ran with, and the installed
+dependencies are checked for anything still missing.
+
 Every module ships with its bytecode. Lambda's code directory is read-only, so a module
 without a `.pyc` is compiled from source at every cold start (for all of botocore, pydantic
 and Powertools, that was most of a cold start). A Python 3.12 interpreter (the runtime's
@@ -46,11 +53,13 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from infra import topology
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PYTHON_VERSION = "3.12"  # the Lambda runtime, the wheels and the Powertools layer all follow it
+MACHINE = "aarch64"  # Lambda's arm64, as environment markers name it
 # Lambda's Python 3.12 runs on Amazon Linux 2023 (glibc 2.34): wheels for any older glibc work too.
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64")
 SHARED_PACKAGES = ("ordering", "generated")  # what a handler's package may import of ours
@@ -71,6 +80,108 @@ PACKAGE_DATA = {
 
 class BundlingError(RuntimeError):
     pass
+
+
+def lambda_environment(machine: str = MACHINE) -> dict[str, str]:
+    """The environment-marker values of Lambda's Python 3.12 on Linux, whatever Python builds the asset.
+
+    bench/lambda_sandbox.py builds the same asset for this machine: only `machine` differs.
+    """
+    return {
+        "implementation_name": "cpython",
+        "implementation_version": f"{PYTHON_VERSION}.0",
+        "os_name": "posix",
+        "platform_machine": machine,
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_system": "Linux",
+        "platform_version": "",
+        "python_full_version": f"{PYTHON_VERSION}.0",
+        "python_version": PYTHON_VERSION,
+        "sys_platform": "linux",
+    }
+
+
+@cache
+def constraints(path: Path = REPO_ROOT / "constraints.txt") -> dict[str, str]:
+    """constraints.txt's pins by normalized name: the versions `make` installs the tests with."""
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, separator, version = line.split("#")[0].strip().partition("==")
+        if separator:
+            pins[canonicalize_name(name)] = version.strip()
+    return pins
+
+
+def _applies(requirement: Requirement, environment: dict[str, str], extras: Iterable[str]) -> bool:
+    """Whether a dependency is needed on `environment` by a distribution wanted with `extras`."""
+    if requirement.marker is None:
+        return True
+    return any(requirement.marker.evaluate({**environment, "extra": extra}) for extra in extras)
+
+
+def _pinned_version(requirement: Requirement, wanted_by: str) -> str:
+    """The installed version (what the tests ran with), else constraints.txt's pin."""
+    try:
+        version = importlib.metadata.version(requirement.name)
+    except importlib.metadata.PackageNotFoundError:
+        version = constraints().get(canonicalize_name(requirement.name), "")
+    if not version:
+        raise BundlingError(
+            f"{wanted_by} needs {requirement} on Lambda, which is neither installed here nor pinned "
+            "in constraints.txt: pin it there"
+        )
+    if not requirement.specifier.contains(version, prereleases=True):
+        raise BundlingError(f"{wanted_by} needs {requirement} on Lambda, but the version here is {version}")
+    return version
+
+
+def resolve(requirements: Iterable[str], environment: dict[str, str]) -> tuple[str, ...]:
+    """Every distribution `requirements` need on `environment`, as sorted `name==version` pins.
+
+    Markers are evaluated with `environment` (Lambda's), never this Python's; what a
+    distribution needs is read from its installed metadata. A distribution this Python does
+    not have (one only 3.12 needs) is pinned from constraints.txt, and what it needs in turn
+    is checked in the installed asset (unmet_requirements).
+    """
+    pins: dict[str, str] = {}
+    walked: set[tuple[str, str]] = set()  # (distribution, extra) whose requirements are followed
+    asked = [Requirement(text) for text in requirements]
+    pending = [(r, "the project") for r in asked if _applies(r, environment, ("",))]
+    while pending:
+        requirement, wanted_by = pending.pop()
+        name = canonicalize_name(requirement.name)
+        if name in FROM_RUNTIME:
+            continue
+        pins[name] = _pinned_version(requirement, wanted_by)  # checked against every range that asks
+        wanted = ("", *sorted(canonicalize_name(extra) for extra in requirement.extras))
+        extras = [extra for extra in wanted if (name, extra) not in walked]
+        if not extras:
+            continue
+        walked.update((name, extra) for extra in extras)
+        try:
+            needs = [Requirement(text) for text in importlib.metadata.requires(requirement.name) or []]
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        pending += [(dependency, name) for dependency in needs if _applies(dependency, environment, extras)]
+    return tuple(f"{name}=={version}" for name, version in sorted(pins.items()))
+
+
+def unmet_requirements(directory: Path, environment: dict[str, str]) -> list[str]:
+    """What the distributions installed in `directory` need on `environment` and do not find there."""
+    distributions = list(importlib.metadata.distributions(path=[str(directory)]))
+    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in distributions}
+    unmet = set()
+    for distribution in distributions:
+        for text in distribution.requires or []:
+            requirement = Requirement(text)
+            name = canonicalize_name(requirement.name)
+            if name in FROM_RUNTIME or not _applies(requirement, environment, ("",)):
+                continue
+            version = installed.get(name)
+            if version is None or not requirement.specifier.contains(version, prereleases=True):
+                unmet.add(f"{distribution.metadata['Name']} needs {requirement} (has {version or 'none'})")
+    return sorted(unmet)
 
 
 @cache
@@ -170,6 +281,7 @@ def source_files(root: Path, spec: PackageSpec) -> list[Path]:
 def pip_command(
     requirements: tuple[str, ...], target: Path, platforms: tuple[str, ...] = PLATFORMS
 ) -> list[str]:
+    """Installs exactly `requirements`, resolve()'s closure: pip would follow its own Python's markers."""
     platform_args = [arg for platform in platforms for arg in ("--platform", platform)]
     return [
         sys.executable,
@@ -184,6 +296,7 @@ def pip_command(
         "--python-version",
         PYTHON_VERSION,
         "--only-binary=:all:",
+        "--no-deps",
         "--no-compile",  # this machine's Python may not be 3.12: compile_bytecode does it
         "--target",
         str(target),
@@ -278,7 +391,8 @@ def missing_bytecode(directory: Path) -> list[str]:
 def asset_hash(spec: PackageSpec, root: Path = REPO_ROOT) -> str:
     """A fingerprint of exactly what goes into the asset, cheap enough to compute on every synth."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([PYTHON_VERSION, PLATFORMS, BYTECODE, spec.requirements]).encode())
+    installed = resolve(spec.requirements, lambda_environment())  # a dependency's new version is a new asset
+    digest.update(json.dumps([PYTHON_VERSION, PLATFORMS, BYTECODE, installed]).encode())
     for path in source_files(root, spec):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
@@ -330,9 +444,12 @@ class LocalBundler:
         source_root: Path = REPO_ROOT,
         cache_root: Path | None = None,
         platforms: tuple[str, ...] = PLATFORMS,
+        machine: str = MACHINE,
     ) -> None:
-        """`platforms`: Lambda's by default; bench/coldstart.py builds the same asset for this machine."""
+        """`platforms` and `machine`: Lambda's by default; bench/lambda_sandbox.py builds the same
+        asset for this machine."""
         self.spec, self.label, self.source_root, self.platforms = spec, label, source_root, platforms
+        self.environment = lambda_environment(machine)
         # Installed dependencies are kept between synths, one directory per requirement set.
         self.cache_root = cache_root or source_root / "build" / "lambda-deps"
 
@@ -354,7 +471,7 @@ class LocalBundler:
         return report
 
     def _dependencies(self) -> Path:
-        requirements = self.spec.requirements
+        requirements = resolve(self.spec.requirements, self.environment)
         fingerprint = [PYTHON_VERSION, self.platforms, BYTECODE, requirements]
         key = hashlib.sha256(json.dumps(fingerprint).encode()).hexdigest()[:16]
         target = self.cache_root / key
@@ -369,6 +486,8 @@ class LocalBundler:
             raise BundlingError(
                 f"pip could not install {' '.join(requirements)} for {self.platforms[0]}:\n{completed.stderr}"
             )
+        if unmet := unmet_requirements(target, self.environment):
+            raise BundlingError(f"{self.label}: dependencies missing: {'; '.join(unmet)}")
         shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: nothing runs them on Lambda
         compile_bytecode(target)
         complete.write_text("\n".join(requirements), encoding="utf-8")

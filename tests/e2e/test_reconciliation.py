@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pgserver
 import pytest
 
 from infra import topology
 from infra.dev.client import DevClient
+from infra.dev.embedded_postgres import start_server, stop_server
 from infra.dev.runtime import LocalRuntime, Options
 from tests.e2e.conftest import Postgres, eventually
 from tests.e2e.shop import Shop, new_sku, order_events
@@ -54,7 +54,7 @@ def losing_last_events() -> tuple[topology.Function, ...]:
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     with tempfile.TemporaryDirectory(prefix="orders-reconcile-pg-") as scratch:
-        server = pgserver.get_server(Path(scratch) / "pgdata", cleanup_mode="stop")
+        server = start_server(Path(scratch) / "pgdata")
         local = LocalRuntime(
             Options(
                 port=0,
@@ -76,7 +76,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
             yield local
         finally:
             local.stop(save=False)
-            server.cleanup()
+            stop_server(server, mode="immediate")
 
 
 def healed_by_runs(shop: Shop) -> int:

@@ -25,11 +25,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pgserver
 import pytest
 
 from infra import topology
 from infra.dev.client import DevClient
+from infra.dev.embedded_postgres import start_server, stop_server
 from infra.dev.runtime import LocalRuntime, Options
 from infra.emulator.aws import client
 from tests.e2e.conftest import ORDERS, ROOT, Postgres, eventually
@@ -70,11 +70,11 @@ def stripe() -> Iterator[StripeStub]:
 @pytest.fixture(scope="module")
 def own_postgres() -> Iterator[Postgres]:
     with tempfile.TemporaryDirectory(prefix="orders-redrive-pg-") as scratch:
-        server = pgserver.get_server(Path(scratch) / "pgdata", cleanup_mode="stop")
+        server = start_server(Path(scratch) / "pgdata")
         try:
             yield Postgres(server)
         finally:
-            server.cleanup()
+            stop_server(server, mode="immediate")
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,73 @@ def test_requirements_are_pinned_to_the_versions_the_tests_ran_with() -> None:
         assert version == importlib.metadata.version(name.split("[")[0]), requirement
 
 
+def _lambda_but_on(python_version: str) -> dict[str, str]:
+    return {
+        **bundling.lambda_environment(),
+        "python_version": python_version,
+        "python_full_version": f"{python_version}.0",
+    }
+
+
+def test_the_closure_follows_lambdas_markers_not_those_of_the_python_building_it() -> None:
+    """psycopg needs typing-extensions below 3.13: Lambda's 3.12 gets it, even from a 3.13 build."""
+    psycopg = f"psycopg=={importlib.metadata.version('psycopg')}"
+    typing_extensions = f"typing-extensions=={importlib.metadata.version('typing-extensions')}"
+    assert bundling.resolve([psycopg], bundling.lambda_environment()) == (psycopg, typing_extensions)
+    assert bundling.resolve([psycopg], _lambda_but_on("3.13")) == (psycopg,)
+    assert bundling.resolve(
+        [psycopg, 'no-such-distribution; python_version < "3.12"'], _lambda_but_on("3.12")
+    ) == (
+        psycopg,
+        typing_extensions,
+    )
+
+
+def test_an_extra_brings_its_dependencies_into_the_closure() -> None:
+    version = importlib.metadata.version("psycopg")
+    plain = set(bundling.resolve([f"psycopg=={version}"], bundling.lambda_environment()))
+    binary = set(bundling.resolve([f"psycopg[binary]=={version}"], bundling.lambda_environment()))
+    assert binary - plain == {f"psycopg-binary=={importlib.metadata.version('psycopg-binary')}"}
+
+
+def test_every_distribution_installed_is_pinned_to_the_version_the_tests_ran_with() -> None:
+    for function in topology.FUNCTIONS:
+        closure = bundling.resolve(bundling.requirements_for(function), bundling.lambda_environment())
+        names = {pin.split("==")[0] for pin in closure}
+        assert {"boto3", "botocore", "pydantic-core", "typing-extensions"} <= names, function.name
+        for pin in closure:
+            name, _, version = pin.partition("==")
+            assert version == importlib.metadata.version(name), pin
+        assert not any("snapshot" in pin for pin in closure), function.name
+
+
+def test_a_dependency_neither_installed_nor_pinned_is_refused_by_name() -> None:
+    with pytest.raises(bundling.BundlingError, match=r"no-such-distribution.*constraints\.txt"):
+        bundling.resolve(["no-such-distribution>=1"], bundling.lambda_environment())
+
+
+def test_pip_installs_the_closure_and_resolves_nothing_itself(tmp_path: Path) -> None:
+    command = bundling.pip_command(("psycopg==3.3.9", "typing-extensions==4.16.0"), tmp_path)
+    assert "--no-deps" in command
+    assert command[-2:] == ["psycopg==3.3.9", "typing-extensions==4.16.0"]
+
+
+def test_a_dependency_missing_from_the_installed_set_is_named(tmp_path: Path) -> None:
+    def distribution(name: str, version: str, *requires: str) -> None:
+        info = tmp_path / f"{name}-{version}.dist-info"
+        info.mkdir()
+        lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+        (info / "METADATA").write_text("\n".join([*lines, *(f"Requires-Dist: {r}" for r in requires)]) + "\n")
+
+    distribution(
+        "a", "1.0", "b>=2", 'c; python_version < "3.13"', 'd; sys_platform == "win32"', 'e; extra == "x"'
+    )
+    distribution("b", "2.1")
+    assert bundling.unmet_requirements(tmp_path, bundling.lambda_environment()) == [
+        'a needs c; python_version < "3.13" (has none)'
+    ]
+
+
 def test_a_function_package_holds_its_own_top_level_package_and_the_shared_core() -> None:
     assert bundling.package_spec(topology.function("place_order")).packages == (
         "handlers",
@@ -215,6 +282,21 @@ def test_bundling_builds_a_package_for_lambda_arm64_python312(
         assert binary.read_bytes()[18] == 0xB7, binary  # ELF e_machine: EM_AARCH64
     assert report.bytes < bundling.UNZIPPED_LIMIT_BYTES
     assert report.line() in capfd.readouterr().err  # each asset's size is printed
+
+
+@pytest.mark.slow
+def test_the_database_drivers_python312_dependencies_are_installed_whatever_python_builds(
+    tmp_path: Path, pip_cache: Path
+) -> None:
+    """The bench's bare baseline (psycopg without pydantic): on 3.13, pip alone left out typing_extensions."""
+    spec = bundling.PackageSpec(
+        packages=(), requirements=(f"psycopg[binary]=={importlib.metadata.version('psycopg')}",)
+    )
+    output = tmp_path / "asset"
+    bundling.LocalBundler(spec, label="psycopg alone", cache_root=pip_cache).bundle(output)
+    assert (output / "typing_extensions.py").is_file()
+    assert (output / "psycopg_binary").is_dir()
+    assert bundling.unmet_requirements(output, bundling.lambda_environment()) == []
 
 
 def test_a_module_without_bytecode_is_found(tmp_path: Path) -> None:
