@@ -12,6 +12,7 @@ the orders hold in it, and committed equals what the fulfilled orders hold.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from decimal import Decimal
 
@@ -59,10 +60,13 @@ class ShardedStock(RuleBasedStateMachine):
 
     # --- decide now, write later ------------------------------------------------------------
 
-    @rule(lines=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 5), min_size=1, max_size=2))
-    def decide_placement(self, lines: dict[str, int]) -> None:
+    @rule(
+        lines=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 5), min_size=1, max_size=2),
+        order_id=st.uuids(),  # drawn, not random: it chooses the shard, so whether races are lost
+    )
+    def decide_placement(self, lines: dict[str, int], order_id: uuid.UUID) -> None:
         command = PlaceOrder(
-            new_id(), new_id(), "ada@example.com", tuple(RequestedLine(s, q) for s, q in lines.items())
+            str(order_id), new_id(), "ada@example.com", tuple(RequestedLine(s, q) for s, q in lines.items())
         )
         catalog = load_heads(self.store, lines, self.spans)
         try:
