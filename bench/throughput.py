@@ -66,7 +66,7 @@ def orders_dev(scratch: Path, log: Path, *, data_dir: bool = False) -> Iterator[
     dev = dev_process.start(
         scratch / "dev.json",
         log,
-        "--rate-limit", "1000000", "--burst-limit", "1000000", "--quiet", *keep,
+        "--rate-limit", "1000000", "--burst-limit", "1000000", "--no-route-limits", "--quiet", *keep,
         environment=environment,
     )  # fmt: skip
     try:

@@ -50,6 +50,12 @@ STATE_FILE = click.option(
 @click.option("--rate-limit", type=float, help="Requests per second before 429 (default: the topology's).")
 @click.option("--burst-limit", type=int, help="Token bucket size (default: the topology's).")
 @click.option(
+    "--route-limits/--no-route-limits",
+    default=True,
+    show_default=True,
+    help="Throttle the routes the topology limits lower (POST /orders, /inventory, cancel) on their own.",
+)
+@click.option(
     "--retry-delay",
     type=float,
     default=1.0,
@@ -91,6 +97,7 @@ def dev(
     state_file: Path,
     rate_limit: float | None,
     burst_limit: int | None,
+    route_limits: bool,
     retry_delay: float,
     redelivery_delay: int | None,
     schedule_every: float | None,
@@ -113,6 +120,7 @@ def dev(
         state_file=state_file,
         rate_limit=rate_limit if rate_limit is not None else topology.API.rate_limit,
         burst_limit=burst_limit if burst_limit is not None else topology.API.burst_limit,
+        route_limits=route_limits,
         retry_delay=retry_delay,
         redelivery_delay=redelivery_delay,
         schedule_every=schedule_every,

@@ -85,7 +85,13 @@ def accept_order(payload: OrderRequest, *, correlation_id: str, orders_path: str
         client_reference=reference if isinstance(reference, str) else None,
         payment_deadline=clock() + timedelta(seconds=settings.payment_deadline_seconds),
     )
-    placed = place_order(bootstrap.event_store(), command, Cause(correlation_id), recorder=recorder)
+    placed = place_order(
+        bootstrap.event_store(),
+        command,
+        Cause(correlation_id),
+        recorder=recorder,
+        spans=bootstrap.shard_spans(),
+    )
     order = placed.order_placed
     metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="PlacementConflictRetries", unit=MetricUnit.Count, value=placed.conflict_retries)

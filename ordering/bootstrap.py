@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ordering.adapters.postgres_connection import Connect, PostgresConnection
     from ordering.ports.publisher import Publisher
     from ordering.ports.read_model import ReadModel, Rebuilds
+    from ordering.services.shard_spans import ShardSpans
 
 T = TypeVar("T")
 _instances: dict[str, Any] = {}
@@ -105,6 +106,17 @@ def event_store() -> EventStore:
         return DynamoDBEventStore(aws_client("dynamodb"), settings().require("table_name"))
 
     return _once("event_store", build)
+
+
+def shard_spans() -> ShardSpans:
+    """The spans of the sharded SKUs this container has read: one read of all their heads."""
+
+    def build() -> ShardSpans:
+        from ordering.services.shard_spans import ShardSpans
+
+        return ShardSpans()
+
+    return _once("shard_spans", build)
 
 
 def payment_gateway() -> PaymentGateway:

@@ -65,6 +65,7 @@ class Options:
     state_file: Path = state.DEFAULT_PATH
     rate_limit: float = topology.API.rate_limit
     burst_limit: int = topology.API.burst_limit
+    route_limits: bool = True  # False: no route has a bucket of its own (benchmarks lift every throttle)
     retry_delay: float = DEFAULT_BASE_SECONDS
     redelivery_delay: int | None = None
     payment_deadline_seconds: int = topology.PAYMENT_DEADLINE_SECONDS  # shorter for tests and demos
@@ -72,6 +73,16 @@ class Options:
     max_body_bytes: int = MAX_BODY_BYTES
     hot_reload: bool = True  # a code change retires warm containers (infra/dev/hot_reload.py)
     schedule_every: float | None = None  # seconds between scheduled runs; None: each schedule's rate
+
+
+def route_buckets(options: Options) -> dict[tuple[str, str], TokenBucket]:
+    """The buckets of the routes the topology limits below the stage, unless lifted."""
+    if not options.route_limits:
+        return {}
+    return {
+        (limit.method, limit.path): TokenBucket(limit.rate_limit, limit.burst_limit)
+        for limit in topology.API.route_limits
+    }
 
 
 class _TimedRequestHandler(WSGIRequestHandler):
@@ -220,10 +231,7 @@ class LocalRuntime:
             stage=topology.API.stage,
             verifier=verifier,
             bucket=TokenBucket(options.rate_limit, options.burst_limit),
-            route_buckets={
-                (limit.method, limit.path): TokenBucket(limit.rate_limit, limit.burst_limit)
-                for limit in topology.API.route_limits
-            },
+            route_buckets=route_buckets(options),
             invoke=lambda name, event, correlation_id: self._functions().invoke(
                 name, event, source="api", correlation_id=correlation_id
             ),

@@ -11,6 +11,7 @@ from ordering.domain.order import Order
 from ordering.domain.streams import order_stream, user_stream
 from ordering.domain.user import User
 from ordering.ports.event_store import EventStore
+from ordering.services.shard_spans import ShardSpans
 
 
 def load_order(store: EventStore, order_id: str) -> Order | None:
@@ -21,9 +22,21 @@ def load_user(store: EventStore, user_id: str) -> User | None:
     return fold(user.evolve, store.read(user_stream(user_id)))
 
 
-def load_heads(store: EventStore, skus: Iterable[str]) -> dict[str, InventoryItem]:
-    """The head of every shard of the SKUs, by InventoryItem.head: the catalog heads first
-    (they say how many shards there are), then, for sharded SKUs only, the other shards."""
-    catalog = store.read_heads(skus)
-    shards = other_shards(catalog)
-    return {**catalog, **store.read_heads(shards)} if shards else catalog
+def load_heads(
+    store: EventStore, skus: Iterable[str], spans: ShardSpans | None = None
+) -> dict[str, InventoryItem]:
+    """The head of every shard of the SKUs, by InventoryItem.head (a shard without a head yet
+    is missing). The catalog heads say how many shards there are: with `spans` (what this
+    container last saw), the other shards are asked for in the same read, and only those the
+    catalog heads add are read after it; without, they are all read after it."""
+    spans = ShardSpans() if spans is None else spans
+    skus = list(dict.fromkeys(skus))
+    asked = spans.heads_to_read(skus)
+    heads = dict(store.read_heads(asked))
+    catalog = [heads[sku] for sku in skus if sku in heads]
+    spans.learn(catalog)
+    shards = other_shards({item.sku: item for item in catalog})
+    unread = sorted(set(shards).difference(asked))
+    if unread:
+        heads |= store.read_heads(unread)
+    return {head: heads[head] for head in skus + shards if head in heads}

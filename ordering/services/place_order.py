@@ -1,6 +1,7 @@
 """Place an order: price it, reserve its stock and record it, in one DynamoDB transaction.
 
-Read the SKU heads (and, for a sharded SKU, its other shards' heads) -> decide (pure) -> one
+Read the SKU heads (and, for a sharded SKU, its other shards' heads, in the same BatchGetItem
+once the SKU's span is known: ShardSpans) -> decide (pure) -> one
 transaction: OrderPlaced, a StockReserved per SKU shard reserved from, and each of those heads
 updated under `version = seen AND available >= quantity`. Heads of shards not reserved from
 are neither written nor checked, which is what lets concurrent orders of one SKU pass each
@@ -21,6 +22,7 @@ from ordering.domain.streams import order_stream
 from ordering.ports.event_store import EventStore
 from ordering.services.loading import load_heads
 from ordering.services.recording import DEFAULT, Decision, Recorder, SkuChange, StreamChange
+from ordering.services.shard_spans import ShardSpans
 from ordering.services.stamp import Cause
 
 
@@ -33,9 +35,18 @@ class PlacedOrder:
 
 
 def place_order(
-    store: EventStore, command: PlaceOrder, cause: Cause, *, recorder: Recorder = DEFAULT
+    store: EventStore,
+    command: PlaceOrder,
+    cause: Cause,
+    *,
+    recorder: Recorder = DEFAULT,
+    spans: ShardSpans | None = None,
 ) -> PlacedOrder:
-    """Raises a DomainError when refused, ConflictRetriesExhausted when it keeps losing races."""
+    """Raises a DomainError when refused, ConflictRetriesExhausted when it keeps losing races.
+
+    `spans`: the container's (bootstrap.shard_spans); without, a retry still reads every head
+    of a sharded SKU in one round trip, knowing the span from the read before."""
+    spans = ShardSpans() if spans is None else spans
 
     def decide(catalog: Mapping[str, InventoryItem]) -> Decision:
         placed = placement.decide(catalog, command)
@@ -50,7 +61,7 @@ def place_order(
         )
 
     skus = [line.sku for line in command.lines]
-    written = recorder.record(store, cause, lambda: load_heads(store, skus), decide)
+    written = recorder.record(store, cause, lambda: load_heads(store, skus, spans), decide)
     order_placed = written.events[0].data
     assert isinstance(order_placed, m.OrderPlaced)
     return PlacedOrder(

@@ -14,6 +14,7 @@ from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.services.loading import load_heads
 from ordering.services.place_order import place_order
 from ordering.services.restock import restock
+from ordering.services.shard_spans import ShardSpans
 from ordering.services.stamp import Cause
 from tests.support import backends
 from tests.support.builders import new_id
@@ -140,3 +141,34 @@ def test_concurrent_orders_of_a_sharded_sku_spread_over_its_shards_and_sell_exac
         folded = fold(inventory.evolve, store.read(f"SKU#{name}"))
         assert (head.available, head.reserved) == (0, 3)
         assert (folded.available, folded.reserved, folded.version) == (0, 3, head.version)
+
+
+def test_orders_sharing_a_span_a_re_shard_made_stale_still_sell_exactly_the_stock(store):
+    """A warm container's spans are only a hint: this one learnt 2 shards, the SKU now has 4."""
+    restock(store, "MUG-01", 0, Decimal("7.50"), "EUR", CAUSE, shards=2)
+    spans = ShardSpans()
+    load_heads(store, ["MUG-01"], spans)
+    restock(store, "MUG-01", 12, Decimal("7.50"), "EUR", CAUSE, shards=4)
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+
+    def customer() -> None:
+        command = order_of(("MUG-01", 1))
+        barrier.wait()
+        try:
+            place_order(store, command, CAUSE, spans=spans)
+            outcomes.append("placed")
+        except OutOfStock:
+            outcomes.append("out of stock")
+
+    threads = [threading.Thread(target=customer) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert (outcomes.count("placed"), outcomes.count("out of stock")) == (12, 8)
+    heads = load_heads(store, ["MUG-01"])
+    assert sorted(heads) == ["MUG-01", "MUG-01#1", "MUG-01#2", "MUG-01#3"]
+    assert [(head.available, head.reserved) for head in heads.values()] == [(0, 3)] * 4
+    assert spans.heads_to_read(["MUG-01"]) == list(heads)

@@ -14,7 +14,10 @@ from ordering.adapters.dynamodb_event_store import DynamoDBEventStore
 from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.ports.event_store import StoreUnavailable
 from ordering.services.place_order import place_order
+from ordering.services.recording import Recorder
 from ordering.services.restock import restock
+from ordering.services.retry import ConflictRetriesExhausted, RetryPolicy
+from ordering.services.shard_spans import ShardSpans
 from ordering.services.stamp import Cause
 from tests.support import backends
 from tests.support.builders import new_event, new_id, order_fulfilled, stock_added
@@ -41,6 +44,84 @@ def test_placing_an_order_is_one_read_of_the_heads_and_one_transaction_nothing_r
 
         assert calls == ["BatchGetItem", "TransactWriteItems"]
         assert [e.event_id for e in store.read(f"ORDER#{command.order_id}")] == placed.event_ids[:1]
+
+
+def heads_asked(client) -> list[list[str]]:
+    """The heads each BatchGetItem asks for, from now on."""
+    asked: list[list[str]] = []
+
+    def record(params, **_):
+        for request in params["RequestItems"].values():
+            asked.append([key["PK"]["S"].removeprefix("SKU#") for key in request["Keys"]])
+
+    client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", record)
+    return asked
+
+
+def test_a_sharded_placement_reads_all_its_heads_in_one_batch_get_once_the_container_knows_the_span():
+    with backends.moto_table() as table:
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        store = DynamoDBEventStore(client, table)
+        restock(store, "MUG-01", 80, Decimal("7.50"), "EUR", Cause("seed"), shards=8)
+        restock(store, "CAP-01", 5, Decimal("9.00"), "EUR", Cause("seed"))
+        spans = ShardSpans()  # a new container's
+        all_heads = ["MUG-01"] + [f"MUG-01#{shard}" for shard in range(1, 8)]
+
+        calls, asked = calls_of(client), heads_asked(client)
+
+        def place(*skus: str) -> tuple[list[str], list[list[str]]]:
+            """The calls placing an order of `skus` makes, and the heads its reads ask for."""
+            command = PlaceOrder(
+                new_id(), new_id(), "ada@example.com", tuple(RequestedLine(sku, 1) for sku in skus)
+            )
+            calls.clear()
+            asked.clear()
+            place_order(store, command, Cause("checkout"), spans=spans)
+            return list(calls), list(asked)
+
+        first = place("MUG-01")
+        assert first == (
+            ["BatchGetItem", "BatchGetItem", "TransactWriteItems"],
+            [["MUG-01"], all_heads[1:]],
+        )
+        for _ in range(3):
+            assert place("MUG-01") == (["BatchGetItem", "TransactWriteItems"], [all_heads])
+        assert place("CAP-01", "MUG-01") == (
+            ["BatchGetItem", "TransactWriteItems"],
+            [["CAP-01", "MUG-01", *all_heads[1:]]],
+        )
+
+
+class LosingEveryRace(DynamoDBEventStore):
+    """The production store, with a competitor that restocks MUG-01 (every shard) after each read."""
+
+    def __init__(self, client, table: str) -> None:
+        super().__init__(client, table)
+        self.competitor = DynamoDBEventStore(boto3.client("dynamodb", region_name="eu-west-1"), table)
+
+    def read_heads(self, heads):
+        found = super().read_heads(heads)
+        restock(self.competitor, "MUG-01", 4, Decimal("7.50"), "EUR", Cause("competitor"))
+        return found
+
+
+def test_a_retry_of_a_sharded_placement_reads_its_heads_in_one_batch_get_knowing_the_span():
+    """Without a container's spans, the first read learns the span and each retry uses it."""
+    with backends.moto_table() as table:
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        restock(
+            DynamoDBEventStore(client, table), "MUG-01", 80, Decimal("7.50"), "EUR", Cause("seed"), shards=4
+        )
+        store = LosingEveryRace(client, table)
+        command = PlaceOrder(new_id(), new_id(), "ada@example.com", (RequestedLine("MUG-01", 1),))
+        calls = calls_of(client)
+
+        with pytest.raises(ConflictRetriesExhausted):
+            place_order(store, command, Cause("checkout"), recorder=Recorder(retry=RetryPolicy(attempts=3)))
+
+        read, attempt = ["BatchGetItem"], ["BatchGetItem", "TransactWriteItems"]
+        # (a lost race also asks the stream's version, with a Query, for the error's message)
+        assert [call for call in calls if call != "Query"] == read + attempt + attempt + attempt
 
 
 def test_throttling_is_store_unavailable_for_a_put_and_inside_a_transaction():

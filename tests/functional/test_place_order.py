@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from decimal import Decimal
 
 import boto3
 import pytest
@@ -315,3 +316,25 @@ def test_metrics_count_placed_orders_and_refusals_by_reason(stocked, emitted_met
 
 def test_the_admin_group_name_agrees_with_the_topology():
     assert http.ADMIN_GROUP == topology.ADMIN_GROUP
+
+
+def test_a_warm_container_reads_a_sharded_skus_heads_in_one_batch_get(stocked):
+    restock(bootstrap.event_store(), "MUG-01", 40, Decimal("7.50"), "EUR", Cause("admin"), shards=8)
+    order = {"lines": [{"sku": "MUG-01", "quantity": 1}]}
+
+    def batch_gets_of_posts(posts: int) -> list[int]:
+        """How many BatchGetItems each of `posts` POSTs makes, on this container's client."""
+        calls: list[str] = []
+        bootstrap.aws_client("dynamodb").meta.events.register(
+            "before-call.dynamodb.BatchGetItem", lambda model, **_: calls.append(model.name)
+        )
+        counts = []
+        for _ in range(posts):
+            calls.clear()
+            assert post(order, headers=no_key())["statusCode"] == 202
+            counts.append(len(calls))
+        return counts
+
+    assert batch_gets_of_posts(3) == [2, 1, 1]  # the first order learns the span
+    bootstrap.reset()  # a new container, which knows no span yet
+    assert batch_gets_of_posts(2) == [2, 1]

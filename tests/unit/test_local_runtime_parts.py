@@ -163,3 +163,14 @@ def test_an_unknown_item_identifier_fails_the_whole_batch():
 
     deliver([record(n) for n in range(1, 3)], function)
     assert calls[1] in (["1", "2"], ["1"])  # retried from the start (bisected: the first half first)
+
+
+def test_the_routes_the_topology_limits_lower_have_their_own_buckets_unless_lifted():
+    from infra.dev.runtime import Options, route_buckets
+
+    limited = route_buckets(Options())
+    assert set(limited) == {(limit.method, limit.path) for limit in topology.API.route_limits}
+    orders = topology.API.route_limit("POST", "/orders")
+    assert orders is not None
+    assert limited["POST", "/orders"].rate == orders.rate_limit
+    assert route_buckets(Options(route_limits=False)) == {}  # what the throughput benchmark runs
