@@ -14,6 +14,7 @@ class CancelOrderRequest(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -133,6 +134,7 @@ class StockMoved(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -157,6 +159,7 @@ class StockSharded(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -176,6 +179,7 @@ class Cancellation(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -203,6 +207,7 @@ class ChargeUnanswered(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -445,6 +450,7 @@ class OrderLineRequest(BaseModel):
 
 class ReservedFromItem(BaseModel):
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -498,6 +504,7 @@ class PaymentRefunded(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
@@ -642,6 +649,7 @@ class RefundRequested(BaseModel):
     """
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         frozen=True,
     )
