@@ -78,7 +78,7 @@ class World:
         try:
             read_model = PostgresReadModel(db, self.schema)
             for event in self.store.read(order_stream(order_id)):
-                project(read_model, self.store, event)
+                project(read_model, self.store.read, event)
         finally:
             db.close()
         return order_id

@@ -72,7 +72,7 @@ def _per_order(
     healed = []
     for stream, held in sorted(versions.items()):
         if store.version_of(stream) > held:
-            project(read_model, store, store.read(stream, held + 1)[-1])
+            project(read_model, store.read, store.read(stream, held + 1)[-1])
             healed.append(stream)
     return healed
 

@@ -254,7 +254,7 @@ def _publish_service(shop: Shop) -> Callable[[], Any]:
 
 def _project_service(shop: Shop) -> Callable[[], Any]:
     placed = shop.place()
-    return lambda: project(shop.read_model, shop.store, placed)
+    return lambda: project(shop.read_model, shop.store.read, placed)
 
 
 def _status(code: int) -> Callable[[Any], bool]:

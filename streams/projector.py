@@ -8,6 +8,10 @@ model's parked_events) and counted in the EventsParked metric, which an alarm wa
 batch and the shard go on, so one poison event never holds up other aggregates. Later events
 of a parked aggregate are parked behind it, in order. `{"action": "redrive"}` projects the
 parked aggregates again, once the cause is fixed.
+
+The event store (and with it the function's DynamoDB client) is built on first need: only a
+gap to heal or a redrive reads the log, so a cold start on an ordinary batch makes no AWS
+client, as the bare projector it is measured against makes none.
 """
 
 from __future__ import annotations
@@ -32,19 +36,23 @@ ATTEMPTS = 3  # a failure that is not the read model being away gets this many t
 
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    read_model, store = bootstrap.read_model(), bootstrap.event_store()
+    read_model = bootstrap.read_model()
     if event.get("action") == "redrive":
-        report = redrive(read_model, store)
+        report = redrive(read_model, bootstrap.event_store())
         logger.info("redrive", extra=report)
         return report
     records = decode(event)
     failed, outcomes = project_records(
-        records, lambda recorded: project(read_model, store, recorded), read_model.park
+        records, lambda recorded: project(read_model, _read_log, recorded), read_model.park
     )
     if outcomes.get("parked"):
         metrics.add_metric(name="EventsParked", unit=MetricUnit.Count, value=outcomes["parked"])
     logger.info("projected", extra={"records": len(records), "failed": len(failed), **outcomes})
     return batch_response(failed)
+
+
+def _read_log(stream: str, from_version: int) -> list[Recorded]:
+    return bootstrap.event_store().read(stream, from_version)
 
 
 def project_records(

@@ -4,7 +4,9 @@ The read model keeps, per aggregate, the version of the last event it applied. A
 below it is a duplicate (a redelivery, or a replay that got there first) and is skipped. An
 event beyond version + 1 means earlier ones have not been applied (delivered out of order,
 or held back by a failed batch): they are read from the log and applied first. So
-redelivery, reordering and replay all converge on the same rows.
+redelivery, reordering and replay all converge on the same rows. The log is read only then,
+so `project` takes just the store's read: the projector builds its DynamoDB client on the
+first gap, and a batch without one makes no AWS client at all.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from ordering.ports.read_model import (
     ReadModelUnavailable,
     printable_error,
 )
+
+ReadLog = Callable[[str, int], list[Recorded]]  # EventStore.read: a stream's events from a version on
 
 # Each kind of aggregate's evolve, by the prefix of its streams.
 EVOLVE: dict[str, Callable[[Any, Recorded], Any]] = {
@@ -55,8 +59,9 @@ def evolve_of(stream: str) -> Callable[[Any, Recorded], Any]:
     return EVOLVE[kind]
 
 
-def project(read_model: ReadModel, store: EventStore, event: Recorded) -> Outcome:
-    """Apply `event` to its aggregate's row(s) in one read-model transaction."""
+def project(read_model: ReadModel, read_log: ReadLog, event: Recorded) -> Outcome:
+    """Apply `event` to its aggregate's row(s) in one read-model transaction; `read_log` (the
+    event store's `read`) is called only to fill a gap."""
     split_stream(event.stream)  # refuses a stream of no known kind before anything is locked
     with read_model.changing(event.stream) as change:
         current = change.current
@@ -66,7 +71,7 @@ def project(read_model: ReadModel, store: EventStore, event: Recorded) -> Outcom
         if event.version == seen + 1:
             change.save(_folded(event.stream, [event], current))
             return Outcome.APPLIED
-        missing = store.read(event.stream, seen + 1)[: event.version - seen]
+        missing = read_log(event.stream, seen + 1)[: event.version - seen]
         if [e.version for e in missing] != list(range(seen + 1, event.version + 1)) or (
             missing[-1].event_id != event.event_id
         ):
@@ -96,7 +101,7 @@ def redrive(read_model: ReadModel, store: EventStore) -> dict[str, Any]:
             events = list(store.read(stream))
             if not events:
                 raise GapNotHealed(f"{stream}: the log holds no event of this stream")
-            project(read_model, store, events[-1])
+            project(read_model, store.read, events[-1])
         except ReadModelUnavailable:
             raise
         except Exception as error:

@@ -59,7 +59,7 @@ def reconcile(
         try:
             events = store.read(stream, versions[stream] + 1)
             last = events[-1].version
-            project(read_model, store, events[-1])
+            project(read_model, store.read, events[-1])
         except ReadModelUnavailable:
             raise  # nothing can be healed now; the run fails and the next one starts over
         except Exception as error:

@@ -48,6 +48,9 @@ def test_cold_start_measures_both_sides_with_the_same_aws_calls(run_bench):
     ]
     assert "sesv2:SendEmail" in results["notification"]["aws_calls"]["baseline"]
     assert results["projector"]["aws_calls"] == {"ours": [], "baseline": []}  # Postgres only
+    # A batch with no gap to heal reads no log: the projector builds no botocore client for it.
+    assert results["projector"]["botocore_sessions"]["ours"] == 0
+    assert results["projector"]["clients"]["ours"] == []
     # GET /orders/{id} makes no AWS call, and loads no AWS client library for it.
     assert results[get_order]["aws_calls"] == {"ours": [], "baseline": []}
     assert not {"boto3", "botocore.client", "pynamodb"} & set(

@@ -53,7 +53,7 @@ def settled_order(store) -> str:
 def project_up_to(store, read_model, stream: str, version: int) -> None:
     """What the projector saw of the stream: its events up to `version`, the rest lost."""
     for event in store.read(stream)[:version]:
-        project(read_model, store, event)
+        project(read_model, store.read, event)
 
 
 def run() -> dict:

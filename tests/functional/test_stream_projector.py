@@ -7,6 +7,7 @@ import json
 import random
 from decimal import Decimal
 
+import botocore.session
 import psycopg
 import pytest
 
@@ -116,6 +117,35 @@ def test_a_gap_is_healed_from_the_table(pg, aws):
     sku = store.read("SKU#MUG-01")
     assert deliver([record_of(sku[-1])]) == []  # the SKU's whole history, healed at once
     assert read_model.get("SKU#MUG-01") == fold_stream("SKU#MUG-01", sku)
+
+
+@pytest.mark.moto
+def test_a_batch_without_a_gap_builds_no_aws_client_and_the_first_gap_builds_one(pg, aws, monkeypatch):
+    store = bootstrap.event_store()
+    restock(store, "MUG-01", 5, Decimal("7.50"), "EUR", Cause("seed"))
+    order_id = "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
+    user_id = "5f0c7a9e-2b3d-4c1e-8f6a-9d0b1c2e3f4a"
+    place_order(
+        store, PlaceOrder(order_id, user_id, "ada@example.com", (RequestedLine("MUG-01", 2),)), Cause("c")
+    )
+    record_payment(store, FakePaymentGateway(), order_id, Cause("c"))
+    settle_order(store, order_id, True, Cause("c"))
+    v1, v2, v3 = store.read(f"ORDER#{order_id}")
+    bootstrap.reset()  # a new container: no session, no client yet
+    created: list[str] = []
+    create_client = botocore.session.Session.create_client
+
+    def counting(self, service_name, *args, **kwargs):
+        created.append(service_name)
+        return create_client(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", counting)
+
+    assert deliver([record_of(v1)]) == []
+    assert created == []  # applied from the record alone: the log was not read
+    assert deliver([record_of(v3)]) == []  # v2 missing: read from the table, on a client built now
+    assert created == ["dynamodb"]
+    assert bootstrap.read_model().get(v1.stream) == fold_stream(v1.stream, [v1, v2, v3])
 
 
 def parked_keys() -> list[tuple[str, int]]:

@@ -213,7 +213,7 @@ def test_a_projector_transaction_that_waited_for_the_swap_writes_into_the_new_sc
     swapper.start()
     locked.wait(10)
     applied = []
-    late = threading.Thread(target=lambda: applied.append(project(read_model, live.store, log[1])))
+    late = threading.Thread(target=lambda: applied.append(project(read_model, live.store.read, log[1])))
     late.start()
     wait_for_lock_waits()  # the projector waits for the swap...
     release.set()
