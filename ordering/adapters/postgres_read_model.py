@@ -23,12 +23,14 @@ from ordering.adapters.read_model_tables.rows import CHILD_TABLES, MAIN_TABLE, O
 from ordering.domain.order import Order
 from ordering.domain.streams import ORDER, SKU, USER, order_stream, split_stream
 from ordering.ports.read_model import (
+    UNFINISHED,
     Aggregate,
     Change,
     OrderCursor,
     OrderPage,
     ParkedEvent,
     ReadModel,
+    VersionPage,
     stream_of,
 )
 
@@ -188,6 +190,43 @@ class PostgresReadModel(ReadModel):
         ).format(_table(self.schema, ORDERS))
         found = self._db.read(lambda conn: conn.execute(query, [updated_since, limit]).fetchall())
         return {order_stream(str(order_id)): version for order_id, version in found}
+
+    def unfinished_orders(
+        self, updated_before: datetime, limit: int, after: str | None = None
+    ) -> VersionPage:
+        # The states as literals, not a parameter, so that the planner sees the partial index's
+        # predicate (migration 006) in the query.
+        keyset = sql.SQL("") if after is None else sql.SQL(" AND order_id > %s")
+        query = sql.SQL(
+            "SELECT order_id, version FROM {} WHERE status IN ({}) AND updated_at < %s{}"
+            " ORDER BY order_id LIMIT %s"
+        ).format(
+            _table(self.schema, ORDERS),
+            sql.SQL(", ").join(sql.Literal(status.value) for status in UNFINISHED),
+            keyset,
+        )
+        params: list[Any] = [updated_before, *([] if after is None else [after]), limit + 1]
+        found = self._db.read(lambda conn: conn.execute(query, params).fetchall())
+        page = found[:limit]
+        return VersionPage(
+            {order_stream(str(order_id)): version for order_id, version in page},
+            str(page[-1][0]) if len(found) > limit else None,
+        )
+
+    def sweep_position(self) -> str | None:
+        query = sql.SQL("SELECT after_order FROM {}.reconcile_sweep").format(sql.Identifier(self.schema))
+        found = self._db.read(lambda conn: conn.execute(query).fetchone())
+        return None if found is None or found[0] is None else str(found[0])
+
+    def save_sweep_position(self, after: str | None) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {}.reconcile_sweep (after_order) VALUES (%s)"
+                    " ON CONFLICT (singleton) DO UPDATE SET after_order = EXCLUDED.after_order"
+                ).format(sql.Identifier(self.schema)),
+                [after],
+            )
 
     def park(self, event: ParkedEvent) -> None:
         with self._db.transaction() as conn:

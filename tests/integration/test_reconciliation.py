@@ -64,6 +64,16 @@ def log_truth(store, streams) -> dict[str, dict[str, str]]:
     return expected_rows(fold_stream(stream, store.read(stream)) for stream in streams)
 
 
+def settled(store) -> str:
+    order_id = str(uuid.uuid4())
+    place_order(
+        store, PlaceOrder(order_id, USER, "ada@example.com", (RequestedLine("MUG-01", 1),)), Cause("c")
+    )
+    record_payment(store, FakePaymentGateway(), order_id, Cause("c"))
+    settle_order(store, order_id, True, Cause("c"))
+    return order_stream(order_id)
+
+
 def test_orders_whose_last_events_were_lost_are_healed_and_late_records_change_nothing(wired):
     store, pg = wired
     restock(store, "MUG-01", 500, Decimal("7.50"), "EUR", Cause("seed"))
@@ -86,8 +96,39 @@ def test_orders_whose_last_events_were_lost_are_healed_and_late_records_change_n
 
     report = reconcile.handler({}, Context(function_name="reconcile"))
 
-    assert report == {"checked": 12, "healed": 3, "parked": 0, "left_parked": 0, "window_full": False}
+    assert report == {
+        "checked": 12,
+        "unfinished_checked": 0,  # all updated within the last minute: left to the stream
+        "sweep_done": True,
+        "healed": 3,
+        "parked": 0,
+        "left_parked": 0,
+        "window_full": False,
+    }
     assert canonical_rows(pg.schema) == log_truth(store, [*streams, "SKU#MUG-01"])
     deliver(lost)  # the parked batch redriven after all: skipped by version
     assert canonical_rows(pg.schema) == log_truth(store, [*streams, "SKU#MUG-01"])
     assert reconcile.handler({}, Context(function_name="reconcile"))["healed"] == 0
+
+
+def test_unfinished_orders_are_healed_page_by_page_when_the_window_is_full(wired, monkeypatch):
+    store, pg = wired
+    restock(store, "MUG-01", 500, Decimal("7.50"), "EUR", Cause("seed"))
+    lost = [settled(store) for _ in range(5)]
+    for stream in lost:
+        deliver(store.read(stream)[:-1])  # OrderFulfilled never projected: the rows stay PAID
+    newer = [settled(store) for _ in range(3)]
+    for stream in newer:
+        deliver(store.read(stream))
+    deliver(store.read("SKU#MUG-01"))
+    monkeypatch.setenv("RECONCILE_MAX_ORDERS", "2")  # the window holds only the newer orders
+    monkeypatch.setenv("RECONCILE_SETTLE_SECONDS", "0")
+    monkeypatch.setenv("RECONCILE_PAGE_SIZE", "2")
+    bootstrap.override(settings=bootstrap.Settings.from_env())
+
+    report = reconcile.handler({}, Context(function_name="reconcile"))
+
+    assert (report["window_full"], report["unfinished_checked"], report["sweep_done"]) == (True, 5, True)
+    assert report["healed"] == 5
+    assert canonical_rows(pg.schema) == log_truth(store, [*lost, *newer, "SKU#MUG-01"])
+    assert bootstrap.read_model().sweep_position() is None
