@@ -37,6 +37,20 @@ from ordering.ports.read_model import (
 DEFAULT_SCHEMA = "read_model"
 
 
+def unfinished_orders_query(schema: str, after: bool) -> sql.Composed:
+    """`unfinished_orders`' query (parameters: updated before, [after,] limit). The states are
+    literals, not a parameter, so that the planner sees migration 006's partial index predicate."""
+    return sql.SQL(
+        "SELECT order_id, version FROM {}.{} WHERE status IN ({}) AND updated_at < %s{}"
+        " ORDER BY order_id LIMIT %s"
+    ).format(
+        sql.Identifier(schema),
+        sql.Identifier(ORDERS.name),
+        sql.SQL(", ").join(sql.Literal(status.value) for status in UNFINISHED),
+        sql.SQL(" AND order_id > %s") if after else sql.SQL(""),
+    )
+
+
 def _table(schema: str, table: Table) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table.name))
 
@@ -194,17 +208,7 @@ class PostgresReadModel(ReadModel):
     def unfinished_orders(
         self, updated_before: datetime, limit: int, after: str | None = None
     ) -> VersionPage:
-        # The states as literals, not a parameter, so that the planner sees the partial index's
-        # predicate (migration 006) in the query.
-        keyset = sql.SQL("") if after is None else sql.SQL(" AND order_id > %s")
-        query = sql.SQL(
-            "SELECT order_id, version FROM {} WHERE status IN ({}) AND updated_at < %s{}"
-            " ORDER BY order_id LIMIT %s"
-        ).format(
-            _table(self.schema, ORDERS),
-            sql.SQL(", ").join(sql.Literal(status.value) for status in UNFINISHED),
-            keyset,
-        )
+        query = unfinished_orders_query(self.schema, after is not None)
         params: list[Any] = [updated_before, *([] if after is None else [after]), limit + 1]
         found = self._db.read(lambda conn: conn.execute(query, params).fetchall())
         page = found[:limit]
