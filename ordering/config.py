@@ -56,8 +56,12 @@ class Settings:
     fake_payment_refund_decline_tag: str = "refund-decline"
     fake_payment_refund_timeout_tag: str = "refund-timeout"
     idempotency_ttl_seconds: int = 3600
-    # Read-model reconciliation: the orders updated this recently are compared with the log,
-    # at most this many per run (ordering/services/reconciliation.py).
+    # Read-model reconciliation (ordering/services/reconciliation.py): every unfinished order
+    # not updated for the settle seconds, this many per page, for at most the budget's seconds
+    # per run (the next run goes on); then the orders updated this recently, at most this many.
+    reconcile_page_size: int = 1000
+    reconcile_settle_seconds: int = 60
+    reconcile_budget_seconds: int = 120
     reconcile_window_minutes: int = 360
     reconcile_max_orders: int = 20000
     place_order_max_attempts: int = 16

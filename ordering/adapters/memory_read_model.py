@@ -14,6 +14,7 @@ from ordering.adapters.read_model_tables.rows import TABLES
 from ordering.domain.order import Order
 from ordering.domain.streams import order_stream
 from ordering.ports.read_model import (
+    UNFINISHED,
     Aggregate,
     Change,
     OrderCursor,
@@ -26,6 +27,7 @@ from ordering.ports.read_model import (
     SegmentLoad,
     TableDifference,
     Tally,
+    VersionPage,
     check_replay_id,
     stream_of,
 )
@@ -41,6 +43,7 @@ class InMemoryReadModel(ReadModel):
     def __init__(self) -> None:
         self._states: dict[str, Aggregate] = {}
         self._parked: dict[tuple[str, int], ParkedEvent] = {}
+        self._sweep_position: str | None = None
         self.lock = threading.RLock()
 
     @contextlib.contextmanager
@@ -78,6 +81,33 @@ class InMemoryReadModel(ReadModel):
             ]
         recent.sort(key=lambda o: (o.updated_at, o.id), reverse=True)
         return {order_stream(o.id): o.version for o in recent[:limit]}
+
+    def unfinished_orders(
+        self, updated_before: datetime, limit: int, after: str | None = None
+    ) -> VersionPage:
+        with self.lock:
+            unfinished = [
+                s
+                for s in self._states.values()
+                if isinstance(s, Order)
+                and s.status in UNFINISHED
+                and s.updated_at < updated_before
+                and (after is None or s.id > after)
+            ]
+        unfinished.sort(key=lambda o: o.id)
+        page = unfinished[:limit]
+        return VersionPage(
+            {order_stream(o.id): o.version for o in page},
+            page[-1].id if len(unfinished) > limit else None,
+        )
+
+    def sweep_position(self) -> str | None:
+        with self.lock:
+            return self._sweep_position
+
+    def save_sweep_position(self, after: str | None) -> None:
+        with self.lock:
+            self._sweep_position = after
 
     def park(self, event: ParkedEvent) -> None:
         with self.lock:

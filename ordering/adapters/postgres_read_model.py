@@ -23,16 +23,32 @@ from ordering.adapters.read_model_tables.rows import CHILD_TABLES, MAIN_TABLE, O
 from ordering.domain.order import Order
 from ordering.domain.streams import ORDER, SKU, USER, order_stream, split_stream
 from ordering.ports.read_model import (
+    UNFINISHED,
     Aggregate,
     Change,
     OrderCursor,
     OrderPage,
     ParkedEvent,
     ReadModel,
+    VersionPage,
     stream_of,
 )
 
 DEFAULT_SCHEMA = "read_model"
+
+
+def unfinished_orders_query(schema: str, after: bool) -> sql.Composed:
+    """`unfinished_orders`' query (parameters: updated before, [after,] limit). The states are
+    literals, not a parameter, so that the planner sees migration 006's partial index predicate."""
+    return sql.SQL(
+        "SELECT order_id, version FROM {}.{} WHERE status IN ({}) AND updated_at < %s{}"
+        " ORDER BY order_id LIMIT %s"
+    ).format(
+        sql.Identifier(schema),
+        sql.Identifier(ORDERS.name),
+        sql.SQL(", ").join(sql.Literal(status.value) for status in UNFINISHED),
+        sql.SQL(" AND order_id > %s") if after else sql.SQL(""),
+    )
 
 
 def _table(schema: str, table: Table) -> sql.Composed:
@@ -188,6 +204,33 @@ class PostgresReadModel(ReadModel):
         ).format(_table(self.schema, ORDERS))
         found = self._db.read(lambda conn: conn.execute(query, [updated_since, limit]).fetchall())
         return {order_stream(str(order_id)): version for order_id, version in found}
+
+    def unfinished_orders(
+        self, updated_before: datetime, limit: int, after: str | None = None
+    ) -> VersionPage:
+        query = unfinished_orders_query(self.schema, after is not None)
+        params: list[Any] = [updated_before, *([] if after is None else [after]), limit + 1]
+        found = self._db.read(lambda conn: conn.execute(query, params).fetchall())
+        page = found[:limit]
+        return VersionPage(
+            {order_stream(str(order_id)): version for order_id, version in page},
+            str(page[-1][0]) if len(found) > limit else None,
+        )
+
+    def sweep_position(self) -> str | None:
+        query = sql.SQL("SELECT after_order FROM {}.reconcile_sweep").format(sql.Identifier(self.schema))
+        found = self._db.read(lambda conn: conn.execute(query).fetchone())
+        return None if found is None or found[0] is None else str(found[0])
+
+    def save_sweep_position(self, after: str | None) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {}.reconcile_sweep (after_order) VALUES (%s)"
+                    " ON CONFLICT (singleton) DO UPDATE SET after_order = EXCLUDED.after_order"
+                ).format(sql.Identifier(self.schema)),
+                [after],
+            )
 
     def park(self, event: ParkedEvent) -> None:
         with self._db.transaction() as conn:

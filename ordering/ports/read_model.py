@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ordering.domain.inventory import InventoryItem
-from ordering.domain.order import Order
+from ordering.domain.order import Order, Status
 from ordering.domain.streams import order_stream, sku_stream, user_stream
 from ordering.domain.user import User
 
@@ -79,6 +79,19 @@ class OrderPage:
     next: OrderCursor | None  # None: this was the last page
 
 
+# An order in one of these states still has events to come: the rest (FULFILLED, CANCELLED) are
+# final. Migration 006's partial index lists the same states.
+UNFINISHED = (Status.PENDING, Status.PAID, Status.REFUND_PENDING, Status.PAYMENT_FAILED)
+
+
+@dataclass(frozen=True)
+class VersionPage:
+    """A page of unfinished orders, by order id: the version held of each (by stream)."""
+
+    versions: dict[str, int]
+    next: str | None  # the order id to continue after; None: this was the last page
+
+
 class Change:
     """One aggregate inside a `ReadModel.changing` block: its state, locked until the block ends.
 
@@ -114,6 +127,23 @@ class ReadModel(abc.ABC):
     def order_versions(self, updated_since: datetime, limit: int) -> dict[str, int]:
         """The version held of each order updated at or after `updated_since` (by the stream),
         the most recently updated `limit` of them: what reconciliation compares with the log."""
+
+    @abc.abstractmethod
+    def unfinished_orders(
+        self, updated_before: datetime, limit: int, after: str | None = None
+    ) -> VersionPage:
+        """The version held of each order in an UNFINISHED state last updated before
+        `updated_before`, `limit` at a time by order id, starting after the order id `after`:
+        reconciliation checks every one of them, however many orders the window holds."""
+
+    @abc.abstractmethod
+    def sweep_position(self) -> str | None:
+        """The order id after which the next reconciliation run goes on with the unfinished
+        orders (None: from the first)."""
+
+    @abc.abstractmethod
+    def save_sweep_position(self, after: str | None) -> None:
+        """Note where this run's sweep of the unfinished orders stopped (None: it finished)."""
 
     @abc.abstractmethod
     def park(self, event: ParkedEvent) -> None:

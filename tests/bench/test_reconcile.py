@@ -15,3 +15,9 @@ def test_a_reconciliation_run_against_a_query_per_order_healing_the_same_orders(
     assert result["orders_healed"] == result["orders_checked"] // 5
     assert result["ratio_to_per_order"] == pytest.approx(result["run_s"] / result["per_order_s"], rel=0.02)
     assert "| orders in the window |" in report["markdown"]
+    # Held behind from their final events on, with a window of the newest tenth: the sweep still
+    # healed every order behind left unfinished.
+    assert result["capped_window"] == result["orders_checked"] // 10
+    assert 0 < result["behind_unfinished"] <= result["capped_healed"] <= result["behind"]
+    assert result["capped_unfinished_checked"] >= result["behind_unfinished"]
+    assert "| unfinished orders swept |" in report["markdown"]

@@ -12,8 +12,9 @@ import pytest
 from generated import models as m
 from ordering.domain.inventory import InventoryItem
 from ordering.domain.order import Order, OrderLine, Status
+from ordering.domain.streams import split_stream
 from ordering.domain.user import User
-from ordering.ports.read_model import stream_of
+from ordering.ports.read_model import UNFINISHED, stream_of
 from tests.support.builders import at, new_id
 from tests.support.read_models import READ_MODELS, read_model_backend
 
@@ -210,3 +211,52 @@ def test_order_versions_are_the_orders_updated_since_newest_first_at_most_limit(
     }
     assert read_model.order_versions(at(60), 2) == {stream_of(newer): 3, stream_of(newest): 1}
     assert read_model.order_versions(at(181), 10) == {}
+
+
+def test_unfinished_orders_are_every_order_not_final_and_settled_by_id_a_page_at_a_time(read_model):
+    unfinished = [
+        an_order(status=status, updated_at=at(60), version=2) for status in UNFINISHED for _ in range(2)
+    ]
+    finished = [an_order(status=status, updated_at=at(60)) for status in (Status.FULFILLED, Status.CANCELLED)]
+    unsettled = an_order(updated_at=at(120))  # the stream may still be working on it
+    for order in (*unfinished, *finished, unsettled):
+        save(read_model, order)
+    save(read_model, InventoryItem("MUG-01", 5, 0, 0, Decimal("7.50"), "EUR", 9))  # not an order
+    expected = [stream_of(order) for order in sorted(unfinished, key=lambda o: o.id)]
+
+    pages, after = [], None
+    while True:
+        page = read_model.unfinished_orders(at(120), 3, after)
+        pages.append(page.versions)
+        if page.next is None:
+            break
+        assert page.next == order_stream_id(list(page.versions)[-1])  # the page's last order
+        after = page.next
+
+    assert [len(p) for p in pages] == [3, 3, 2]
+    assert [stream for p in pages for stream in p] == expected  # by order id, none twice
+    assert all(version == 2 for p in pages for version in p.values())
+    assert read_model.unfinished_orders(at(60), 10).versions == {}  # updated at 60: not before it
+
+
+def test_an_exactly_full_last_page_says_there_is_no_next_one(read_model):
+    orders = [an_order(updated_at=at(0)) for _ in range(2)]
+    for order in orders:
+        save(read_model, order)
+    first = read_model.unfinished_orders(at(1), 1)
+    last = read_model.unfinished_orders(at(1), 1, first.next)
+    assert first.next == min(o.id for o in orders)
+    assert (len(last.versions), last.next) == (1, None)
+
+
+def test_the_sweep_position_is_kept_until_replaced(read_model):
+    assert read_model.sweep_position() is None
+    order_id = new_id()
+    read_model.save_sweep_position(order_id)
+    assert read_model.sweep_position() == order_id
+    read_model.save_sweep_position(None)
+    assert read_model.sweep_position() is None
+
+
+def order_stream_id(stream: str) -> str:
+    return split_stream(stream)[1]

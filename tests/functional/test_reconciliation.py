@@ -4,7 +4,7 @@ an order whose last events never reached the projector is healed; the rest is le
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,6 +21,7 @@ from ordering.ports.read_model import ParkedEvent
 from ordering.services.payments import record_payment
 from ordering.services.place_order import place_order
 from ordering.services.projection import fold_stream, project
+from ordering.services.reconciliation import reconcile as reconcile_now
 from ordering.services.restock import restock
 from ordering.services.settlement import settle_order
 from ordering.services.stamp import Cause
@@ -39,9 +40,9 @@ def world():
     bootstrap.reset()
 
 
-def settled_order(store) -> str:
+def settled_order(store, order_id: str | None = None) -> str:
     """An order placed, paid and fulfilled: three events in its stream."""
-    order_id = str(uuid.uuid4())
+    order_id = order_id or str(uuid.uuid4())
     place_order(
         store, PlaceOrder(order_id, USER, "ada@example.com", (RequestedLine("MUG-01", 1),)), Cause("c")
     )
@@ -80,7 +81,15 @@ def test_an_up_to_date_order_is_untouched_and_a_second_run_heals_nothing(world):
     project_up_to(store, read_model, behind, 1)
     before = read_model.get(current)
 
-    assert run() == {"checked": 2, "healed": 1, "parked": 0, "left_parked": 0, "window_full": False}
+    assert run() == {
+        "checked": 2,
+        "unfinished_checked": 0,  # both updated within the last minute: the stream's to finish
+        "sweep_done": True,
+        "healed": 1,
+        "parked": 0,
+        "left_parked": 0,
+        "window_full": False,
+    }
     assert read_model.get(current) is before  # not even rewritten
     assert run()["healed"] == 0  # idempotent: the healed order is now up to date
 
@@ -112,5 +121,64 @@ def test_orders_outside_the_window_are_not_checked(world, monkeypatch):
 
     report = run()
 
-    assert (report["checked"], report["healed"]) == (0, 0)
+    assert (report["checked"], report["unfinished_checked"], report["healed"]) == (0, 0, 0)  # and settling
     assert read_model.get(stream).version == 2
+
+
+def configure(monkeypatch, **settings: object) -> None:
+    for name, value in settings.items():
+        monkeypatch.setenv(name, str(value))
+    bootstrap.override(settings=bootstrap.Settings.from_env())
+
+
+def test_an_order_whose_final_event_was_lost_is_healed_even_when_the_window_is_full(world, monkeypatch):
+    store, read_model = world
+    lost = settled_order(store)
+    project_up_to(store, read_model, lost, 2)  # OrderFulfilled lost: the row stays PAID
+    for _ in range(3):  # newer orders, projected in full, fill the window
+        newer = settled_order(store)
+        project_up_to(store, read_model, newer, 3)
+    configure(monkeypatch, RECONCILE_MAX_ORDERS=2, RECONCILE_SETTLE_SECONDS=0)
+
+    report = run()
+
+    assert (report["window_full"], report["unfinished_checked"], report["healed"]) == (True, 1, 1)
+    assert read_model.get(lost).status.value == "FULFILLED"
+    assert read_model.get(lost) == fold_stream(lost, store.read(lost))
+
+
+def test_a_run_out_of_time_leaves_the_rest_of_the_unfinished_orders_to_the_next_run(world):
+    store, read_model = world
+    ids = [f"{n:08x}-0000-4000-8000-000000000000" for n in range(1, 6)]
+    waiting = ids[0]  # the first by id: placed, projected in full, waiting for its payment
+    place_order(
+        store, PlaceOrder(waiting, USER, "ada@example.com", (RequestedLine("MUG-01", 1),)), Cause("c")
+    )
+    project_up_to(store, read_model, order_stream(waiting), 1)
+    behind = [settled_order(store, order_id) for order_id in ids[1:]]
+    for stream in behind:
+        project_up_to(store, read_model, stream, 2)
+    ticks = iter(range(1000))  # every reading of the timer is a second later
+
+    def one_run():
+        return reconcile_now(
+            read_model,
+            store,
+            window=timedelta(0),
+            limit=10,
+            clock=lambda: datetime.now(UTC),
+            page_size=1,
+            settle=timedelta(0),
+            budget=timedelta(seconds=2),
+            timer=lambda: next(ticks),
+        )
+
+    runs = [one_run() for _ in range(3)]
+
+    # Two pages a run (the first run's first is the waiting order); each goes on where the last stopped.
+    assert [run.healed for run in runs] == [behind[:1], behind[1:3], behind[3:]]
+    assert [run.sweep_done for run in runs] == [False, False, True]
+    assert read_model.sweep_position() is None  # the sweep finished: the next one starts over
+    assert all(read_model.get(stream).status.value == "FULFILLED" for stream in behind)
+    assert read_model.get(order_stream(waiting)).status.value == "PENDING"
+    assert one_run().unfinished_checked == 1  # only the waiting order is left unfinished
