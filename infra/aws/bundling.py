@@ -71,6 +71,18 @@ TASK_ROOT = "/var/task"  # where Lambda unpacks the asset: the path tracebacks n
 PYTHON_VARIABLE = "ORDERS_LAMBDA_PYTHON"
 # requirement -> the `uses` resource that needs it
 ONLY_FOR = {"psycopg": "database", "certifi": "database", "stripe": "payment_gateway"}
+# `uses` resource -> our adapters for it. bootstrap imports every adapter on first use, so the
+# import graph reaches them all; a function that does not use the resource never builds one
+# (and has neither its grants nor its driver), so its asset leaves them out.
+ADAPTERS_FOR = {
+    "database": (
+        "ordering.adapters.postgres_connection",
+        "ordering.adapters.postgres_read_model",
+        "ordering.adapters.postgres_rebuilds",
+    ),
+    "payment_gateway": ("ordering.adapters.stripe_payment_gateway", "ordering.adapters.fake_payment_gateway"),
+    "mailer": ("ordering.adapters.ses_mailer",),
+}
 UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024  # Lambda's limit for function + layers, unzipped
 # Files our modules read at run time (importlib.resources), shipped with the module reading them.
 PACKAGE_DATA = {
@@ -227,15 +239,18 @@ class PackageSpec:
 
 
 @cache
-def reached_files(handler_module: str, root: Path = REPO_ROOT) -> tuple[str, ...]:
-    """Our files `handler_module` can reach: every module it imports, at init or on first use.
+def reached_files(
+    handler_module: str, root: Path = REPO_ROOT, excludes: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """Our files `handler_module` can reach: every module it imports, at init or on first use,
+    except `excludes` (and what only they import).
 
     modulefinder reads the import statements of every code object (function bodies and
     `TYPE_CHECKING` blocks included: a few modules too many, never one too few) and is only
     given our repository to search, so the dependencies and the standard library are not
     walked. Dynamic imports (`importlib.import_module`) are not seen: we have none.
     """
-    finder = modulefinder.ModuleFinder(path=[str(root)])
+    finder = modulefinder.ModuleFinder(path=[str(root)], excludes=list(excludes))
     finder.import_hook(handler_module)
     allowed = (handler_module.split(".")[0], *SHARED_PACKAGES)
     files: set[str] = set()
@@ -253,7 +268,13 @@ def reached_files(handler_module: str, root: Path = REPO_ROOT) -> tuple[str, ...
 
 def package_spec(function: topology.Function) -> PackageSpec:
     handler_package = function.handler.split(".")[0]  # `handlers` or `streams`
-    files = reached_files(function.handler.rpartition(".")[0])
+    unused = tuple(
+        module
+        for resource, modules in ADAPTERS_FOR.items()
+        if resource not in function.uses
+        for module in modules
+    )
+    files = reached_files(function.handler.rpartition(".")[0], excludes=unused)
     tops = {f.split("/")[0] for f in files}
     packages = tuple(p for p in (handler_package, *SHARED_PACKAGES) if p in tops)
     return PackageSpec(packages=packages, requirements=requirements_for(function), files=files)

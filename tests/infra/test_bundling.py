@@ -178,6 +178,20 @@ def test_modules_imported_on_first_use_are_reached_and_others_are_not(tmp_path: 
         bundling.reached_files("handlers.other", root)
 
 
+@pytest.mark.parametrize("function", topology.FUNCTIONS, ids=lambda f: f.name)
+def test_an_asset_holds_the_adapters_of_the_resources_its_function_uses_and_no_others(
+    function: topology.Function,
+) -> None:
+    shipped = set(bundling.package_spec(function).files)
+    for resource, modules in bundling.ADAPTERS_FOR.items():
+        for module in modules:
+            path = module.replace(".", "/") + ".py"
+            if resource not in function.uses:
+                assert path not in shipped, f"{function.name} does not use {resource}"
+    if "database" in function.uses:
+        assert "ordering/adapters/postgres_read_model.py" in shipped
+
+
 def test_functions_share_an_asset_exactly_when_their_packages_are_equal(synthesized: Synthesized) -> None:
     code = {name: synthesized.props(lid)["Code"]["S3Key"] for name, lid in synthesized.functions().items()}
     for a in topology.FUNCTIONS:
