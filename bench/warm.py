@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -45,10 +45,13 @@ from ordering.domain.streams import order_stream
 from ordering.domain.user import RegisterUser
 from ordering.messaging import DETAIL_TYPES
 from ordering.services import queries
+from ordering.services.cancellation import cancel_for_customer
+from ordering.services.deadline import expire_payment
 from ordering.services.notifications import notify_customer
 from ordering.services.payments import record_payment
 from ordering.services.place_order import place_order
 from ordering.services.projection import project
+from ordering.services.refunds import make_refund
 from ordering.services.restock import restock
 from ordering.services.settlement import settle_order
 from ordering.services.stamp import Cause
@@ -82,9 +85,11 @@ class Shop:
             **{"idempotency:handlers.notification.send_notice": self.idempotency},
         )
 
-    def place(self) -> Recorded:
+    def place(self, payment_deadline: datetime | None = None) -> Recorded:
         order_id = str(uuid.uuid4())
-        command = PlaceOrder(order_id, self.user_id, self.email, (RequestedLine(SKU, 1),))
+        command = PlaceOrder(
+            order_id, self.user_id, self.email, (RequestedLine(SKU, 1),), payment_deadline=payment_deadline
+        )
         place_order(self.store, command, Cause(f"bench-{order_id[:8]}"))
         return self.store.read(order_stream(order_id))[0]
 
@@ -92,6 +97,17 @@ class Shop:
         placed = self.place()
         order_id = placed.data.order_id  # type: ignore[union-attr]
         record_payment(self.store, self.gateway, order_id, Cause(placed.correlation_id, placed.event_id))
+        return self.store.read(order_stream(order_id))[-1]
+
+    def overdue(self) -> Recorded:
+        """An order placed with its payment deadline already passed: the deadline function cancels it."""
+        return self.place(payment_deadline=datetime.now(UTC) - timedelta(seconds=1))
+
+    def refund_requested(self) -> Recorded:
+        """A paid order its customer cancelled: its RefundRequested waits for the refund function."""
+        paid = self.paid()
+        order_id = paid.data.order_id  # type: ignore[union-attr]
+        cancel_for_customer(self.store, order_id, self.user_id, Cause(paid.correlation_id, paid.event_id))
         return self.store.read(order_stream(order_id))[-1]
 
 
@@ -257,6 +273,37 @@ def _project_service(shop: Shop) -> Callable[[], Any]:
     return lambda: project(shop.read_model, shop.store.read, placed)
 
 
+def _api_cancel(shop: Shop) -> dict[str, Any]:
+    order_id = shop.place().data.order_id  # type: ignore[union-attr]
+    return aws_events.api_event(
+        "POST",
+        f"/orders/{order_id}/cancel",
+        resource="/orders/{order_id}/cancel",
+        path_parameters={"order_id": order_id},
+        body={},
+        token_claims=aws_events.claims(shop.user_id, shop.email),
+    )
+
+
+def _cancel_service(shop: Shop) -> Callable[[], Any]:
+    order_id = shop.place().data.order_id  # type: ignore[union-attr]
+    return lambda: cancel_for_customer(shop.store, order_id, shop.user_id, Cause("bench"))
+
+
+def _deadline_service(shop: Shop) -> Callable[[], Any]:
+    placed = shop.overdue()
+    order_id = placed.data.order_id  # type: ignore[union-attr]
+    cause = Cause(placed.correlation_id, placed.event_id)
+    return lambda: expire_payment(shop.store, order_id, datetime.now(UTC), cause)
+
+
+def _refund_service(shop: Shop) -> Callable[[], Any]:
+    requested = shop.refund_requested()
+    data = requested.data
+    cause = Cause(requested.correlation_id, requested.event_id)
+    return lambda: make_refund(shop.store, shop.gateway, data.order_id, data.payment_reference, cause)  # type: ignore[union-attr]
+
+
 def _status(code: int) -> Callable[[Any], bool]:
     return lambda result: isinstance(result, dict) and result.get("statusCode") == code
 
@@ -269,6 +316,7 @@ CASES: tuple[WarmCase, ...] = (
     WarmCase("place_order", _api_order, _order_service, _status(202)),
     WarmCase("query_orders", _api_events, _events_service, _status(200)),
     WarmCase("restock", _api_restock, _restock_service, _status(200)),
+    WarmCase("cancel_order", _api_cancel, _cancel_service, _status(200)),
     WarmCase("register_user", _cognito, _register_service, lambda r: isinstance(r, dict) and "request" in r),
     WarmCase("payment", lambda shop: sqs_event(shop.place()), _payment_service, _no_failures),
     WarmCase(
@@ -283,6 +331,8 @@ CASES: tuple[WarmCase, ...] = (
         _notify_service,
         lambda r: isinstance(r, dict) and bool(r.get("message_id")),
     ),
+    WarmCase("payment_deadline", lambda shop: sqs_event(shop.overdue()), _deadline_service, _no_failures),
+    WarmCase("refund", lambda shop: sqs_event(shop.refund_requested()), _refund_service, _no_failures),
     WarmCase("publisher", lambda shop: stream_event(shop.place()), _publish_service, _no_failures),
     WarmCase("projector", lambda shop: stream_event(shop.place()), _project_service, _no_failures),
 )
