@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pgserver
 import pytest
 
 from infra import topology
 from infra.dev.client import DevClient
+from infra.dev.embedded_postgres import start_server, stop_server
 from infra.dev.runtime import LocalRuntime, Options
 from tests.e2e.conftest import Postgres, eventually
 from tests.e2e.shop import Customer, Shop, new_sku, order_events
@@ -65,7 +65,7 @@ def runtime(stripe: StripeStub, tmp_path_factory: pytest.TempPathFactory) -> Ite
         payment_deadline_seconds=DEADLINE_SECONDS,
     )
     with tempfile.TemporaryDirectory(prefix="orders-lifecycle-pg-") as scratch:
-        server = pgserver.get_server(Path(scratch) / "pgdata", cleanup_mode="stop")
+        server = start_server(Path(scratch) / "pgdata")
         postgres = Postgres(server)
         local = LocalRuntime(options, functions=functions)
         previous = os.environ.get("DATABASE_URL")
@@ -81,7 +81,7 @@ def runtime(stripe: StripeStub, tmp_path_factory: pytest.TempPathFactory) -> Ite
             yield local
         finally:
             local.stop(save=False)
-            server.cleanup()
+            stop_server(server, mode="immediate")
 
 
 @pytest.fixture(scope="module")

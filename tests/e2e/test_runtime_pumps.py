@@ -288,7 +288,9 @@ def test_each_function_sees_its_own_topology_environment_and_nothing_of_the_shel
     # Lambda's reserved variables, as bench coldstart sets them too (infra/emulator/environment.py).
     assert place["LAMBDA_TASK_ROOT"] == str(CODE_ROOT)
     assert place["_HANDLER"] == STAND_INS["api"]  # the handler this container runs
-    assert place["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+    # place_order runs with SnapStart on AWS: its containers are restored from a snapshot here too
+    assert topology.function("place_order").snap_start
+    assert place["AWS_LAMBDA_INITIALIZATION_TYPE"] == "snap-start"
     assert place["_X_AMZN_TRACE_ID"].startswith("Root=1-")
     assert place["POWERTOOLS_SERVICE_NAME"] == topology.SERVICE
     assert place["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == str(topology.function("place_order").memory_mb)
@@ -415,6 +417,7 @@ def test_the_runtime_wires_exactly_what_the_topology_names(runtime, state):
 BODIES = {
     "PlaceOrderRequest": {"lines": [{"sku": "MUG-01", "quantity": 1}]},
     "Restock": {"sku": "MUG-01", "quantity": 1, "price": "1.00", "currency": "EUR"},
+    "CancelOrderRequest": {},
 }
 
 
