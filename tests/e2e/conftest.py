@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from infra import topology
 from infra.dev import dev_process
 from infra.dev.dev_process import DevProcess
 from infra.dev.embedded_postgres import restart_server, start_server, stop_server
+from infra.dev.runtime import LocalRuntime, Options
 from tests.e2e.shop import Shop
+from tests.support.stripe_stub import StripeStub
 
 STAND_INS = {
     "stream": "tests.e2e.stand_ins.stream",
@@ -92,16 +95,61 @@ class Postgres:
         restart_server(self.server)
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
+@contextmanager
+def embedded_postgres(name: str) -> Iterator[Postgres]:
+    """An embedded Postgres for the tests, removed after."""
     # Not under pytest's tmp_path: as root, pgserver runs Postgres as another user, who cannot
     # enter pytest's private (0700) directories; tempfile's directories it can prepare.
-    with tempfile.TemporaryDirectory(prefix="orders-e2e-pg-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=f"orders-{name}-pg-") as scratch:
         server = start_server(Path(scratch) / "pgdata")
         try:
             yield Postgres(server)
         finally:
             stop_server(server, mode="immediate")
+
+
+@contextmanager
+def runtime_on(
+    postgres: Postgres, options: Options, functions: tuple[topology.Function, ...]
+) -> Iterator[LocalRuntime]:
+    """A LocalRuntime in this process whose read model is `postgres` (DATABASE_URL is set only
+    while it starts), stopped after without saving."""
+    local = LocalRuntime(options, functions=functions)
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = postgres.url
+    try:
+        local.start()
+    finally:
+        if previous is None:
+            os.environ.pop("DATABASE_URL")
+        else:
+            os.environ["DATABASE_URL"] = previous
+    try:
+        yield local
+    finally:
+        local.stop(save=False)
+
+
+def paying_through(stripe: StripeStub) -> tuple[topology.Function, ...]:
+    """The topology's functions, those that use the payment gateway calling the Stripe stub."""
+    gateway = {
+        "PAYMENT_GATEWAY": "stripe",
+        "STRIPE_API_KEY": stripe.api_key,
+        "STRIPE_API_BASE": stripe.url,
+        "STRIPE_TIMEOUT_SECONDS": "2",
+    }
+    return tuple(
+        replace(f, uses=f.uses - {"payment_gateway"}, environment={**f.environment, **gateway})
+        if "payment_gateway" in f.uses
+        else f
+        for f in topology.FUNCTIONS
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    with embedded_postgres("e2e") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

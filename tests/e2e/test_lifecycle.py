@@ -10,19 +10,13 @@ and refund going through the Stripe stub (so that a test can take the gateway do
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from infra import topology
 from infra.dev.client import DevClient
-from infra.dev.embedded_postgres import start_server, stop_server
 from infra.dev.runtime import LocalRuntime, Options
-from tests.e2e.conftest import Postgres, eventually
+from tests.e2e.conftest import embedded_postgres, eventually, paying_through, runtime_on
 from tests.e2e.shop import Customer, Shop, new_sku, order_events
 from tests.support.stripe_stub import StripeStub
 
@@ -45,18 +39,6 @@ def stripe() -> Iterator[StripeStub]:
 
 @pytest.fixture(scope="module")
 def runtime(stripe: StripeStub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    gateway = {
-        "PAYMENT_GATEWAY": "stripe",
-        "STRIPE_API_KEY": stripe.api_key,
-        "STRIPE_API_BASE": stripe.url,
-        "STRIPE_TIMEOUT_SECONDS": "2",
-    }
-    functions = tuple(
-        replace(f, uses=f.uses - {"payment_gateway"}, environment={**f.environment, **gateway})
-        if "payment_gateway" in f.uses
-        else f
-        for f in topology.FUNCTIONS
-    )
     options = Options(
         port=0,
         state_file=tmp_path_factory.mktemp("lifecycle") / "dev.json",
@@ -64,24 +46,11 @@ def runtime(stripe: StripeStub, tmp_path_factory: pytest.TempPathFactory) -> Ite
         redelivery_delay=0,  # five failed payments reach payment-dlq within seconds
         payment_deadline_seconds=DEADLINE_SECONDS,
     )
-    with tempfile.TemporaryDirectory(prefix="orders-lifecycle-pg-") as scratch:
-        server = start_server(Path(scratch) / "pgdata")
-        postgres = Postgres(server)
-        local = LocalRuntime(options, functions=functions)
-        previous = os.environ.get("DATABASE_URL")
-        os.environ["DATABASE_URL"] = postgres.url
-        try:
-            local.start()
-        finally:
-            if previous is None:
-                os.environ.pop("DATABASE_URL")
-            else:
-                os.environ["DATABASE_URL"] = previous
-        try:
-            yield local
-        finally:
-            local.stop(save=False)
-            stop_server(server, mode="immediate")
+    with (
+        embedded_postgres("lifecycle") as postgres,
+        runtime_on(postgres, options, paying_through(stripe)) as local,
+    ):
+        yield local
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,16 @@ loses those records), its own Postgres, and a schedule every SCHEDULE_EVERY seco
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from infra import topology
 from infra.dev.client import DevClient
-from infra.dev.embedded_postgres import start_server, stop_server
 from infra.dev.runtime import LocalRuntime, Options
-from tests.e2e.conftest import Postgres, eventually
+from tests.e2e.conftest import embedded_postgres, eventually, runtime_on
 from tests.e2e.shop import Shop, new_sku, order_events
 
 pytestmark = [
@@ -53,30 +49,16 @@ def losing_last_events() -> tuple[topology.Function, ...]:
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    with tempfile.TemporaryDirectory(prefix="orders-reconcile-pg-") as scratch:
-        server = start_server(Path(scratch) / "pgdata")
-        local = LocalRuntime(
-            Options(
-                port=0,
-                state_file=tmp_path_factory.mktemp("reconcile") / "dev.json",
-                schedule_every=SCHEDULE_EVERY,
-            ),
-            functions=losing_last_events(),
-        )
-        previous = os.environ.get("DATABASE_URL")
-        os.environ["DATABASE_URL"] = Postgres(server).url
-        try:
-            local.start()
-        finally:
-            if previous is None:
-                os.environ.pop("DATABASE_URL")
-            else:
-                os.environ["DATABASE_URL"] = previous
-        try:
-            yield local
-        finally:
-            local.stop(save=False)
-            stop_server(server, mode="immediate")
+    options = Options(
+        port=0,
+        state_file=tmp_path_factory.mktemp("reconcile") / "dev.json",
+        schedule_every=SCHEDULE_EVERY,
+    )
+    with (
+        embedded_postgres("reconcile") as postgres,
+        runtime_on(postgres, options, losing_last_events()) as local,
+    ):
+        yield local
 
 
 def healed_by_runs(shop: Shop) -> int:

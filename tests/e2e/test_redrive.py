@@ -16,23 +16,26 @@ take the gateway down).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import tempfile
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra import topology
 from infra.dev.client import DevClient
-from infra.dev.embedded_postgres import start_server, stop_server
 from infra.dev.runtime import LocalRuntime, Options
 from infra.emulator.aws import client
-from tests.e2e.conftest import ORDERS, ROOT, Postgres, eventually
+from tests.e2e.conftest import (
+    ORDERS,
+    ROOT,
+    Postgres,
+    embedded_postgres,
+    eventually,
+    paying_through,
+    runtime_on,
+)
 from tests.e2e.shop import Customer, Shop, new_sku, order_events
 from tests.support.stripe_stub import StripeStub
 
@@ -45,22 +48,6 @@ pytestmark = [
 ]
 
 
-def paying_through(stripe: StripeStub) -> tuple[topology.Function, ...]:
-    """The topology's functions, the payment function charging through the Stripe stub."""
-    gateway = {
-        "PAYMENT_GATEWAY": "stripe",
-        "STRIPE_API_KEY": stripe.api_key,
-        "STRIPE_API_BASE": stripe.url,
-        "STRIPE_TIMEOUT_SECONDS": "2",
-    }
-    return tuple(
-        replace(f, uses=f.uses - {"payment_gateway"}, environment={**f.environment, **gateway})
-        if f.name == "payment"
-        else f
-        for f in topology.FUNCTIONS
-    )
-
-
 @pytest.fixture(scope="module")
 def stripe() -> Iterator[StripeStub]:
     with StripeStub() as stub:
@@ -69,12 +56,8 @@ def stripe() -> Iterator[StripeStub]:
 
 @pytest.fixture(scope="module")
 def own_postgres() -> Iterator[Postgres]:
-    with tempfile.TemporaryDirectory(prefix="orders-redrive-pg-") as scratch:
-        server = start_server(Path(scratch) / "pgdata")
-        try:
-            yield Postgres(server)
-        finally:
-            stop_server(server, mode="immediate")
+    with embedded_postgres("redrive") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -87,20 +70,8 @@ def runtime(
         retry_delay=0.01,  # give up on a failing delivery within seconds
         redelivery_delay=0,
     )
-    local = LocalRuntime(options, functions=paying_through(stripe))
-    previous = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = own_postgres.url
-    try:
-        local.start()
-    finally:
-        if previous is None:
-            os.environ.pop("DATABASE_URL")
-        else:
-            os.environ["DATABASE_URL"] = previous
-    try:
+    with runtime_on(own_postgres, options, paying_through(stripe)) as local:
         yield local
-    finally:
-        local.stop(save=False)
 
 
 @pytest.fixture(scope="module")
