@@ -5,8 +5,10 @@ distinct, known, in one currency and in stock, and decides OrderPlaced plus one
 StockReserved per SKU shard it reserves from. Every problem of one kind is reported at once.
 
 A sharded SKU reserves from the shard a hash of the order id chooses, so that concurrent
-orders write different heads; when that shard is short, from the next one that has the whole
-quantity, and else from several. The order is out of stock only when the SKU as a whole is.
+orders write different heads, and a retry after a lost race from the shard after the one it
+lost on, so that it does not meet the winner's successors there again; when that shard is
+short, from the next one that has the whole quantity, and else from several. The order is out
+of stock only when the SKU as a whole is.
 """
 
 from __future__ import annotations
@@ -65,19 +67,22 @@ class AmountTooLarge(DomainError):
         )
 
 
-def chosen_shard(order_id: str, shards: int) -> int:
-    """The shard an order reserves from first: stable for the order, spread over the orders."""
-    return zlib.crc32(order_id.encode()) % shards
+def chosen_shard(order_id: str, shards: int, attempt: int = 0) -> int:
+    """The shard an order reserves from first: spread over the orders, and one further on at
+    each attempt (0 first), so a retry does not start where its order lost the race."""
+    return (zlib.crc32(order_id.encode()) + attempt) % shards
 
 
-def allocate(heads: Sequence[InventoryItem], order_id: str, quantity: int) -> dict[int, int] | None:
+def allocate(
+    heads: Sequence[InventoryItem], order_id: str, quantity: int, attempt: int = 0
+) -> dict[int, int] | None:
     """Units to reserve per shard (`heads`: every shard, shard 0 first), None if the SKU is short.
 
-    The chosen shard first, then the other active shards after it, then the retired ones
+    The chosen shard (for this attempt) first, then the other active shards after it, then the retired ones
     (which hold only units released after a re-shard); one shard with the whole quantity if
     any has it, else as few shards as this order of trying gives."""
     active = heads[0].shards
-    first = chosen_shard(order_id, active)
+    first = chosen_shard(order_id, active, attempt)
     order = [(first + step) % active for step in range(active)] + list(range(active, len(heads)))
     for shard in order:
         if heads[shard].available >= quantity:
@@ -90,9 +95,10 @@ def allocate(heads: Sequence[InventoryItem], order_id: str, quantity: int) -> di
     return taken if sum(taken.values()) == quantity else None
 
 
-def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder) -> Placement:
+def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder, attempt: int = 0) -> Placement:
     """`catalog` holds the current head of every shard of each SKU on the order, by
-    `InventoryItem.head` (a SKU never stocked is missing)."""
+    `InventoryItem.head` (a SKU never stocked is missing); `attempt`: how many races this
+    placement has lost so far (it moves the chosen shard on)."""
     seen: dict[str, int] = {}
     duplicates: dict[int, str] = {}
     for index, line in enumerate(command.lines):
@@ -114,7 +120,8 @@ def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder) -> Placeme
 
     shards = {line.sku: shard_heads(catalog, line.sku) for line in command.lines}
     allocations = {
-        line.sku: allocate(shards[line.sku], command.order_id, line.quantity) for line in command.lines
+        line.sku: allocate(shards[line.sku], command.order_id, line.quantity, attempt)
+        for line in command.lines
     }
     shortages = [
         Shortage(line.sku, line.quantity, total_available(shards[line.sku]))

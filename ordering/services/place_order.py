@@ -5,12 +5,14 @@ once the SKU's span is known: ShardSpans) -> decide (pure) -> one
 transaction: OrderPlaced, a StockReserved per SKU shard reserved from, and each of those heads
 updated under `version = seen AND available >= quantity`. Heads of shards not reserved from
 are neither written nor checked, which is what lets concurrent orders of one SKU pass each
-other. A lost race is re-read and retried; a refusal (out of stock, unknown SKU, ...) writes
+other. A lost race is re-read and retried, from the next shard of a sharded SKU (the attempt
+number moves placement's choice on); a refusal (out of stock, unknown SKU, ...) writes
 nothing at all.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -47,9 +49,10 @@ def place_order(
     `spans`: the container's (bootstrap.shard_spans); without, a retry still reads every head
     of a sharded SKU in one round trip, knowing the span from the read before."""
     spans = ShardSpans() if spans is None else spans
+    attempts = itertools.count()  # the recorder decides once per attempt
 
     def decide(catalog: Mapping[str, InventoryItem]) -> Decision:
-        placed = placement.decide(catalog, command)
+        placed = placement.decide(catalog, command, next(attempts))
         return Decision(
             streams=[StreamChange(order_stream(command.order_id), 0, [placed.order_placed])],
             skus=[

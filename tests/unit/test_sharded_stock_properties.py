@@ -63,14 +63,15 @@ class ShardedStock(RuleBasedStateMachine):
     @rule(
         lines=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 5), min_size=1, max_size=2),
         order_id=st.uuids(),  # drawn, not random: it chooses the shard, so whether races are lost
+        attempt=st.integers(0, 3),  # a retry's choice moves on from the shard it lost on
     )
-    def decide_placement(self, lines: dict[str, int], order_id: uuid.UUID) -> None:
+    def decide_placement(self, lines: dict[str, int], order_id: uuid.UUID, attempt: int) -> None:
         command = PlaceOrder(
             str(order_id), new_id(), "ada@example.com", tuple(RequestedLine(s, q) for s, q in lines.items())
         )
         catalog = load_heads(self.store, lines, self.spans)
         try:
-            placed = placement.decide(catalog, command)
+            placed = placement.decide(catalog, command, attempt)
         except DomainError as refused:
             event(f"placement refused: {type(refused).__name__}")
             return

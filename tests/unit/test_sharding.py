@@ -206,3 +206,47 @@ def test_a_placement_reports_how_many_races_it_lost_before_it_was_written():
     placed = place_order(store, command(new_id(), "MUG-01", 1), CAUSE, recorder=recorder)
     assert placed.conflict_retries == 2
     assert place_order(store, command(new_id(), "MUG-01", 1), CAUSE).conflict_retries == 0
+
+
+class RivalWinsFirst(InMemoryEventStore):
+    """A store on which `rival` is placed just before the first placement's transaction, so
+    that a placement on the rival's shard really loses the race; it keeps the heads each
+    placement transaction wrote or tried to."""
+
+    def __init__(self, rival: PlaceOrder) -> None:
+        super().__init__()
+        self.rival: PlaceOrder | None = rival
+        self.tried: list[list[str]] = []
+
+    def transact(self, appends, heads=()):
+        reserving = [write.head.head for write in heads if write.require_available]
+        if reserving and self.rival is not None:
+            rival, self.rival = self.rival, None
+            place_order(self, rival, CAUSE)
+        if reserving:
+            self.tried.append(reserving)
+        return super().transact(appends, heads)
+
+
+def test_a_retry_after_a_lost_race_starts_from_the_next_shard_not_the_one_it_lost_on():
+    rival = command(order_for_shard(3, 8), "MUG-01", 1)
+    store = RivalWinsFirst(rival)
+    restock(store, "MUG-01", 80, PRICE, "EUR", CAUSE, shards=8)
+    recorder = Recorder(retry=RetryPolicy(sleep=lambda _: None))
+    placed = place_order(store, command(order_for_shard(3, 8), "MUG-01", 1), CAUSE, recorder=recorder)
+    assert placed.conflict_retries == 1
+    assert store.tried == [["MUG-01#3"], ["MUG-01#3"], ["MUG-01#4"]]  # rival, lost, retried
+    assert placed.order_placed.reserved_from == [m.ReservedFromItem(sku="MUG-01", shard=4, quantity=1)]
+    assert [h.reserved for h in heads_after(store, "MUG-01")] == [0, 0, 0, 1, 1, 0, 0, 0]
+
+
+def test_each_attempt_moves_the_chosen_shard_on_and_still_falls_back_when_it_is_short():
+    heads = [InventoryItem("MUG-01", available=5, shards=4, span=4, price=PRICE, currency="EUR")] + [
+        InventoryItem("MUG-01", shard=shard, available=units) for shard, units in ((1, 5), (2, 0), (3, 5))
+    ]
+    order_id = order_for_shard(3, 4)
+    assert [chosen_shard(order_id, 4, attempt) for attempt in range(5)] == [3, 0, 1, 2, 3]
+    assert placement.allocate(heads, order_id, 1, attempt=0) == {3: 1}
+    assert placement.allocate(heads, order_id, 1, attempt=1) == {0: 1}
+    assert placement.allocate(heads, order_id, 1, attempt=3) == {3: 1}  # shard 2 is empty
+    assert placement.allocate(heads, order_id, 20, attempt=2) is None
