@@ -56,6 +56,9 @@ from infra.emulator.throttle import TokenBucket
 
 HOST = "127.0.0.1"  # never another interface: moto and the control endpoint have no auth
 CLIENT_READ_TIMEOUT_SECONDS = 10  # a client silent this long mid-request is cut (no slow-loris)
+# How long a stop of an idle pipeline waits to see it settled (three looks): long enough for a
+# loaded machine, short against the stop's budget; a busy pipeline is not waited for at all.
+STOP_SETTLE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -462,7 +465,7 @@ class LocalRuntime:
 
     # --- durability (--data-dir) ---------------------------------------------------------------
 
-    def _settled_up_to(self) -> int | None:
+    def _settled_up_to(self, timeout: float = 1.0) -> int | None:
         """The journal's last line, if the pipeline has finished with everything written up to it:
         the stream read past it, and three looks in a row idle with every dead-letter queue
         empty. None while it is busy or something is parked."""
@@ -489,7 +492,7 @@ class LocalRuntime:
         if not done(self.status()):  # busy: say so at once (a stop does not wait for this)
             return None
         # The stream reader polls every quarter second: give it a moment to read the last writes.
-        return last if wait_until_idle(finished, timeout=1.0) else None
+        return last if wait_until_idle(finished, timeout=timeout) else None
 
     def _users(self) -> list[dict[str, Any]]:
         assert self.resources is not None
@@ -519,9 +522,10 @@ class LocalRuntime:
         data_dir = self.options.data_dir
         phase("gateway")
         if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
-            point = self._settled_up_to() if save and data_dir is not None else None
+            checkpointer, self._checkpointer = self._checkpointer, None
+            checkpointer.stop()
+            marked = self._journal is not None and 0 < self._journal.last <= checkpointer.settled
+            point = self._settled_up_to(STOP_SETTLE_SECONDS) if save and data_dir and not marked else None
             if point is not None:  # the next start has nothing to re-drive
                 persistence.mark_settled(data_dir, point)
             phase("settled")

@@ -96,20 +96,25 @@ def test_the_console_shows_an_order_move_to_fulfilled_with_its_log_and_email(bro
         "the read model never caught up in the console",
     )
 
-    browser.find_element(By.CSS_SELECTOR, f"{row} a.order-link").click()
+    # The page re-renders every second: an element found may be gone by the time it is used, so
+    # each step finds, acts and reads in one go, again until it holds.
     wait_for(
         browser,
-        lambda b: (
-            "ConfirmationSent" in [e.text for e in b.find_elements(By.CSS_SELECTOR, "#event-log .event-type")]
-        ),
-        "the event log never showed ConfirmationSent",
+        lambda b: b.find_element(By.CSS_SELECTOR, f"{row} a.order-link").click() or True,
+        "the order's link could not be clicked",
     )
-    types = [element.text for element in browser.find_elements(By.CSS_SELECTOR, "#event-log .event-type")]
+
+    def order_page(b):
+        types = [e.text for e in b.find_elements(By.CSS_SELECTOR, "#event-log .event-type")]
+        log, agreement = b.find_element(By.ID, "event-log").text, b.find_element(By.ID, "agreement").text
+        return (types, log, agreement) if "ConfirmationSent" in types else False
+
+    types, log, agreement = wait_for(browser, order_page, "the event log never showed ConfirmationSent")
     assert types[0] == "OrderPlaced"
     assert "PaymentSucceeded" in types
     assert "OrderFulfilled" in types
-    assert "console-checkout" in browser.find_element(By.ID, "event-log").text
-    assert "agrees" in browser.find_element(By.ID, "agreement").text
+    assert "console-checkout" in log
+    assert "agrees" in agreement
 
     wait_for(
         browser,
