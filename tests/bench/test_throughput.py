@@ -34,8 +34,8 @@ def test_posts_are_set_against_put_items_and_orders_go_all_the_way(run_bench):
             assert level[side]["per_second"] > 0
             assert level[side]["p50_ms"] <= level[side]["p99_ms"]
         assert level["ours"]["failed"] == sum(level["ours"]["non_202_by_status"].values()) == 0
-        assert level["ratio"] == pytest.approx(
-            level["ours"]["per_second"] / level["baseline"]["per_second"], rel=0.01
+        assert level["ratio"] == pytest.approx(  # rounded to 3 places: half a unit of the last one
+            level["ours"]["per_second"] / level["baseline"]["per_second"], rel=0.01, abs=0.0005
         )
     pipeline = report["results"]["pipeline"]
     assert (
