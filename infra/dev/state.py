@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.dev.watchdog import alive
 from infra.emulator.resources import Resources
 
 DEFAULT_PATH = Path(".orders") / "dev.json"
@@ -61,7 +62,7 @@ def read(path: Path) -> DevState:
         state = DevState.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise NotRunning(f"no {path}: start the system first with `orders dev`") from None
-    if not _alive(state.pid):
+    if not alive(state.pid):
         raise NotRunning(f"{path} names pid {state.pid}, which is not running: start `orders dev` again")
     return state
 
@@ -73,13 +74,3 @@ def remove(path: Path, pid: int) -> None:
             path.unlink()
     except (FileNotFoundError, ValueError):
         pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

