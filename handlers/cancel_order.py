@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from generated import models as m
 from handlers import http
-from handlers.once import run_once
+from handlers.once import run_once_per_key
 from ordering import bootstrap
 from ordering.domain.errors import NotCancellable
 from ordering.domain.order import Status
@@ -70,47 +70,26 @@ def post_cancel(order_id: str) -> Response:
     logger.append_keys(order_id=request.order_id)
     orders_path = http.request_path(event).rsplit("/", 2)[0]
     where = {"correlation_id": correlation_id, "orders_path": orders_path}
-    if request.idempotency_key is None:
+    key = request.idempotency_key
+    if key is None:
         cancelled = cancel_once(payload=request, **where)
     else:
-        cancelled = _cancel_with_key(request, **where)
+        cancelled = _cancel_with_key(request, key, **where)
     status = 202 if cancelled.status == Status.REFUND_PENDING.value else 200
     return http.answer(status, cancelled, correlation_id)
 
 
-def _cancel_with_key(request: CancelRequest, **where: str) -> m.Cancellation:
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
+def _cancel_with_key(request: CancelRequest, key: str, **where: str) -> m.Cancellation:
+    return run_once_per_key(
+        cancel_once,
+        payload=request,
+        idempotency_key=key,
+        validate="order_id",
+        answer=m.Cancellation,
+        context=app.lambda_context,
+        reused_for="another order",
+        **where,
     )
-    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
-
-    key = request.idempotency_key
-    try:
-        return run_once(
-            cancel_once,
-            payload=request,
-            key="[user_id, idempotency_key]",
-            validate="order_id",
-            context=app.lambda_context,
-            output=PydanticSerializer(m.Cancellation),
-            **where,
-        )
-    except IdempotencyValidationError:
-        raise http.HttpProblem(
-            422,
-            http.Code.idempotency_key_reused,
-            f"The Idempotency-Key {key!r} was already used to cancel another order; send a new key",
-            [
-                m.FieldError(
-                    field=f"headers.{http.IDEMPOTENCY_HEADER}", message=f"{key!r} was used for another order"
-                )
-            ],
-        ) from None
-    except IdempotencyAlreadyInProgressError:
-        raise http.HttpProblem(
-            409, http.Code.conflict, f"A request with the Idempotency-Key {key!r} is still being processed"
-        ) from None
 
 
 def cancel_once(payload: CancelRequest, *, correlation_id: str, orders_path: str) -> m.Cancellation:

@@ -25,8 +25,10 @@ from ordering import bootstrap
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
+    from pydantic import BaseModel
 
 Result = TypeVar("Result")
+Answer = TypeVar("Answer", bound="BaseModel")
 
 
 def run_once(
@@ -65,3 +67,57 @@ def run_once(
 def store_for(step: Callable[..., Any]) -> Any:
     """The idempotency records of `step` (one persistence layer per guarded step)."""
     return bootstrap.idempotency_store(f"{step.__module__}.{step.__qualname__}")
+
+
+def run_once_per_key(
+    step: Callable[..., Answer],
+    *,
+    payload: Any,
+    idempotency_key: str,
+    validate: str,
+    answer: type[Answer],
+    context: LambdaContext,
+    reused_for: str,
+    **arguments: Any,
+) -> Answer:
+    """`run_once` for an HTTP request with an Idempotency-Key: once per (caller, key).
+
+    `payload` has `user_id` and `idempotency_key`; `answer` is the step's response model.
+    Its two refusals become HTTP problems: the key reused with another `validate` part is 422
+    (`reused_for` says what it was used for, e.g. "another order body"), a repeat while the
+    first still runs is 409.
+    """
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+
+    from generated import models as m  # here, not at the top: notification uses run_once without HTTP
+    from handlers import http
+
+    try:
+        return run_once(
+            step,
+            payload=payload,
+            key="[user_id, idempotency_key]",
+            validate=validate,
+            context=context,
+            output=PydanticSerializer(answer),
+            **arguments,
+        )
+    except IdempotencyValidationError:
+        header = f"headers.{http.IDEMPOTENCY_HEADER}"
+        field = m.FieldError(field=header, message=f"{idempotency_key!r} was used for {reused_for}")
+        raise http.HttpProblem(
+            422,
+            http.Code.idempotency_key_reused,
+            f"The Idempotency-Key {idempotency_key!r} was already used for {reused_for}; send a new key",
+            [field],
+        ) from None
+    except IdempotencyAlreadyInProgressError:
+        raise http.HttpProblem(
+            409,
+            http.Code.conflict,
+            f"A request with the Idempotency-Key {idempotency_key!r} is still being processed; retry shortly",
+        ) from None

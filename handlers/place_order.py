@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from generated import models as m
 from handlers import http, snapstart
-from handlers.once import run_once, store_for
+from handlers.once import run_once_per_key, store_for
 from ordering import bootstrap
 from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.services.place_order import place_order
@@ -108,41 +108,16 @@ def accept_order(payload: OrderRequest, *, correlation_id: str, orders_path: str
 
 
 def _accept_once(payload: OrderRequest, key: str, **where: str) -> m.OrderAccepted:
-    # On first use: Powertools' idempotency package imports boto3.
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
+    return run_once_per_key(
+        accept_order,
+        payload=payload,
+        idempotency_key=key,
+        validate="request",
+        answer=m.OrderAccepted,
+        context=app.lambda_context,
+        reused_for="another order body",
+        **where,
     )
-    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
-
-    try:
-        return run_once(
-            accept_order,
-            payload=payload,
-            key="[user_id, idempotency_key]",
-            validate="request",
-            context=app.lambda_context,
-            output=PydanticSerializer(m.OrderAccepted),
-            **where,
-        )
-    except IdempotencyValidationError:
-        raise http.HttpProblem(
-            422,
-            http.Code.idempotency_key_reused,
-            f"The Idempotency-Key {key!r} was already used for another order body; "
-            "send a new key for a new order",
-            [
-                m.FieldError(
-                    field=f"headers.{http.IDEMPOTENCY_HEADER}", message=f"{key!r} was used with another body"
-                )
-            ],
-        ) from None
-    except IdempotencyAlreadyInProgressError:
-        raise http.HttpProblem(
-            409,
-            http.Code.conflict,
-            f"A request with the Idempotency-Key {key!r} is still being processed; retry shortly",
-        ) from None
 
 
 snapstart.prepare(bootstrap.event_store, lambda: store_for(accept_order))
