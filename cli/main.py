@@ -78,6 +78,11 @@ STATE_FILE = click.option(
     type=click.IntRange(1, 900),
     help="Seconds a placed order waits for payment before it is cancelled (default: the topology's 900).",
 )
+@click.option(
+    "--alarm-period",
+    type=click.IntRange(1, 3600),
+    help="Seconds of every alarm's period and between evaluations (default: the topology's 60).",
+)
 @click.option("--quiet", is_flag=True, help="Log only warnings and errors.")
 @click.option(
     "--log-format",
@@ -102,6 +107,7 @@ def dev(
     redelivery_delay: int | None,
     schedule_every: float | None,
     payment_deadline: int | None,
+    alarm_period: int | None,
     quiet: bool,
     log_format: str | None,
     reload: bool,
@@ -126,6 +132,7 @@ def dev(
         schedule_every=schedule_every,
         payment_deadline_seconds=payment_deadline or topology.PAYMENT_DEADLINE_SECONDS,
         hot_reload=reload,
+        alarm_period=alarm_period or topology.ALARM_PERIOD_SECONDS,
     )
     sys.exit(serve(options, quiet=quiet, log_format=log_format))
 
@@ -155,6 +162,26 @@ def seed(state_file: Path) -> None:
 
     for item in put_catalog(_dev_client(state_file)):
         click.echo(json.dumps(item))
+
+
+@main.command()
+@STATE_FILE
+@click.option("--all", "show_all", is_flag=True, help="Every alarm, not only those not OK.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per alarm.")
+def alarms(state_file: Path, show_all: bool, as_json: bool) -> None:
+    """Show the topology's CloudWatch alarms in `orders dev` and their state (exit 1 if one is in ALARM)."""
+    found = _dev_client(state_file).alarms()
+    counts: dict[str, int] = {}
+    for alarm in found:
+        counts[alarm["state"]] = counts.get(alarm["state"], 0) + 1
+        if as_json:
+            click.echo(json.dumps(alarm))
+        elif show_all or alarm["state"] != "OK":
+            click.echo(f"{alarm['state']:<17} {alarm['name']}  {alarm['metric']}  {alarm['reason'] or ''}")
+    if not as_json:
+        click.echo(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    if counts.get("ALARM"):
+        sys.exit(1)
 
 
 @main.group(invoke_without_command=True)

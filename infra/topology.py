@@ -196,6 +196,33 @@ class Alarm:
     threshold: float
     description: str
 
+    @property
+    def metric(self) -> AlarmMetric:
+        return ALARM_METRICS[self.kind]
+
+    @property
+    def dimension_value(self) -> str:
+        """The dimension's value by the topology's name: on AWS, the subject's physical name."""
+        return SERVICE if self.kind == "events_parked" else self.subject
+
+
+@dataclass(frozen=True)
+class AlarmMetric:
+    """The CloudWatch metric an alarm kind watches: the CDK app and `orders dev` both read it."""
+
+    namespace: str
+    name: str
+    dimension: str  # the one dimension, naming the alarm's subject
+    statistic: Literal["Sum", "Maximum"]
+
+
+# Every alarm is evaluated the same way: one period of a minute, breaching when the statistic
+# is greater than the threshold; a period without data is not breaching (a quiet function is OK).
+ALARM_PERIOD_SECONDS = 60
+ALARM_EVALUATION_PERIODS = 1
+ALARM_COMPARISON = "GreaterThanThreshold"
+ALARM_MISSING_DATA = "notBreaching"
+
 
 # --- functions ----------------------------------------------------------------------------------
 
@@ -579,6 +606,20 @@ def routes() -> tuple[Route, ...]:
 # A charge normally leaves the payment queue within seconds; one still there after 10 minutes
 # has failed about three times (a receive every visibility timeout) or nobody is consuming.
 PAYMENT_WAIT_ALARM_SECONDS = 600
+
+
+ALARM_METRICS: dict[str, AlarmMetric] = {
+    "dlq_depth": AlarmMetric("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "Maximum"),
+    "oldest_message_age": AlarmMetric("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "Maximum"),
+    "iterator_age": AlarmMetric("AWS/Lambda", "IteratorAge", "FunctionName", "Maximum"),
+    "api_5xx": AlarmMetric("AWS/ApiGateway", "5XXError", "ApiName", "Sum"),
+    "errors": AlarmMetric("AWS/Lambda", "Errors", "FunctionName", "Sum"),
+    "throttles": AlarmMetric("AWS/Lambda", "Throttles", "FunctionName", "Sum"),
+    # The projector's own metric, an EMF line of Powertools Metrics (streams/projector.py).
+    "events_parked": AlarmMetric(
+        COMMON_ENVIRONMENT["POWERTOOLS_METRICS_NAMESPACE"], "EventsParked", "service", "Sum"
+    ),
+}
 
 
 def alarms() -> tuple[Alarm, ...]:

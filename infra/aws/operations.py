@@ -18,7 +18,10 @@ from constructs import Construct
 
 from infra import topology
 
-PERIOD = Duration.minutes(1)
+PERIOD = Duration.seconds(topology.ALARM_PERIOD_SECONDS)
+# The topology's settings by their CloudFormation names, as CDK's enums spell them.
+_COMPARISONS = {"GreaterThanThreshold": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD}
+_MISSING_DATA = {"notBreaching": cloudwatch.TreatMissingData.NOT_BREACHING}
 
 
 class Operations(Construct):
@@ -60,40 +63,34 @@ class Operations(Construct):
                 alarm_description=spec.description,
                 metric=self.metric_for(spec),
                 threshold=spec.threshold,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                comparison_operator=_COMPARISONS[topology.ALARM_COMPARISON],
+                evaluation_periods=topology.ALARM_EVALUATION_PERIODS,
+                treat_missing_data=_MISSING_DATA[topology.ALARM_MISSING_DATA],
             )
             alarm.add_alarm_action(actions.SnsAction(self.topic))
             self.alarms[spec.name] = alarm
         self.dashboard = self._dashboard(name_prefix)
 
     def metric_for(self, spec: topology.Alarm) -> cloudwatch.IMetric:
-        if spec.kind == "dlq_depth":
-            return self.queues[spec.subject].metric_approximate_number_of_messages_visible(
-                period=PERIOD, statistic="Maximum"
-            )
-        if spec.kind == "oldest_message_age":
-            return self.queues[spec.subject].metric_approximate_age_of_oldest_message(
-                period=PERIOD, statistic="Maximum"
-            )
-        if spec.kind == "iterator_age":
-            return self.functions[spec.subject].metric("IteratorAge", period=PERIOD, statistic="Maximum")
-        if spec.kind == "api_5xx":
-            return self.api.metric_server_error(period=PERIOD, statistic="Sum")
-        if spec.kind == "errors":
-            return self.functions[spec.subject].metric_errors(period=PERIOD, statistic="Sum")
-        if spec.kind == "throttles":
-            return self.functions[spec.subject].metric_throttles(period=PERIOD, statistic="Sum")
-        if spec.kind == "events_parked":  # the projector's EMF metric (streams/projector.py)
-            return cloudwatch.Metric(
-                namespace=topology.COMMON_ENVIRONMENT["POWERTOOLS_METRICS_NAMESPACE"],
-                metric_name="EventsParked",
-                dimensions_map={"service": topology.SERVICE},
-                period=PERIOD,
-                statistic="Sum",
-            )
-        raise ValueError(f"alarm {spec.name}: no metric for kind {spec.kind!r}")
+        """The metric topology.ALARM_METRICS names for the alarm's kind, on its subject's physical name."""
+        metric = spec.metric
+        return cloudwatch.Metric(
+            namespace=metric.namespace,
+            metric_name=metric.name,
+            dimensions_map={metric.dimension: self._physical_name(spec)},
+            period=PERIOD,
+            statistic=metric.statistic,
+        )
+
+    def _physical_name(self, spec: topology.Alarm) -> str:
+        dimension = spec.metric.dimension
+        if dimension == "QueueName":
+            return self.queues[spec.subject].queue_name
+        if dimension == "FunctionName":
+            return self.functions[spec.subject].function_name
+        if dimension == "ApiName":
+            return self.api.rest_api_name
+        return spec.dimension_value  # the Powertools service: the same name everywhere
 
     def _dashboard(self, name_prefix: str) -> cloudwatch.Dashboard:
         functions = sorted(self.functions.items())

@@ -99,6 +99,12 @@ class DevClient:
         answer.raise_for_status()
         return answer.json()
 
+    def alarms(self) -> list[dict[str, Any]]:
+        """The topology's alarms and their state in the local CloudWatch (infra/emulator/alarms.py)."""
+        answer = self.http.get(f"{self.state.control_url}/local/alarms")
+        answer.raise_for_status()
+        return answer.json()["alarms"]
+
     def wait_idle(self, timeout: float = 60) -> bool:
         """True once the pipeline has looked idle three times in a row (0.2 s apart)."""
         return wait_until_idle(lambda: self.status()["idle"], timeout)

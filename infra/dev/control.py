@@ -17,6 +17,8 @@
   model and whether they agree; `GET /local/orders/<id>` adds its events (with correlation and
   causation ids), the state folded from them and the read model's row.
 - `GET /local/stock` lists every SKU head; `GET /local/dead-letters` what sits in each DLQ.
+- `GET /local/alarms` lists the topology's alarms with their state in moto's CloudWatch
+  (infra/emulator/alarms.py evaluates them), as `orders alarms` prints them.
 
 The console (infra/dev/console.py) reads these same routes.
 """
@@ -45,8 +47,9 @@ class ControlApi:
         redrive: Callable[[str], RedriveReport],
         system: SystemView,
         dead_letters: Callable[[], dict[str, list[dict[str, Any]]]],
+        alarms: Callable[[], list[dict[str, Any]]],
     ) -> None:
-        self.functions, self.status, self.emails = functions, status, emails
+        self.functions, self.status, self.emails, self.alarms = functions, status, emails, alarms
         self.redrive, self.system, self.dead_letters = redrive, system, dead_letters
         # Each rule's endpoint is the method that answers it: the routes are the whole API.
         self._map = Map(
@@ -59,6 +62,7 @@ class ControlApi:
                 Rule("/local/orders/<order_id>", methods=["GET"], endpoint=self.show_order),
                 Rule("/local/stock", methods=["GET"], endpoint=self.show_stock),
                 Rule("/local/dead-letters", methods=["GET"], endpoint=self.show_dead_letters),
+                Rule("/local/alarms", methods=["GET"], endpoint=self.show_alarms),
                 Rule("/local/dlq/<name>/redrive", methods=["POST"], endpoint=self.redrive_queue),
             ]
         )
@@ -136,6 +140,9 @@ class ControlApi:
 
     def show_dead_letters(self, request: Request) -> Response:
         return _json({"dead_letters": self.dead_letters()}, 200)
+
+    def show_alarms(self, request: Request) -> Response:
+        return _json({"alarms": self.alarms()}, 200)
 
 
 def _json(body: Any, status: int, error_type: str | None = None) -> Response:

@@ -38,13 +38,20 @@ from infra.dev.embedded_postgres import postgres_url
 from infra.dev.hot_reload import HotReload
 from infra.dev.inspection import SystemView
 from infra.dev.redrive import Redriver, RedriveReport
-from infra.emulator import logs, moto_cognito
+from infra.emulator import alarms, logs, moto_cognito
 from infra.emulator.aws import client
 from infra.emulator.background import wait_until_idle
 from infra.emulator.cognito_tokens import TokenVerifier
 from infra.emulator.environment import function_environment
 from infra.emulator.functions import DEFAULT_MAX_CONTAINERS, Functions
 from infra.emulator.gateway import MAX_BODY_BYTES, Gateway
+from infra.emulator.metrics import (
+    Metrics,
+    api_response_data,
+    invocation_data,
+    iterator_age_data,
+    queue_data,
+)
 from infra.emulator.moto_atomic import make_dynamodb_writes_atomic, write_lock
 from infra.emulator.queue_pump import QueuePump
 from infra.emulator.resources import Resources, create_resources
@@ -76,6 +83,7 @@ class Options:
     max_body_bytes: int = MAX_BODY_BYTES
     hot_reload: bool = True  # a code change retires warm containers (infra/dev/hot_reload.py)
     schedule_every: float | None = None  # seconds between scheduled runs; None: each schedule's rate
+    alarm_period: int = topology.ALARM_PERIOD_SECONDS  # every alarm's period; shorter for tests
 
 
 def route_buckets(options: Options) -> dict[tuple[str, str], TokenBucket]:
@@ -156,6 +164,8 @@ class LocalRuntime:
         self._journal: journal.Journal | None = None
         self._checkpointer: Checkpointer | None = None
         self.resources: Resources | None = None
+        self.metrics: Metrics | None = None
+        self.alarms: alarms.AlarmEvaluator | None = None
 
     # --- start ---------------------------------------------------------------------------------
 
@@ -202,7 +212,13 @@ class LocalRuntime:
         for environment in environments.values():
             if "PAYMENT_DEADLINE_SECONDS" in environment:
                 environment["PAYMENT_DEADLINE_SECONDS"] = str(options.payment_deadline_seconds)
-        self.functions = Functions(self.function_specs, environments, max_containers=options.max_containers)
+        metrics = self.metrics = self._start_metrics(resources)
+        self.functions = Functions(
+            self.function_specs,
+            environments,
+            max_containers=options.max_containers,
+            on_invocation=lambda invocation: metrics.put(invocation_data(invocation)),
+        )
         if options.hot_reload:
             self._hot_reload = HotReload(self.functions).start()
         start_after = None
@@ -239,6 +255,7 @@ class LocalRuntime:
                 name, event, source="api", correlation_id=correlation_id
             ),
             max_body_bytes=options.max_body_bytes,
+            on_response=lambda status: metrics.put(api_response_data(topology.API.name, status)),
         )
         control = ControlApi(
             self.functions,
@@ -247,6 +264,7 @@ class LocalRuntime:
             redrive=self.redrive,
             system=SystemView(resources, database_url),
             dead_letters=self.dead_letters,
+            alarms=self.describe_alarms,
         )
         self._control = _Server(control, 0)
         api_port = ApiPort()
@@ -268,11 +286,43 @@ class LocalRuntime:
         assert self.functions is not None
         return self.functions
 
+    def _metrics(self) -> Metrics:
+        assert self.metrics is not None
+        return self.metrics
+
+    def _start_metrics(self, resources: Resources) -> Metrics:
+        """CloudWatch in moto: the metrics every part reports, and the topology's alarms on them."""
+        from moto.sqs.models import sqs_backends
+
+        cloudwatch = client("cloudwatch", resources.endpoint)
+        metrics = Metrics(cloudwatch)
+        specs = topology.alarms()
+        period = self.options.alarm_period
+        alarms.create(cloudwatch, specs, period_seconds=period)
+        sqs_backend = sqs_backends[resources.account_id][resources.region]
+        watched = sorted({a.subject for a in specs if a.metric.dimension == "QueueName"})
+        self.alarms = alarms.AlarmEvaluator(
+            cloudwatch,
+            specs,
+            period_seconds=period,
+            samples=lambda: queue_data(sqs_backend, watched),
+            put=metrics.put,
+            flush=metrics.flush,
+        )
+        metrics.start()
+        self.alarms.start()
+        return metrics
+
+    def describe_alarms(self) -> list[dict[str, Any]]:
+        assert self.alarms is not None
+        return self.alarms.describe()
+
     def _start_pumps(self, resources: Resources, *, start_after: str | None) -> None:
         endpoint = resources.endpoint
         streams = client("dynamodbstreams", endpoint)
         shard = StreamReader.shard_of(streams, resources.stream_arn)
         sqs = client("sqs", endpoint)
+        metrics = self._metrics()
         for settings in topology.STREAM_CONSUMERS:
             failure_url = resources.queue_urls[settings.on_failure]
             self._stream_pumps.append(
@@ -284,6 +334,7 @@ class LocalRuntime:
                     stream_arn=resources.stream_arn,
                     shard_id=shard,
                     retry_delay=self.options.retry_delay,
+                    on_batch=lambda name, batch: metrics.put(iterator_age_data(name, batch)),
                 )
             )
         self._reader = StreamReader(
@@ -555,6 +606,10 @@ class LocalRuntime:
         phase("functions")
         for pump in pumps:
             pump.stop()
+        for observer in (self.alarms, self.metrics):
+            if observer is not None:
+                observer.stop()
+        self.alarms = self.metrics = None
         phase("pumps")
         self._queue_pumps, self._rule_pumps, self._stream_pumps, self._reader = [], [], [], None
         self._schedule_pumps = []

@@ -548,7 +548,10 @@ class Functions:
         *,
         max_containers: int = DEFAULT_MAX_CONTAINERS,
         code_root: Path = CODE_ROOT,
+        on_invocation: Callable[[Invocation], None] | None = None,
     ) -> None:
+        """`on_invocation` sees every invocation once it is recorded (the metrics Lambda reports)."""
+        self._on_invocation = on_invocation
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=10_000)
         self._runtimes = {
             function.name: FunctionRuntime(
@@ -563,6 +566,8 @@ class Functions:
 
     def _remember(self, invocation: Invocation) -> None:
         self.recent.append(invocation.summary())
+        if self._on_invocation is not None:
+            self._on_invocation(invocation)
         if not invocation.ok:
             assert invocation.error is not None
             logs.log(

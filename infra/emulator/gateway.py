@@ -95,7 +95,10 @@ class Gateway:
         clients: ClientBuckets | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         route_buckets: Mapping[tuple[str, str], TokenBucket] | None = None,
+        on_response: Callable[[int], None] | None = None,
     ) -> None:
+        """`on_response` sees every answer's status (API Gateway's Count, 4XXError, 5XXError)."""
+        self.on_response = on_response
         self.stage = stage
         self.verifier, self.bucket, self.invoke = verifier, bucket, invoke
         self.route_buckets = dict(route_buckets or {})  # (method, path) -> its own, lower limit
@@ -147,6 +150,8 @@ class Gateway:
             )
         response.headers.setdefault("X-Correlation-Id", correlation_id)
         response.headers["x-amzn-RequestId"] = request_id
+        if self.on_response is not None:
+            self.on_response(response.status_code)
         logs.log(
             "gateway",
             "request",

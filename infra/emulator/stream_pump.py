@@ -95,8 +95,11 @@ class StreamConsumerPump(Background):
         stream_arn: str,
         shard_id: str,
         retry_delay: float,
+        on_batch: Callable[[str, list[dict[str, Any]]], None] | None = None,
     ) -> None:
+        """`on_batch` sees each batch before it is delivered (for Lambda's IteratorAge metric)."""
         check_pattern(settings.filter_pattern)
+        self.on_batch = on_batch
         self.settings = settings
         self.invoke, self.send_failure = invoke, send_failure
         self.function_arn, self.stream_arn, self.shard_id = function_arn, stream_arn, shard_id
@@ -153,6 +156,8 @@ class StreamConsumerPump(Background):
         while batch and not self._stopping.is_set():
             if attempts and self._stopping.wait(backoff(self.retry_delay, attempts)):
                 return
+            if self.on_batch is not None:
+                self.on_batch(self.name, batch)
             invocation = self.invoke(self.name, {"Records": batch})
             failed_at = first_failure(batch, invocation)
             if failed_at is None:

@@ -77,5 +77,15 @@ def cognito(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def any_function(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Records the event; `{"metric": NAME}` prints it as Powertools' EMF line, `{"fail": ...}` raises."""
     _record({"event": event})
+    if "metric" in event:
+        from aws_lambda_powertools import Metrics
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        metrics = Metrics(namespace=event.get("namespace", "orders"), service="orders")
+        metrics.add_metric(name=event["metric"], unit=MetricUnit.Count, value=event.get("value", 1))
+        metrics.flush_metrics()
+    if "fail" in event:
+        raise ValueError(event["fail"])
     return {}

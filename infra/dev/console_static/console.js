@@ -177,8 +177,23 @@ async function showInvocations() {
   }));
 }
 
+async function showAlarms() {
+  const { alarms } = await api("alarms");
+  const counts = {};
+  alarms.forEach((alarm) => { counts[alarm.state] = (counts[alarm.state] || 0) + 1; });
+  $("#alarm-summary").textContent = Object.entries(counts).map(([state, n]) => `${n} ${state}`).join(", ");
+  const state = (alarm) => cell(alarm.state, `alarm-${alarm.state}`);
+  fill($("#alarms tbody"), alarms.filter((alarm) => alarm.state === "ALARM").map((alarm) => [
+    cell(alarm.name), state(alarm), cell(alarm.metric, "mono"), cell(alarm.statistic),
+    cell(`> ${alarm.threshold}`), cell(alarm.since), cell(alarm.reason),
+  ]));
+  fill($("#all-alarms tbody"), alarms.map((alarm) => [
+    cell(alarm.name), state(alarm), cell(alarm.metric, "mono"), cell(alarm.description),
+  ]));
+}
+
 async function refresh() {
-  const parts = [showOrders, showOrder, showStock, showQueues, showEmails, showInvocations];
+  const parts = [showOrders, showOrder, showStock, showAlarms, showQueues, showEmails, showInvocations];
   const outcomes = await Promise.allSettled(parts.map((part) => part()));
   outcomes.filter((o) => o.status === "rejected").forEach((o) => console.error(o.reason));
 }

@@ -1,0 +1,65 @@
+"""The local CloudWatch's pure parts: EMF lines read as metrics, Lambda's metrics per invocation,
+and an alarm's state from its periods' statistics."""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from infra import topology
+from infra.emulator.alarms import state_of
+from infra.emulator.functions import Invocation
+from infra.emulator.metrics import Datum, emf_data, invocation_data
+
+
+def powertools_line(capsys, name: str, value: float) -> str:
+    metrics = Metrics(namespace="orders", service="orders")
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.flush_metrics()
+    (line,) = [text for text in capsys.readouterr().out.splitlines() if "_aws" in text]
+    return line
+
+
+def test_a_powertools_emf_line_is_read_as_its_metric_with_its_dimensions(capsys) -> None:
+    line = powertools_line(capsys, "EventsParked", 3)
+    assert emf_data(line) == [Datum("orders", "EventsParked", (("service", "orders"),), 3.0, "Count")]
+
+
+def test_a_log_line_that_is_not_emf_carries_no_metric() -> None:
+    assert emf_data(json.dumps({"level": "INFO", "message": "Order placed"})) == []
+    assert emf_data("plain text") == []
+    assert emf_data(json.dumps({"_aws": {"CloudWatchMetrics": "nonsense"}})) == []
+
+
+def _invocation(error: dict | None, lines: tuple[str, ...] = ()) -> Invocation:
+    return Invocation("payment", "r-1", "sqs", None, False, error=error, duration_ms=12.5, log_lines=lines)
+
+
+def test_a_failed_invocation_counts_one_error_and_one_invocation() -> None:
+    data = {d.name: d.value for d in invocation_data(_invocation({"errorType": "ValueError"}))}
+    assert data == {"Invocations": 1, "Errors": 1, "Duration": 12.5}
+
+
+def test_a_throttled_invocation_counts_only_as_a_throttle(capsys) -> None:
+    data = invocation_data(_invocation({"errorType": "TooManyRequestsException"}))
+    assert [(d.name, d.value) for d in data] == [("Throttles", 1)]
+
+
+def test_an_invocation_carries_the_metrics_its_log_printed(capsys) -> None:
+    line = powertools_line(capsys, "OrdersPlaced", 2)
+    names = [d.name for d in invocation_data(_invocation(None, ("not json", line)))]
+    assert names == ["Invocations", "Errors", "Duration", "OrdersPlaced"]
+
+
+def test_an_alarm_is_in_alarm_only_when_its_periods_breach() -> None:
+    assert state_of([1.0], 0, topology.ALARM_COMPARISON)[0] == "ALARM"
+    assert state_of([0.0], 0, topology.ALARM_COMPARISON)[0] == "OK"
+    assert state_of([None], 0, topology.ALARM_COMPARISON)[0] == "OK"  # missing data is not breaching
+    assert state_of([1.0, None], 0, topology.ALARM_COMPARISON)[0] == "OK"
+
+
+def test_every_alarm_kind_has_one_metric_both_sides_read() -> None:
+    kinds = {alarm.kind for alarm in topology.alarms()}
+    assert kinds <= set(topology.ALARM_METRICS)
