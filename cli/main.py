@@ -79,6 +79,13 @@ STATE_FILE = click.option(
     help="Seconds a placed order waits for payment before it is cancelled (default: the topology's 900).",
 )
 @click.option(
+    "--stream-shards",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Shards of the table's stream: one batch per shard in flight per consumer, a key's records in one.",
+)
+@click.option(
     "--alarm-period",
     type=click.IntRange(1, 3600),
     help="Seconds of every alarm's period and between evaluations (default: the topology's 60).",
@@ -107,6 +114,7 @@ def dev(
     redelivery_delay: int | None,
     schedule_every: float | None,
     payment_deadline: int | None,
+    stream_shards: int,
     alarm_period: int | None,
     quiet: bool,
     log_format: str | None,
@@ -133,6 +141,7 @@ def dev(
         payment_deadline_seconds=payment_deadline or topology.PAYMENT_DEADLINE_SECONDS,
         hot_reload=reload,
         alarm_period=alarm_period or topology.ALARM_PERIOD_SECONDS,
+        stream_shards=stream_shards,
     )
     sys.exit(serve(options, quiet=quiet, log_format=log_format))
 

@@ -28,7 +28,7 @@ from infra import topology
 from infra.emulator.event_filter import matches
 from infra.emulator.functions import Invocation
 from infra.emulator.resources import Resources
-from infra.emulator.stream_pump import first_failure, lambda_record, sequence_number
+from infra.emulator.stream_pump import first_failure, lambda_record, sequence_number, shard_member
 
 Invoke = Callable[[str, Any], Invocation]
 STREAM_RETENTION = timedelta(hours=24)  # DynamoDB Streams keeps a record this long
@@ -222,11 +222,13 @@ class Redriver:
         return delivered, None
 
     def _read(self, pointed: StreamRange) -> list[dict[str, Any]]:
-        """The records from `start` to `end`, in Lambda's shape; [] when the stream no longer has them."""
+        """The records from `start` to `end`, in Lambda's shape; [] when the stream no longer has them.
+        A virtual shard's records are read from moto's shard, without the other shards' records."""
+        real_shard, member = shard_member(pointed.shard_id)
         try:
             iterator = self.streams.get_shard_iterator(
                 StreamArn=pointed.stream_arn,
-                ShardId=pointed.shard_id,
+                ShardId=real_shard,
                 ShardIteratorType="AT_SEQUENCE_NUMBER",
                 SequenceNumber=pointed.start,
             )["ShardIterator"]
@@ -238,9 +240,9 @@ class Redriver:
             for record in answer["Records"]:
                 if not pointed.holds(record["dynamodb"]["SequenceNumber"]):
                     return found
-                found.append(
-                    lambda_record(record, stream_arn=pointed.stream_arn, region=self.resources.region)
-                )
+                shaped = lambda_record(record, stream_arn=pointed.stream_arn, region=self.resources.region)
+                if member(shaped):
+                    found.append(shaped)
             if not answer["Records"]:
                 return found  # the end of an open shard: nothing newer has been written
             iterator = answer.get("NextShardIterator")

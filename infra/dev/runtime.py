@@ -58,7 +58,7 @@ from infra.emulator.resources import Resources, create_resources
 from infra.emulator.retry import DEFAULT_BASE_SECONDS
 from infra.emulator.rule_pump import RulePump
 from infra.emulator.schedule_pump import SchedulePump
-from infra.emulator.stream_pump import StreamConsumerPump, StreamReader
+from infra.emulator.stream_pump import DEFAULT_SHARDS, StreamConsumerPump, StreamReader
 from infra.emulator.throttle import TokenBucket
 
 HOST = "127.0.0.1"  # never another interface: moto and the control endpoint have no auth
@@ -84,6 +84,7 @@ class Options:
     hot_reload: bool = True  # a code change retires warm containers (infra/dev/hot_reload.py)
     schedule_every: float | None = None  # seconds between scheduled runs; None: each schedule's rate
     alarm_period: int = topology.ALARM_PERIOD_SECONDS  # every alarm's period; shorter for tests
+    stream_shards: int = DEFAULT_SHARDS  # virtual shards of the stream, a batch in flight in each
 
 
 def route_buckets(options: Options) -> dict[tuple[str, str], TokenBucket]:
@@ -334,6 +335,7 @@ class LocalRuntime:
                     stream_arn=resources.stream_arn,
                     shard_id=shard,
                     retry_delay=self.options.retry_delay,
+                    shards=self.options.stream_shards,
                     on_batch=lambda name, batch: metrics.put(iterator_age_data(name, batch)),
                 )
             )

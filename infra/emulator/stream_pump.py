@@ -2,7 +2,18 @@
 
 One reader follows the table's stream and hands each record to every consumer of the
 topology (two: the projector and the publisher), each with its own position, so one slow or
-failing consumer never holds the other back. Per consumer, as the event source mapping does:
+failing consumer never holds the other back.
+
+Shards: a table's stream on AWS has several shards, a partition key's records all in one of
+them, in order; the event source mapping processes one batch per shard at a time, the shards
+concurrently. moto's stream has one shard, so each consumer splits it into `shards` virtual
+shards by a hash of the partition key (`shard_of`): one worker thread, one batch in flight,
+one position, one retry and bisect state per shard. So two orders' events are processed at
+the same time, as on AWS, while one order's events stay in order. A virtual shard's id is
+moto's shard id plus `.<k>of<shards>` (`virtual_shard_id`), which the on-failure pointer
+carries and the redrive reads back (`shard_member`).
+
+Per consumer and shard, as the event source mapping does:
   - records that do not match the filter pattern are skipped (only INSERTs of `EV#` items);
   - batches of up to `batch_size`, in stream order, shaped as Lambda's DynamoDB event;
   - a partial batch response checkpoints at the lowest failed sequence number: records before
@@ -19,9 +30,11 @@ from __future__ import annotations
 import base64
 import collections
 import json
+import re
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +47,8 @@ from infra.emulator.functions import Invocation
 from infra.emulator.retry import backoff
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
+PARTITION_KEY = "PK"  # the table's hash key (ordering/adapters/dynamodb_table.py)
+DEFAULT_SHARDS = 2
 IDLE_POLL_SECONDS = 0.25
 BUSY_POLL_SECONDS = 0.02
 
@@ -62,6 +77,27 @@ def _json_value(value: Any) -> Any:
 
 def sequence_number(record: dict[str, Any]) -> str:
     return record["dynamodb"]["SequenceNumber"]
+
+
+def shard_of(record: dict[str, Any], shards: int) -> int:
+    """The virtual shard of a record: a stable hash of its partition key (the same every run)."""
+    key = record.get("dynamodb", {}).get("Keys", {}).get(PARTITION_KEY)
+    return zlib.crc32(json.dumps(key, sort_keys=True).encode()) % shards
+
+
+def virtual_shard_id(real: str, index: int, shards: int) -> str:
+    return real if shards == 1 else f"{real}.{index}of{shards}"
+
+
+def shard_member(shard_id: str) -> tuple[str, Callable[[dict[str, Any]], bool]]:
+    """moto's shard that holds a (virtual) shard's records, and which of its records are the
+    virtual shard's: how a redrive reads an on-failure pointer's records again."""
+    real, _, part = shard_id.rpartition(".")
+    match = re.fullmatch(r"(\d+)of(\d+)", part) if real else None
+    if match is None:
+        return shard_id, lambda record: True
+    index, shards = int(match[1]), int(match[2])
+    return real, lambda record: shard_of(record, shards) == index
 
 
 def first_failure(batch: list[dict[str, Any]], invocation: Invocation) -> int | None:
@@ -95,17 +131,25 @@ class StreamConsumerPump(Background):
         stream_arn: str,
         shard_id: str,
         retry_delay: float,
+        shards: int = 1,
         on_batch: Callable[[str, list[dict[str, Any]]], None] | None = None,
     ) -> None:
-        """`on_batch` sees each batch before it is delivered (for Lambda's IteratorAge metric)."""
+        """`shards` virtual shards of moto's one; `on_batch` sees each batch before it is
+        delivered (for Lambda's IteratorAge metric)."""
         check_pattern(settings.filter_pattern)
+        if shards < 1:
+            raise ValueError("a stream has at least one shard")
         self.on_batch = on_batch
         self.settings = settings
         self.invoke, self.send_failure = invoke, send_failure
-        self.function_arn, self.stream_arn, self.shard_id = function_arn, stream_arn, shard_id
+        self.function_arn, self.stream_arn = function_arn, stream_arn
+        self.shards = shards
+        self.shard_ids = [virtual_shard_id(shard_id, index, shards) for index in range(shards)]
         self.retry_delay = retry_delay
-        self._pending: collections.deque[dict[str, Any]] = collections.deque()
+        self._pending: list[collections.deque[dict[str, Any]]] = [collections.deque() for _ in range(shards)]
+        self._busy_shards: set[int] = set()
         self._changed = threading.Condition()
+        self._counting = threading.Lock()
         self.delivered = 0
         self.retries = 0
         self.dead_lettered = 0
@@ -123,36 +167,60 @@ class StreamConsumerPump(Background):
         wanted = [record for record in records if matches(self.settings.filter_pattern, record)]
         if wanted:
             with self._changed:
-                self._pending.extend(wanted)
+                for record in wanted:
+                    self._pending[shard_of(record, self.shards)].append(record)
                 self._changed.notify_all()
 
     @property
     def idle(self) -> bool:
         with self._changed:
-            return not self._pending and not self._busy
+            return not any(self._pending) and not self._busy_shards
+
+    @property
+    def busy(self) -> bool:
+        with self._changed:
+            return bool(self._busy_shards)
+
+    def _count(self, **increments: int) -> None:
+        with self._counting:
+            for name, value in increments.items():
+                setattr(self, name, getattr(self, name) + value)
 
     def _run(self) -> None:
+        """Shard 0 on this thread, each other shard on one of its own: a batch per shard at a time."""
+        others = [
+            threading.Thread(target=self._run_shard, args=(index,), daemon=True, name=f"{self.name}-{index}")
+            for index in range(1, self.shards)
+        ]
+        for thread in others:
+            thread.start()
+        self._run_shard(0)
+        for thread in others:
+            thread.join()
+
+    def _run_shard(self, shard: int) -> None:
+        pending = self._pending[shard]
         while not self._stopping.is_set():
             with self._changed:
-                while not self._pending and not self._stopping.is_set():
+                while not pending and not self._stopping.is_set():
                     self._changed.wait(timeout=1)
                 if self._stopping.is_set():
                     return
-                count = min(self.settings.batch_size, len(self._pending))
-                batch = [self._pending.popleft() for _ in range(count)]
-                self._busy = True
+                count = min(self.settings.batch_size, len(pending))
+                batch = [pending.popleft() for _ in range(count)]
+                self._busy_shards.add(shard)
             try:
-                self._deliver(batch, attempts=0)
+                self._deliver(batch, attempts=0, shard=shard)
             except Exception as error:  # a bug of ours must not stop the stream silently
                 logs.log(
                     "stream", "delivery loop failed", level="ERROR", function=self.name, error=repr(error)
                 )
-                self._dead_letter(batch, "LocalRuntimeError", None, attempts=0)
+                self._dead_letter(batch, "LocalRuntimeError", None, attempts=0, shard=shard)
             finally:
                 with self._changed:
-                    self._busy = False
+                    self._busy_shards.discard(shard)
 
-    def _deliver(self, batch: list[dict[str, Any]], attempts: int) -> None:
+    def _deliver(self, batch: list[dict[str, Any]], attempts: int, shard: int = 0) -> None:
         while batch and not self._stopping.is_set():
             if attempts and self._stopping.wait(backoff(self.retry_delay, attempts)):
                 return
@@ -161,31 +229,32 @@ class StreamConsumerPump(Background):
             invocation = self.invoke(self.name, {"Records": batch})
             failed_at = first_failure(batch, invocation)
             if failed_at is None:
-                self.delivered += len(batch)
+                self._count(delivered=len(batch))
                 return
-            self.delivered += failed_at
+            self._count(delivered=failed_at)
             progressed = failed_at > 0
             batch = batch[failed_at:]
             attempts += 1
             too_old = self._too_old(batch[0])
             if too_old or attempts > self.settings.maximum_retry_attempts:
                 condition = "RecordAgeExceeded" if too_old else "RetryAttemptsExhausted"
-                self._dead_letter(batch, condition, invocation, attempts)
+                self._dead_letter(batch, condition, invocation, attempts, shard=shard)
                 return
-            self.retries += 1
+            self._count(retries=1)
             logs.log(
                 "stream",
                 "batch failed; retrying",
                 level="WARNING",
                 function=self.name,
+                shard=self.shard_ids[shard],
                 records=len(batch),
                 attempt=attempts,
                 first_sequence_number=sequence_number(batch[0]),
             )
             if self.settings.bisect_on_error and not progressed and len(batch) > 1:
                 half = len(batch) // 2
-                self._deliver(batch[:half], attempts)
-                self._deliver(batch[half:], attempts)
+                self._deliver(batch[:half], attempts, shard)
+                self._deliver(batch[half:], attempts, shard)
                 return
 
     def _too_old(self, record: dict[str, Any]) -> bool:
@@ -196,7 +265,13 @@ class StreamConsumerPump(Background):
         )
 
     def _dead_letter(
-        self, batch: list[dict[str, Any]], condition: str, invocation: Invocation | None, attempts: int
+        self,
+        batch: list[dict[str, Any]],
+        condition: str,
+        invocation: Invocation | None,
+        attempts: int,
+        *,
+        shard: int = 0,
     ) -> None:
         """What Lambda sends to a stream mapping's on-failure destination: a pointer, not the records."""
         created = [record["dynamodb"].get("ApproximateCreationDateTime") for record in batch]
@@ -215,7 +290,7 @@ class StreamConsumerPump(Background):
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "DDBStreamBatchInfo": {
-                "shardId": self.shard_id,
+                "shardId": self.shard_ids[shard],
                 "startSequenceNumber": sequence_number(batch[0]),
                 "endSequenceNumber": sequence_number(batch[-1]),
                 "approximateArrivalOfFirstRecord": _iso(created[0]),
@@ -225,7 +300,7 @@ class StreamConsumerPump(Background):
             },
         }
         self.send_failure(pointer)
-        self.dead_lettered += len(batch)
+        self._count(dead_lettered=len(batch))
         logs.log(
             "stream",
             "records sent to the on-failure queue",

@@ -25,12 +25,24 @@ def _record(entry: dict[str, Any]) -> None:
 
 def stream(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """A stream consumer. With FAIL_BY=raise it raises on a poison record (a function error),
-    otherwise it reports the poison and every later record (partial batch response)."""
+    otherwise it reports the poison and every later record (partial batch response). A batch
+    with a "slow" record takes a second; each entry notes when the batch started and ended."""
     records = event["Records"]
     numbers = [record["dynamodb"]["SequenceNumber"] for record in records]
     poisoned = [POISON in json.dumps(record["dynamodb"].get("NewImage", {})) for record in records]
     first_bad = poisoned.index(True) if True in poisoned else len(records)
-    _record({"event": event, "processed": numbers[:first_bad], "failed": numbers[first_bad:]})
+    started = time.time()
+    if "slow" in json.dumps([record["dynamodb"].get("NewImage", {}) for record in records]):
+        time.sleep(1)  # a batch long enough that another shard's batch runs meanwhile
+    _record(
+        {
+            "event": event,
+            "processed": numbers[:first_bad],
+            "failed": numbers[first_bad:],
+            "started": started,
+            "ended": time.time(),
+        }
+    )
     if first_bad == len(records):
         return {"batchItemFailures": []}
     if os.environ.get("FAIL_BY") == "raise":

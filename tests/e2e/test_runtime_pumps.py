@@ -23,6 +23,7 @@ from infra.dev.runtime import LocalRuntime, Options
 from infra.dev.state import DevState
 from infra.emulator.aws import client
 from infra.emulator.functions import CODE_ROOT
+from infra.emulator.stream_pump import DEFAULT_SHARDS, shard_of
 from tests.e2e.conftest import STAND_IN_API_TIMEOUT, STAND_INS, eventually, recorded, stand_in_functions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.moto, pytest.mark.postgres, pytest.mark.xdist_group("e2e")]
@@ -136,6 +137,39 @@ def test_both_stream_consumers_get_each_event_insert_once_in_order_in_lambdas_sh
     assert record["dynamodb"]["StreamViewType"] == "NEW_IMAGE"
     assert record["dynamodb"]["NewImage"]["version"] == {"N": "1"}
     assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int)
+
+
+def test_two_keys_batches_overlap_in_time_while_each_key_stays_in_order(state, record_dir):
+    """One batch per shard at a time, the shards at once: the stream has several shards, as on AWS."""
+    tag = uuid.uuid4().hex[:8]
+    keys = [f"ORDER#{tag}-{n}" for n in range(50)]
+    shard = {key: shard_of({"dynamodb": {"Keys": {"PK": {"S": key}}}}, DEFAULT_SHARDS) for key in keys}
+    first = keys[0]
+    other = next(key for key in keys if shard[key] != shard[first])
+    for version in (1, 2, 3):
+        for key in (first, other):
+            put_event_item(state, key, version, note="slow")
+    for function in ("projector", "publisher"):
+        eventually(lambda f=function: len(delivered_keys(record_dir, f, first)) == 3, timeout=60)
+        eventually(lambda f=function: len(delivered_keys(record_dir, f, other)) == 3, timeout=60)
+        for key in (first, other):
+            assert delivered_keys(record_dir, function, key) == [f"EV#{v:010d}" for v in (1, 2, 3)]
+
+        def spans(key: str, f: str = function) -> list[tuple[float, float]]:
+            return [
+                (entry["started"], entry["ended"])
+                for entry in recorded(record_dir, f)
+                if any(r["dynamodb"]["Keys"]["PK"]["S"] == key for r in entry["event"]["Records"])
+            ]
+
+        assert all(
+            {r["dynamodb"]["Keys"]["PK"]["S"] for r in entry["event"]["Records"]} <= {first}
+            or {r["dynamodb"]["Keys"]["PK"]["S"] for r in entry["event"]["Records"]} <= {other}
+            for entry in recorded(record_dir, function)
+            if first in json.dumps(entry["event"]) or other in json.dumps(entry["event"])
+        ), "a batch mixed two shards' keys"
+        overlapping = [(a, b) for a in spans(first) for b in spans(other) if a[0] < b[1] and b[0] < a[1]]
+        assert overlapping, f"{function}: no batch of {first} ran while one of {other} did"
 
 
 def test_a_poison_record_ends_alone_in_each_on_failure_queue_and_the_rest_flow(state, record_dir):
