@@ -3,9 +3,10 @@
 - `POST /2015-03-31/functions/<name>/invocations` is Lambda's Invoke path, so `aws lambda
   invoke --endpoint-url <control_url>` and boto3's lambda client work against it. `orders
   token` uses it to run the Cognito post-confirmation trigger, as Cognito would.
-- `GET /local/invocations[?function=&correlation_id=&traced=&request_id=&limit=]` lists
-  recent invocations (function, request id, source, correlation id, outcome, duration, cold
-  or warm, log lines): how a test proves that a refused request never reached a function.
+- `GET /local/invocations[?function=&correlation_id=&traced=&request_id=&trace_id=&limit=]`
+  lists recent invocations (function, request id, source, correlation id, X-Ray trace id,
+  outcome, duration, cold or warm, log lines): how a test proves that a refused request never
+  reached a function; `trace_id` lists one trace's invocations.
   `correlation_id` is the id the invocation was called with (the API's); `traced` also
   matches an id the function logged, so it follows a request down the pipeline.
 - `GET /local/status` says whether the pipeline is idle (every stream record delivered,
@@ -96,7 +97,7 @@ class ControlApi:
         return response
 
     def invocations(self, request: Request) -> Response:
-        fields = ("function", "source", "request_id", "correlation_id")
+        fields = ("function", "source", "request_id", "correlation_id", "trace_id")
         wanted = {key: request.args[key] for key in fields if key in request.args}
         traced = request.args.get("traced")  # the caller's or any logged correlation id
         found = [

@@ -67,7 +67,7 @@ def lambda_variables(
     """
     return {
         "_HANDLER": function.handler,
-        "_X_AMZN_TRACE_ID": trace_header(),  # per invocation on AWS; one per container here
+        "_X_AMZN_TRACE_ID": trace_header(),  # the init's; each invocation gets its own (traces.py)
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import topology
-from infra.emulator import logs
+from infra.emulator import logs, traces
 from infra.emulator.aws import ACCOUNT_ID, REGION
 from infra.emulator.worker import INVOCATION_END, RESTORE_REQUEST
 
@@ -59,6 +59,7 @@ class Invocation:
     error: dict[str, Any] | None = None
     duration_ms: float = 0.0
     log_lines: tuple[str, ...] = ()
+    trace_id: str | None = None  # the X-Ray trace it ran in (traces.py)
 
     @property
     def ok(self) -> bool:
@@ -74,6 +75,7 @@ class Invocation:
             "ok": self.ok,
             "error_type": None if self.error is None else self.error.get("errorType"),
             "duration_ms": round(self.duration_ms, 1),
+            "trace_id": self.trace_id,
             "correlation_ids": self.correlation_ids(),
             "logs": list(self.log_lines),
         }
@@ -364,6 +366,7 @@ class FunctionRuntime:
     def invoke(self, event: Any, *, source: str, correlation_id: str | None = None) -> Invocation:
         request_id = str(uuid.uuid4())
         timeout = self.function.timeout_seconds
+        trace_header = traces.invocation_header(event)
 
         def outcome(
             cold: bool,
@@ -386,6 +389,7 @@ class FunctionRuntime:
                 error,
                 duration_ms,
                 lines,
+                traces.root_of(trace_header),
             )
             self._record(done)
             return done
@@ -411,6 +415,7 @@ class FunctionRuntime:
                 "aws_request_id": request_id,
                 "deadline_ms": int((time.time() + timeout) * 1000),
                 "log_group_name": f"/aws/lambda/{self.function.name}",
+                "trace_header": trace_header,  # the worker sets _X_AMZN_TRACE_ID to it
             }
             started = time.monotonic()
             try:

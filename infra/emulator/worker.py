@@ -95,7 +95,11 @@ def serve_initialised(
         if init_error is not None:
             reply["error"] = init_error
         else:
-            context = LambdaContext(**request["context"])
+            fields = dict(request["context"])
+            trace_header = fields.pop("trace_header", None)
+            if trace_header:  # set anew for each invocation, as Lambda does
+                os.environ["_X_AMZN_TRACE_ID"] = trace_header
+            context = LambdaContext(**fields)
             try:
                 result = handler(request["event"], context)  # type: ignore[misc]
             except Exception as error:

@@ -39,6 +39,11 @@ def test_a_paid_order_is_fulfilled_its_stock_committed_and_confirmed_by_one_emai
     (email,) = shop.emails_to(ada.email)
     assert email.source == shop.dev.resources.sender_email
     assert accepted["order_id"] in email.subject + email.body
+    # The publisher's payment request carries its invocation's trace: payment continues it.
+    trail = shop.dev.invocations(traced=answer.headers["X-Correlation-Id"])
+    payments = [i["trace_id"] for i in trail if i["function"] == "payment"]
+    assert payments
+    assert set(payments) <= {i["trace_id"] for i in trail if i["function"] == "publisher"}
 
 
 def test_a_declined_payment_cancels_the_order_releases_its_stock_and_says_so_by_email(shop: Shop):

@@ -332,6 +332,29 @@ def test_each_function_sees_its_own_topology_environment_and_nothing_of_the_shel
     assert "ORDERS_TEST_SHELL_ONLY" not in query
 
 
+def test_each_invocation_runs_in_a_trace_of_its_own_and_an_sqs_message_s_trace_is_continued(
+    dev, token, state, record_dir
+):
+    from infra.emulator.traces import root_of
+
+    answers = [call(dev, token) for _ in range(2)]
+    headers = [a["environment"]["_X_AMZN_TRACE_ID"] for a in answers]
+    assert root_of(headers[0]) != root_of(headers[1])  # set anew per invocation, as Lambda does
+    for answer, header in zip(answers, headers, strict=True):
+        (invocation,) = dev.invocations(request_id=answer["request_id"])
+        assert invocation["trace_id"] == root_of(header)
+    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    tag = uuid.uuid4().hex
+    aws(state, "sqs").send_message(
+        QueueUrl=state.resources.queue_urls["payment"],
+        MessageBody=json.dumps({"tag": tag}),
+        MessageSystemAttributes={"AWSTraceHeader": {"StringValue": header, "DataType": "String"}},
+    )
+    eventually(lambda: any(tag in json.dumps(e["event"]) for e in recorded(record_dir, "payment")))
+    traced = eventually(lambda: dev.invocations(function="payment", trace_id=root_of(header)))
+    assert all(i["source"] == "sqs" for i in traced)
+
+
 def test_a_warm_container_keeps_its_globals_and_a_timeout_kills_it(dev, token):
     first, second = call(dev, token), call(dev, token)
     assert second["pid"] == first["pid"]

@@ -8,6 +8,7 @@ const api = (path) => fetch(`api/${path}`).then((answer) => {
 });
 const $ = (selector) => document.querySelector(selector);
 let selectedOrder = new URLSearchParams(location.search).get("order");
+let selectedTrace = null;  // an X-Ray trace id: the invocations show that trace only
 
 function cell(text, className) {
   const td = document.createElement("td");
@@ -155,11 +156,29 @@ async function showEmails() {
   }));
 }
 
+function traceLink(id) {
+  const link = document.createElement("a");
+  link.href = "#invocations";
+  link.className = "trace-link";
+  link.textContent = id ? id.slice(-8) : "";
+  link.title = id || "";
+  link.addEventListener("click", (click) => {
+    click.preventDefault();
+    selectedTrace = selectedTrace === id ? null : id;
+    refresh();
+  });
+  return link;
+}
+
 async function showInvocations() {
   const wanted = correlationFilter();
   const query = new URLSearchParams({ limit: "50" });
   if (wanted) query.set("traced", wanted);
+  if (selectedTrace) query.set("trace_id", selectedTrace);
   const { invocations } = await api(`invocations?${query}`);
+  $("#trace").textContent = selectedTrace
+    ? `trace ${selectedTrace}: ${invocations.map((i) => i.function).join(" → ")} (click its id again to show all)`
+    : "";
   fill($("#invocations tbody"), invocations.reverse().map((invocation) => {
     const logs = document.createElement("details");
     logs.innerHTML = "<summary></summary><pre></pre>";
@@ -172,6 +191,7 @@ async function showInvocations() {
       cell(`${invocation.duration_ms} ms`),
       cell(invocation.ok ? "ok" : invocation.error_type, invocation.ok ? "" : "failed"),
       cell(invocation.correlation_ids.join(" "), "mono"),
+      cell(traceLink(invocation.trace_id), "mono"),
       cell(logs),
     ];
   }));

@@ -1,0 +1,43 @@
+"""X-Ray trace headers per invocation, as Lambda sets `_X_AMZN_TRACE_ID`.
+
+On AWS each invocation gets a trace header: a new trace (API Gateway starts one per request,
+the stream mapping one per batch), or, for an SQS batch whose first message carries an
+`AWSTraceHeader` (the publisher sets it from its own invocation's header), that trace
+continued with a new parent segment. The local runtime does the same and records each
+invocation's trace id, so the invocations of one trace can be listed together
+(`GET /local/invocations?trace_id=`, the console); no segments or timings are collected.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+
+def new_header() -> str:
+    trace = uuid.uuid4().hex
+    return f"Root=1-{trace[:8]}-{trace[8:]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
+
+
+def root_of(header: str | None) -> str | None:
+    """The trace id (`Root=`) of a header, or None."""
+    for part in (header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "Root" and value:
+            return value
+    return None
+
+
+def continued(header: str) -> str:
+    """The same trace, with a new parent: the segment of the invocation that continues it."""
+    return f"Root={root_of(header)};Parent={uuid.uuid4().hex[:16]};Sampled=1"
+
+
+def invocation_header(event: Any) -> str:
+    """The header an invocation of `event` runs with: an SQS batch's first message's trace,
+    continued, or a new trace."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    first = records[0] if isinstance(records, list) and records and isinstance(records[0], dict) else {}
+    attributes = first.get("attributes") if first.get("eventSource") == "aws:sqs" else None
+    incoming = attributes.get("AWSTraceHeader") if isinstance(attributes, dict) else None
+    return continued(incoming) if isinstance(incoming, str) and root_of(incoming) else new_header()
