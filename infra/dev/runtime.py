@@ -295,10 +295,11 @@ class LocalRuntime:
 
     def _start_metrics(self, resources: Resources) -> Metrics:
         """CloudWatch in moto: the metrics every part reports, and the topology's alarms on them."""
+        from moto.cloudwatch.models import cloudwatch_backends
         from moto.sqs.models import sqs_backends
 
         cloudwatch = client("cloudwatch", resources.endpoint)
-        metrics = Metrics(cloudwatch)
+        metrics = Metrics(cloudwatch, backend=cloudwatch_backends[resources.account_id][resources.region])
         specs = topology.alarms()
         period = self.options.alarm_period
         alarms.create(cloudwatch, specs, period_seconds=period)

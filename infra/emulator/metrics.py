@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from infra.emulator import logs
@@ -27,6 +27,10 @@ from infra.emulator.background import Background
 from infra.emulator.functions import Invocation
 
 FLUSH_SECONDS = 1.0
+# moto scans every data point it holds for each statistic asked: a day of points would make
+# each alarm evaluation slower. Kept locally for three hours (CloudWatch keeps 15 months).
+RETENTION_SECONDS = 3 * 3600
+PRUNE_EVERY_FLUSHES = 60
 PUT_LIMIT = 1000  # CloudWatch takes at most 1,000 metrics per PutMetricData call
 
 Dimensions = tuple[tuple[str, str], ...]
@@ -132,9 +136,10 @@ def queue_data(sqs_backend: Any, queue_names: Iterable[str]) -> list[Datum]:
 class Metrics(Background):
     """Gathers data points and puts them into moto's CloudWatch every `flush_seconds`."""
 
-    def __init__(self, cloudwatch: Any, *, flush_seconds: float = FLUSH_SECONDS) -> None:
+    def __init__(self, cloudwatch: Any, *, flush_seconds: float = FLUSH_SECONDS, backend: Any = None) -> None:
+        """`backend`: moto's CloudWatch backend (in this process), whose old points are dropped."""
         super().__init__(name="metrics")
-        self.cloudwatch = cloudwatch
+        self.cloudwatch, self.backend = cloudwatch, backend
         self.flush_seconds = flush_seconds
         self._buffer: list[Datum] = []
         self._lock = threading.Lock()
@@ -144,8 +149,12 @@ class Metrics(Background):
             self._buffer.extend(data)
 
     def _run(self) -> None:
+        flushes = 0
         while not self._stopping.wait(self.flush_seconds):
             self.flush()
+            flushes += 1
+            if self.backend is not None and flushes % PRUNE_EVERY_FLUSHES == 0:
+                prune(self.backend, datetime.now(UTC) - timedelta(seconds=RETENTION_SECONDS))
         self.flush()
 
     def flush(self) -> None:
@@ -180,3 +189,13 @@ class Metrics(Background):
                     )
                 except Exception as error:  # moto stopping, or a metric it refuses: log, go on
                     logs.log("metrics", "putting metrics failed", level="WARNING", error=repr(error))
+
+
+def prune(backend: Any, before: datetime) -> None:
+    """Drop moto's data points older than `before` (a new list: readers keep the one they hold)."""
+    naive = before.replace(tzinfo=None)  # moto may hold naive UTC times
+
+    def recent(datum: Any) -> bool:
+        return datum.timestamp >= (naive if datum.timestamp.tzinfo is None else before)
+
+    backend.metric_data = [datum for datum in list(backend.metric_data) if recent(datum)]

@@ -75,6 +75,7 @@ def eventually(check: Callable[[], Any], *, timeout: float = 30, interval: float
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = Path(sys.executable).with_name("orders")  # the console script of this environment
 START_TIMEOUT = 120
+E2E_ALARM_PERIOD = 2  # seconds: the shared `orders dev` evaluates its alarms this often
 
 
 @dataclass
@@ -161,7 +162,7 @@ def orders_dev(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> 
         dev = dev_process.start(
             scratch / "dev.json",
             scratch / "dev.log",
-            "--retry-delay", "0.05", "--redelivery-delay", "1",
+            "--retry-delay", "0.05", "--redelivery-delay", "1", "--alarm-period", str(E2E_ALARM_PERIOD),
             environment={**os.environ, "DATABASE_URL": postgres.url},
             orders=(str(ORDERS),),
             timeout=START_TIMEOUT,

@@ -59,6 +59,18 @@ def test_orders_replay_rebuilds_the_read_model_of_the_running_system(orders_dev,
     assert "inventory" in dry_run
 
 
+def test_orders_alarms_lists_every_alarm_of_the_topology_with_its_state(orders_dev):
+    import json as json_module
+
+    from infra import topology
+
+    answer = orders("alarms", "--json", "--state-file", str(orders_dev.state_file), check=False)
+    alarms = [json_module.loads(line) for line in answer.stdout.splitlines()]
+    assert {a["name"] for a in alarms} == {a.name for a in topology.alarms()}
+    assert {a["state"] for a in alarms} <= {"OK", "ALARM", "INSUFFICIENT_DATA"}
+    assert answer.returncode == (1 if any(a["state"] == "ALARM" for a in alarms) else 0), answer.stderr
+
+
 def test_the_commands_say_plainly_when_no_orders_dev_is_running(tmp_path):
     answer = orders("token", "nobody", "--state-file", str(tmp_path / "none.json"), check=False)
     assert answer.returncode != 0

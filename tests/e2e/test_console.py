@@ -111,9 +111,12 @@ def test_the_console_shows_an_order_move_to_fulfilled_with_its_log_and_email(
     def order_page(b):
         types = [e.text for e in b.find_elements(By.CSS_SELECTOR, "#event-log .event-type")]
         log, agreement = b.find_element(By.ID, "event-log").text, b.find_element(By.ID, "agreement").text
-        return (types, log, agreement) if "ConfirmationSent" in types else False
+        # The read model follows the log by a stream batch: it agrees once the projector caught up.
+        return (types, log, agreement) if "ConfirmationSent" in types and "agrees" in agreement else False
 
-    types, log, agreement = wait_for(browser, order_page, "the event log never showed ConfirmationSent")
+    types, log, agreement = wait_for(
+        browser, order_page, "the event log never showed ConfirmationSent with the read model agreeing"
+    )
     assert types[0] == "OrderPlaced"
     assert "PaymentSucceeded" in types
     assert "OrderFulfilled" in types
@@ -236,6 +239,15 @@ def test_a_dead_letter_queue_is_redriven_from_the_console(browser, orders_dev, s
             b.find_element(By.XPATH, "//table[@id='queues']//tr[td[1]='payment-dlq']/td[2]").text == "1"
         ),
         "payment-dlq never showed its parked message",
+    )
+    # The DLQ's alarm fires within an alarm period, and the console shows it with its metric.
+    wait_for(
+        browser,
+        lambda b: any(
+            "payment-dlq-not-empty" in row.text and "ApproximateNumberOfMessagesVisible" in row.text
+            for row in b.find_elements(By.CSS_SELECTOR, "#alarms tbody tr")
+        ),
+        "the console never showed payment-dlq-not-empty in ALARM",
     )
     wait_for(browser, lambda b: b.find_element(By.CSS_SELECTOR, button).click() or True, "no redrive button")
     report = wait_for(

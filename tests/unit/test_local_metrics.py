@@ -63,3 +63,24 @@ def test_an_alarm_is_in_alarm_only_when_its_periods_breach() -> None:
 def test_every_alarm_kind_has_one_metric_both_sides_read() -> None:
     kinds = {alarm.kind for alarm in topology.alarms()}
     assert kinds <= set(topology.ALARM_METRICS)
+
+
+def test_points_older_than_the_local_retention_are_dropped_and_newer_ones_kept() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+    from moto import mock_aws
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    from infra.emulator.metrics import prune
+
+    with mock_aws():
+        cloudwatch = boto3.client("cloudwatch", region_name="eu-west-1")
+        now = datetime.now(UTC)
+        for age, value in ((timedelta(hours=4), 1.0), (timedelta(minutes=1), 2.0)):
+            cloudwatch.put_metric_data(
+                Namespace="orders", MetricData=[{"MetricName": "M", "Value": value, "Timestamp": now - age}]
+            )
+        backend = cloudwatch_backends["123456789012"]["eu-west-1"]
+        prune(backend, now - timedelta(hours=3))
+        assert [datum.value for datum in backend.metric_data] == [2.0]
