@@ -53,6 +53,7 @@ from infra.emulator.metrics import (
     queue_data,
 )
 from infra.emulator.moto_atomic import make_dynamodb_writes_atomic, write_lock
+from infra.emulator.moto_events import keep_event_trace_headers
 from infra.emulator.moto_sqs import keep_batch_system_attributes
 from infra.emulator.queue_pump import QueuePump
 from infra.emulator.resources import Resources, create_resources
@@ -183,6 +184,7 @@ class LocalRuntime:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our gateway logs its own lines
         make_dynamodb_writes_atomic()
         keep_batch_system_attributes()
+        keep_event_trace_headers()
         self._moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
         self._moto.start()
         moto_url = "http://{}:{}".format(*self._moto.get_host_and_port())

@@ -2,16 +2,38 @@
 
 On AWS each invocation gets a trace header: a new trace (API Gateway starts one per request,
 the stream mapping one per batch), or, for an SQS batch whose first message carries an
-`AWSTraceHeader` (the publisher sets it from its own invocation's header), that trace
-continued with a new parent segment. The local runtime does the same and records each
-invocation's trace id, so the invocations of one trace can be listed together
-(`GET /local/invocations?trace_id=`, the console); no segments or timings are collected.
+`AWSTraceHeader`, or an EventBridge event put with a `TraceHeader` (the publisher sets both
+from its own invocation's header), that trace continued with a new parent segment. moto
+drops an event's `TraceHeader`, so moto_events.py hands it to `remember_event_trace`. The
+local runtime does the same and records each invocation's trace id, so the invocations of
+one trace can be listed together (`GET /local/invocations?trace_id=`, the console); no
+segments or timings are collected.
 """
 
 from __future__ import annotations
 
+import collections
+import threading
 import uuid
 from typing import Any
+
+_EVENT_TRACES: collections.OrderedDict[str, str] = collections.OrderedDict()  # event id -> header
+_REMEMBERED = 10_000  # the newest events' headers: a target delivers an event within seconds
+_lock = threading.Lock()
+
+
+def remember_event_trace(event_id: str, header: str) -> None:
+    with _lock:
+        _EVENT_TRACES[event_id] = header
+        while len(_EVENT_TRACES) > _REMEMBERED:
+            _EVENT_TRACES.popitem(last=False)
+
+
+def _event_trace(event: dict[str, Any]) -> str | None:
+    if "detail-type" not in event or not isinstance(event.get("id"), str):
+        return None
+    with _lock:
+        return _EVENT_TRACES.get(event["id"])
 
 
 def new_header() -> str:
@@ -34,10 +56,12 @@ def continued(header: str) -> str:
 
 
 def invocation_header(event: Any) -> str:
-    """The header an invocation of `event` runs with: an SQS batch's first message's trace,
-    continued, or a new trace."""
+    """The header an invocation of `event` runs with: an SQS batch's first message's trace or an
+    EventBridge event's, continued, or a new trace."""
     records = event.get("Records") if isinstance(event, dict) else None
     first = records[0] if isinstance(records, list) and records and isinstance(records[0], dict) else {}
     attributes = first.get("attributes") if first.get("eventSource") == "aws:sqs" else None
     incoming = attributes.get("AWSTraceHeader") if isinstance(attributes, dict) else None
+    if incoming is None and isinstance(event, dict):
+        incoming = _event_trace(event)
     return continued(incoming) if isinstance(incoming, str) and root_of(incoming) else new_header()

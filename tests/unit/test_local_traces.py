@@ -29,3 +29,13 @@ def test_every_other_invocation_starts_a_trace_of_its_own():
 def test_a_header_without_a_root_has_no_trace_id():
     assert root_of("Parent=53995c3f42cd8ad8") is None
     assert root_of(None) is None
+
+
+def test_an_eventbridge_event_put_with_a_trace_header_continues_that_trace():
+    from infra.emulator.traces import remember_event_trace
+
+    remember_event_trace("event-1", HEADER)
+    event = {"id": "event-1", "detail-type": "Payment.Succeeded", "detail": {}}
+    assert root_of(invocation_header(event)) == root_of(HEADER)
+    other = {"id": "event-2", "detail-type": "Payment.Succeeded", "detail": {}}
+    assert root_of(invocation_header(other)) != root_of(HEADER)
