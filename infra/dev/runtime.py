@@ -168,6 +168,8 @@ class LocalRuntime:
         self._checkpointer: Checkpointer | None = None
         self.resources: Resources | None = None
         self.metrics: Metrics | None = None
+        # A peek receives a DLQ's messages for a moment: a redrive then would find none.
+        self._dead_letters_lock = threading.Lock()
         self.alarms: alarms.AlarmEvaluator | None = None
 
     # --- start ---------------------------------------------------------------------------------
@@ -475,17 +477,21 @@ class LocalRuntime:
         """Put what the dead-letter queue `name` holds back where it came from (redrive.py)."""
         assert self.resources is not None
         endpoint = self.resources.endpoint
-        return Redriver(
+        redriver = Redriver(
             self.resources,
             sqs=client("sqs", endpoint),
             streams=client("dynamodbstreams", endpoint),
             invoke=self._invoker("redrive"),
-        ).redrive(name)
+        )
+        with self._dead_letters_lock:
+            return redriver.redrive(name)
 
     def dead_letters(self) -> dict[str, list[dict[str, Any]]]:
         assert self.resources is not None
         sqs = client("sqs", self.resources.endpoint)
-        return peek(sqs, self.resources.queue_urls, self.status()["dead_letter_queues"])
+        names = self.status()["dead_letter_queues"]
+        with self._dead_letters_lock:
+            return peek(sqs, self.resources.queue_urls, names)
 
     def sent_emails(self) -> list[dict[str, Any]]:
         """What SES accepted, from moto's SES backend (it runs in this process), with raw MIME
