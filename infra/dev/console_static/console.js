@@ -203,7 +203,9 @@ async function showAlarms() {
   alarms.forEach((alarm) => { counts[alarm.state] = (counts[alarm.state] || 0) + 1; });
   $("#alarm-summary").textContent = Object.entries(counts).map(([state, n]) => `${n} ${state}`).join(", ");
   const state = (alarm) => cell(alarm.state, `alarm-${alarm.state}`);
-  fill($("#alarms tbody"), alarms.filter((alarm) => alarm.state === "ALARM").map((alarm) => [
+  const firing = alarms.filter((alarm) => alarm.state === "ALARM");
+  $("#alarms").hidden = firing.length === 0;
+  fill($("#alarms tbody"), firing.map((alarm) => [
     cell(alarm.name), state(alarm), cell(alarm.metric, "mono"), cell(alarm.statistic),
     cell(`> ${alarm.threshold}`), cell(alarm.since), cell(alarm.reason),
   ]));
