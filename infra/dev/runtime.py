@@ -1,9 +1,10 @@
 """`orders dev`: the whole system on 127.0.0.1, assembled from the topology.
 
-Start-up order: moto (DynamoDB + Streams, SQS, EventBridge, SES, Cognito) in this process;
-PostgreSQL (embedded, or DATABASE_URL); the read model's migrations; every resource of the
-topology; the saved table when there is a data directory, and its journal (every write from
-then on is on disk before it is answered); the function containers; the events that were still
+Start-up order: moto (DynamoDB + Streams, SQS, EventBridge, SES, Cognito, CloudWatch) in this
+process; PostgreSQL (embedded, or DATABASE_URL); the read model's migrations; every resource
+of the topology; the saved table when there is a data directory, and its journal (every write
+from then on is on disk before it is answered); the metrics and the topology's alarms
+(infra/emulator/metrics.py, alarms.py); the function containers; the events that were still
 in flight when the last run ended, put back on the stream; the pumps (stream, SQS,
 EventBridge); a replay of the read model if a table was restored; the API gateway and the
 control endpoint; and last the state file, which tells the other commands the system is ready.
@@ -168,9 +169,10 @@ class LocalRuntime:
         self._checkpointer: Checkpointer | None = None
         self.resources: Resources | None = None
         self.metrics: Metrics | None = None
-        # A peek receives a DLQ's messages for a moment: a redrive then would find none.
-        self._dead_letters_lock = threading.Lock()
         self.alarms: alarms.AlarmEvaluator | None = None
+        # A peek receives a DLQ's messages for a moment: a redrive, or a sample of the queue's
+        # depth for its alarm, would find none meanwhile.
+        self._dead_letters_lock = threading.Lock()
 
     # --- start ---------------------------------------------------------------------------------
 
@@ -309,11 +311,16 @@ class LocalRuntime:
         alarms.create(cloudwatch, specs, period_seconds=period)
         sqs_backend = sqs_backends[resources.account_id][resources.region]
         watched = sorted({a.subject for a in specs if a.metric.dimension == "QueueName"})
+
+        def samples() -> list[Any]:
+            with self._dead_letters_lock:
+                return queue_data(sqs_backend, watched)
+
         self.alarms = alarms.AlarmEvaluator(
             cloudwatch,
             specs,
             period_seconds=period,
-            samples=lambda: queue_data(sqs_backend, watched),
+            samples=samples,
             put=metrics.put,
             flush=metrics.flush,
         )
@@ -322,8 +329,7 @@ class LocalRuntime:
         return metrics
 
     def describe_alarms(self) -> list[dict[str, Any]]:
-        assert self.alarms is not None
-        return self.alarms.describe()
+        return [] if self.alarms is None else self.alarms.describe()  # none once stopping
 
     def _start_pumps(self, resources: Resources, *, start_after: str | None) -> None:
         endpoint = resources.endpoint
