@@ -80,6 +80,8 @@ class RulePump(Background):
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            if not self._hold():
+                break
             try:
                 answer = self.sqs.receive_message(
                     QueueUrl=self.target.delivery_queue_url,

@@ -291,6 +291,8 @@ class StreamReader(Background):
     def _run(self) -> None:
         iterator = None
         while not self._stopping.is_set():
+            if not self._hold():
+                break
             try:
                 if iterator is None:
                     iterator = self._iterator()
