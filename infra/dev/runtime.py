@@ -49,7 +49,7 @@ from infra.emulator.moto_server import MotoServer
 from infra.emulator.queue_pump import QueuePump
 from infra.emulator.resources import Resources, create_resources
 from infra.emulator.retry import DEFAULT_BASE_SECONDS
-from infra.emulator.rule_pump import RulePump
+from infra.emulator.rule_pump import Backlog, RulePump
 from infra.emulator.schedule_pump import SchedulePump
 from infra.emulator.stream_pump import StreamConsumerPump, StreamReader
 from infra.emulator.throttle import TokenBucket
@@ -315,6 +315,7 @@ class LocalRuntime:
         # poller: the fake payment gateway's ledger lives in its container, and one idempotency
         # key must meet one ledger.)
         for target in resources.rule_targets:
+            backlog = Backlog()  # the pollers beyond the first poll only a queue with messages
             for poller in range(self.functions.max_containers(target.function)):
                 self._rule_pumps.append(
                     RulePump(
@@ -324,6 +325,7 @@ class LocalRuntime:
                         function_arn=resources.function_arn(target.function),
                         retry_delay=self.options.retry_delay,
                         poller=poller,
+                        backlog=backlog,
                     )
                 )
         self._schedule_pumps = self._schedules(resources)
