@@ -147,6 +147,11 @@ def bundle(functions: tuple[str, ...], out: Path) -> None:
     is_flag=True,
     help="Run `orders dev --data-dir` (every write of the table journaled and fsynced).",
 )
+@click.option(
+    "--paused",
+    is_flag=True,
+    help="Pause every pump while POSTs are measured; baseline: a bare client making place_order's calls.",
+)
 @OUT
 def throughput(
     seconds: float,
@@ -156,9 +161,11 @@ def throughput(
     shards: str,
     compare_skus: int,
     data_dir: bool,
+    paused: bool,
     out: Path,
 ) -> None:
-    """POST /orders per second on `orders dev` against raw put_item on the same moto."""
+    """POST /orders per second on `orders dev` against raw put_item (or, --paused, a bare
+    client making place_order's calls) on the same moto."""
     from bench import throughput as benchmark
 
     chosen = [int(level) for level in levels.split(",") if level.strip()]
@@ -175,6 +182,7 @@ def throughput(
             "shards": shard_counts,
             "compare_skus": compare_skus,
             "data_dir": data_dir,
+            "paused": paused,
         },
         out,
         lambda report: benchmark.run(
@@ -187,6 +195,7 @@ def throughput(
             compare_skus=compare_skus,
             log=out / "throughput-runtime.log",
             data_dir=data_dir,
+            paused=paused,
         ),
     )
 

@@ -16,11 +16,22 @@ restocked with that many shards, one after the other at each level (and with
 are compared in the same run. Conflict retries per order are counted from the
 `place_order` function's "Placement lost races" warnings in the runtime's log.
 
+With `--paused` the API path is measured alone: every pump of `orders dev` paused through its
+control endpoint (nothing consumes what the POSTs write), against a bare boto3 client making
+the calls place_order makes (a BatchGetItem of a stock head, a TransactWriteItems of three
+items: the order's event, the SKU's event and its head, under the head's version) on a table
+made as the system's is (stream on), on the same moto, in the same run. moto's request
+counter (`GET /local/requests`) shows both sides made the same calls.
+
 Pipeline (its own command, on a fresh `orders dev`): `orders` orders are posted (at
 concurrency 8); an order is done when its log holds OrderFulfilled and ConfirmationSent
 (written after SES accepted the e-mail). Its time is the later of the two events'
 `occurred_at` minus the moment its POST was sent (one clock: this machine's). The e-mails
-are counted in moto's SES as well.
+are counted in moto's SES as well. moto's requests during the run are counted per caller
+(each function, each pump) and divided by the orders: with put_item's rate from as many
+threads on the same moto, that gives the rate the pipeline could reach if every request
+cost what a put_item costs (put_item per s / requests per order), the bound its orders per
+second are set against.
 """
 
 from __future__ import annotations
@@ -46,7 +57,8 @@ from bench.report import Report, table
 from infra.dev import dev_process
 from infra.dev.client import DevClient
 from infra.emulator.aws import client
-from ordering.adapters.dynamodb_table import event_key
+from infra.emulator.request_counter import difference
+from ordering.adapters.dynamodb_table import HEAD_KEY, create_table, event_key
 
 SKUS = 20  # orders take their SKU in turn: no SKU head is hot unless asked (--skus 1)
 PIPELINE_CONCURRENCY = 8
@@ -54,7 +66,11 @@ DRAIN_TIMEOUT = 240  # seconds, plus DRAIN_PER_ORDER for each order posted to th
 DRAIN_PER_ORDER = 2.0
 DRAIN_LOOK_SECONDS = 0.5  # between looks at the pipeline's status; idle = three idle looks in a row
 BASELINE_TABLE = "bench-put-item"
+PLACE_TABLE = "bench-place-order"  # the bare client's: made as the system's table is (stream on)
 ITEM_PADDING = "x" * 600  # about the size of a one-line OrderPlaced item
+PAUSE_SETTLE_SECONDS = 2.0  # a pump's receive under way when paused ends (1 s long polls)
+# Callers that are the benchmark looking, not the pipeline working (request_counter.py).
+OBSERVERS = ("runtime-status", "dev-client", "other", "bench", "local-cloudwatch")
 
 
 @contextlib.contextmanager
@@ -148,6 +164,7 @@ class Shop:
         )
         self.counter = 0
         self.refusals: Counter[int] = Counter()  # status -> how many POSTs were not answered 202
+        self._place_table_made = False
 
     def stock(self, skus: int, shards: int = 1) -> list[str]:
         """`skus` new SKUs of 1,000,000 units each, split into `shards` shards."""
@@ -188,7 +205,7 @@ class Shop:
         return post
 
     def putter(self) -> Callable[[], bool]:
-        dynamodb = client("dynamodb", self.dev.state.moto_url)
+        dynamodb = client("dynamodb", self.dev.state.moto_url, caller="bench")
 
         def put() -> bool:
             item = {
@@ -200,6 +217,50 @@ class Shop:
             return True
 
         return put
+
+    def make_place_table(self) -> None:
+        create_table(client("dynamodb", self.dev.state.moto_url, caller="bench-bare"), PLACE_TABLE)
+        self._place_table_made = True
+
+    def placer(self) -> Callable[[], bool]:
+        """A worker making place_order's two calls with a bare boto3 client, on its own head
+        (no races: what a conflict costs is not what is compared)."""
+        dynamodb = client("dynamodb", self.dev.state.moto_url, caller="bench-bare")
+        assert self._place_table_made, "make_place_table() first"
+        sku = f"SKU#BARE-{uuid.uuid4().hex[:8]}"
+        head = {"PK": {"S": sku}, "SK": {"S": HEAD_KEY}}
+
+        def place() -> bool:
+            read = dynamodb.batch_get_item(
+                RequestItems={PLACE_TABLE: {"Keys": [head], "ConsistentRead": True}}
+            )["Responses"][PLACE_TABLE]
+            seen = int(read[0]["version"]["N"]) if read else 0
+            condition = (
+                {"ConditionExpression": "attribute_not_exists(PK)"}
+                if seen == 0
+                else {
+                    "ConditionExpression": "version = :seen AND available >= :needed",
+                    "ExpressionAttributeValues": {":seen": {"N": str(seen)}, ":needed": {"N": "1"}},
+                }
+            )
+            order = {
+                "PK": {"S": f"ORDER#{uuid.uuid4()}"},
+                "SK": {"S": event_key(1)},
+                "data": {"S": ITEM_PADDING},
+            }
+            stock = {"PK": {"S": sku}, "SK": {"S": event_key(seen + 1)}, "data": {"S": ITEM_PADDING[:200]}}
+            new_head = {**head, "version": {"N": str(seen + 1)}, "available": {"N": str(1_000_000 - seen)}}
+            absent = "attribute_not_exists(PK)"
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": PLACE_TABLE, "Item": order, "ConditionExpression": absent}},
+                    {"Put": {"TableName": PLACE_TABLE, "Item": stock, "ConditionExpression": absent}},
+                    {"Put": {"TableName": PLACE_TABLE, "Item": new_head, **condition}},
+                ]
+            )
+            return True
+
+        return place
 
 
 def _drain(dev: DevClient, orders: int = 0) -> None:
@@ -213,9 +274,44 @@ def _drain(dev: DevClient, orders: int = 0) -> None:
         time.sleep(DRAIN_LOOK_SECONDS)
 
 
+def _emailed(requests: dict[str, Any]) -> int:
+    """E-mails the notification function has asked SES to send (from the counter: no AWS call)."""
+    operations = requests["callers"].get("notification", {}).get("operations", {})
+    return sum(count for operation, count in operations.items() if operation.startswith("ses."))
+
+
+def _until_emailed(dev: DevClient, before: dict[str, Any], orders: int) -> None:
+    """Until as many e-mails as orders were sent, looking at the counter: the drain's status
+    looks make about a dozen SQS calls each, which would load the moto being measured."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT + DRAIN_PER_ORDER * orders
+    while _emailed(dev.requests()) - _emailed(before) < orders and time.monotonic() < deadline:
+        time.sleep(DRAIN_LOOK_SECONDS)
+
+
+def per_order(requests: dict[str, Any], orders: int) -> dict[str, Any]:
+    """AWS requests per order, in all and per caller, the benchmark's own looks left out."""
+    working = {
+        caller: entry for caller, entry in requests["callers"].items() if not caller.startswith(OBSERVERS)
+    }
+    total = sum(entry["total"] for entry in working.values())
+    return {
+        "per_order": round(total / orders, 2),
+        "by_caller": {caller: round(entry["total"] / orders, 2) for caller, entry in working.items()},
+        "by_operation": {
+            f"{caller} {operation}": round(count / orders, 2)
+            for caller, entry in working.items()
+            for operation, count in entry["operations"].items()
+        },
+        "left_out": {
+            caller: entry["total"] for caller, entry in requests["callers"].items() if caller not in working
+        },
+    }
+
+
 def _pipeline(shop: Shop, orders: int) -> dict[str, Any]:
     token, email = shop.customer()
     placed: list[tuple[str, float]] = []
+    before = shop.dev.requests()
     posted_at = time.time()
 
     def post_all(count: int) -> None:
@@ -230,8 +326,10 @@ def _pipeline(shop: Shop, orders: int) -> dict[str, Any]:
     with ThreadPoolExecutor(PIPELINE_CONCURRENCY) as pool:
         list(pool.map(post_all, share))
     accepted_in = time.time() - posted_at
+    _until_emailed(shop.dev, before, len(placed))
     _drain(shop.dev, orders)
     drained_in = time.time() - posted_at
+    requests = difference(shop.dev.requests(), before)
     dynamodb = client("dynamodb", shop.dev.state.moto_url)
     table_name = shop.dev.resources.table_name
     latencies, unfinished = [], []
@@ -260,6 +358,8 @@ def _pipeline(shop: Shop, orders: int) -> dict[str, Any]:
         "post_concurrency": PIPELINE_CONCURRENCY,
         "all_accepted_after_s": round(accepted_in, 1),
         "pipeline_idle_after_s": round(drained_in, 1),
+        "orders_per_second": round(len(placed) / drained_in, 2),
+        "aws_requests": per_order(requests, max(1, len(placed))),
         "p50_ms": stats.ms(stats.percentile(latencies, 50)),
         "p99_ms": stats.ms(stats.percentile(latencies, 99)),
         "min_ms": stats.ms(min(latencies)),
@@ -290,15 +390,18 @@ def run(
     shards: list[int] | None = None,
     compare_skus: int = 0,
     data_dir: bool = False,
+    paused: bool = False,
 ) -> Report:
     """POST /orders against put_item at each concurrency level, then (if `orders`) the pipeline,
     on one `orders dev`. `log`: where the runtime's own log is kept, for a run that went wrong.
     `shards`: the shard counts to measure `skus` SKUs at, side by side (default: 1 only);
     `compare_skus`: also measure that many unsharded SKUs, for reference. `data_dir`:
     `orders dev --data-dir`, whose journal fsyncs every write of the table (the baseline's
-    table is not journaled)."""
+    table is not journaled). `paused`: every pump paused while the POSTs are measured, and the
+    baseline a bare client making place_order's calls (see the module's docstring)."""
     report.results["runtime_log"] = str(log)
     report.results["data_dir"] = data_dir
+    report.results["paused"] = paused
     shard_counts = shards or [1]
     with (
         tempfile.TemporaryDirectory(prefix="bench-dev-") as scratch,
@@ -314,14 +417,24 @@ def run(
         report.results["warm_up"] = _for_duration(4, 2, lambda: shop.poster(token))  # starts containers
         _drain(dev)
         throughput = []
+        if paused and levels:
+            shop.make_place_table()
+            dev.pause_pumps()
+            time.sleep(PAUSE_SETTLE_SECONDS)
+        posted = 0
         for concurrency in levels:
-            baseline = _for_duration(concurrency, seconds, shop.putter)
+            before = dev.requests()
+            baseline = _for_duration(concurrency, seconds, shop.placer if paused else shop.putter)
+            baseline["aws_requests_per_call"] = per_call(difference(dev.requests(), before), baseline)
             for name, chosen in variants:
                 shop.refusals.clear()
                 _, start = _conflict_retries(log, 0)
+                before = dev.requests()
                 ours = _for_duration(
                     concurrency, seconds, lambda chosen=chosen: shop.poster(token, skus=chosen)
                 )
+                ours["aws_requests_per_call"] = per_call(difference(dev.requests(), before), ours)
+                posted += ours["succeeded"]
                 time.sleep(1)  # the last invocations' logs reach the runtime's log
                 retries, _ = _conflict_retries(log, start)
                 ours["non_202_by_status"] = {
@@ -340,17 +453,45 @@ def run(
                 )
         if throughput:
             report.results["throughput"] = throughput
-            report.add(_throughput_markdown(throughput, seconds, skus))
+            report.add(_throughput_markdown(throughput, seconds, skus, paused=paused))
+        if paused and levels:
+            dev.pause_pumps(False)
         if orders:
-            _drain(dev)  # the pipeline starts idle
+            _drain(dev, posted)  # the pipeline starts idle
             pipeline = _pipeline(shop, orders)
-            reference = _for_duration(1, 3, shop.putter)  # the machine's yardstick: one raw write, same moto
+            # The machine's yardstick: raw writes on the same moto, from as many threads as post.
+            reference = _for_duration(PIPELINE_CONCURRENCY, 3, shop.putter)
+            requests = pipeline["aws_requests"]["per_order"]
+            bound = stats.ratio(reference["per_second"], requests)
+            pipeline["orders_per_second_bound"] = round(bound, 2)
+            pipeline["orders_per_second_of_bound"] = round(
+                stats.ratio(pipeline["orders_per_second"], bound), 3
+            )
             report.results.update({"pipeline": pipeline, "put_item_reference": reference})
             report.add(_pipeline_markdown(pipeline, reference))
     return report
 
 
-def _throughput_markdown(throughput: list[dict[str, Any]], seconds: float, skus: int) -> str:
+def per_call(requests: dict[str, Any], side: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Each caller's requests per successful call of a side, by operation."""
+    calls = max(1, side["succeeded"] + side["failed"])
+    return {
+        caller: {operation: round(count / calls, 2) for operation, count in entry["operations"].items()}
+        for caller, entry in requests["callers"].items()
+    }
+
+
+def _requests_cell(per_call: dict[str, dict[str, float]]) -> str:
+    """ "place_order: BatchGetItem 1.0, TransactWriteItems 1.0; rule-pump: ReceiveMessage 0.1"."""
+    return "; ".join(
+        f"{caller}: " + ", ".join(f"{op.split('.', 1)[1]} {n}" for op, n in operations.items())
+        for caller, operations in per_call.items()
+    )
+
+
+def _throughput_markdown(
+    throughput: list[dict[str, Any]], seconds: float, skus: int, *, paused: bool = False
+) -> str:
     first = {
         t["concurrency"]: t["ours"]["per_second"]
         for t in throughput
@@ -369,10 +510,15 @@ def _throughput_markdown(throughput: list[dict[str, Any]], seconds: float, skus:
             t["baseline"]["per_second"],
             t["baseline"]["p50_ms"],
             t["ratio"],
+            _requests_cell(t["ours"]["aws_requests_per_call"]),
+            _requests_cell(t["baseline"]["aws_requests_per_call"]),
         ]
         for t in throughput
     ]
+    baseline = "bare place_order calls" if paused else "baseline put_item"
     title = f"### POST /orders per second on `orders dev`, {seconds} s per level and side"
+    if paused:
+        title += ", every pump paused"
     return (
         title
         + "\n\n"
@@ -386,9 +532,11 @@ def _throughput_markdown(throughput: list[dict[str, Any]], seconds: float, skus:
                 "POST p99 ms",
                 "non-202",
                 "conflict retries per order",
-                "baseline put_item per s",
-                "put_item p50 ms",
-                "POST / put_item",
+                f"{baseline} per s",
+                f"{baseline} p50 ms",
+                f"POST / {baseline}",
+                "moto requests per POST",
+                f"moto requests per {baseline.removeprefix('baseline ')}",
             ],
             rows,
         )
@@ -398,16 +546,29 @@ def _throughput_markdown(throughput: list[dict[str, Any]], seconds: float, skus:
 def _pipeline_markdown(p: dict[str, Any], reference: dict[str, Any]) -> str:
     columns = [
         "accepted", "fulfilled and e-mailed", "e-mails in SES", "p50 ms", "p99 ms", "min ms", "max ms",
-        "all accepted after s", "pipeline idle after s",
+        "all accepted after s", "pipeline idle after s", "orders per s", "AWS requests per order",
+        "bound: put_item per s / requests per order", "orders per s / bound",
     ]  # fmt: skip
+    requests = p["aws_requests"]
     row = [
         p["orders_accepted"], p["fulfilled_and_emailed"], p["emails_to_customer"], p["p50_ms"], p["p99_ms"],
         p["min_ms"], p["max_ms"], p["all_accepted_after_s"], p["pipeline_idle_after_s"],
+        p["orders_per_second"], requests["per_order"], p["orders_per_second_bound"],
+        p["orders_per_second_of_bound"],
     ]  # fmt: skip
+    callers = [[caller, n] for caller, n in sorted(requests["by_caller"].items(), key=lambda c: -c[1])]
+    operations = [[name, n] for name, n in requests["by_operation"].items()]
     return (
         f"### Pipeline: POST to FULFILLED and e-mailed, {p['orders_posted']} orders posted at "
         f"concurrency {p['post_concurrency']}\n\n"
         + table(columns, [row])
-        + f"\n\nYardstick, same moto, same run: one raw put_item, p50 {reference['p50_ms']} ms "
-        f"({reference['per_second']} per s from one thread)."
+        + f"\n\nYardstick, same moto, same run: raw put_item from {reference['concurrency']} threads, "
+        f"{reference['per_second']} per s (p50 {reference['p50_ms']} ms).\n\n"
+        + "#### AWS requests per order, per caller\n\n"
+        + table(["caller", "requests per order"], callers)
+        + "\n\n"
+        + table(["caller and operation", "requests per order"], operations)
+        + "\n\nLeft out (the benchmark's own looks): "
+        + (", ".join(f"{caller} {n}" for caller, n in requests["left_out"].items()) or "none")
+        + "."
     )

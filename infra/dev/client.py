@@ -62,7 +62,7 @@ class DevClient:
         return cls(dev_state.read(path))
 
     def _aws(self, service: str) -> Any:
-        return client(service, self.state.moto_url, region=self.resources.region)
+        return client(service, self.state.moto_url, region=self.resources.region, caller="dev-client")
 
     # --- functions -----------------------------------------------------------------------------
 
@@ -104,6 +104,17 @@ class DevClient:
         answer = self.http.get(f"{self.state.control_url}/local/alarms")
         answer.raise_for_status()
         return answer.json()["alarms"]
+
+    def requests(self) -> dict[str, Any]:
+        """What moto has received so far, per caller and AWS operation (request_counter.py)."""
+        answer = self.http.get(f"{self.state.control_url}/local/requests")
+        answer.raise_for_status()
+        return answer.json()
+
+    def pause_pumps(self, paused: bool = True) -> None:
+        """Stop every pump's polling (or, with False, start it again)."""
+        action = "pause" if paused else "resume"
+        self.http.post(f"{self.state.control_url}/local/pumps/{action}").raise_for_status()
 
     def wait_idle(self, timeout: float = 60) -> bool:
         """True once the pipeline has looked idle three times in a row (0.2 s apart)."""

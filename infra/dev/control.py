@@ -20,6 +20,12 @@
 - `GET /local/stock` lists every SKU head; `GET /local/dead-letters` what sits in each DLQ.
 - `GET /local/alarms` lists the topology's alarms with their state in moto's CloudWatch
   (infra/emulator/alarms.py evaluates them), as `orders alarms` prints them.
+- `GET /local/requests` counts what moto has received, per caller (each function by name, each
+  kind of pump, the gateway, "runtime-status" for these routes' own look-ups, "other") and per
+  AWS operation (infra/emulator/request_counter.py); `POST /local/requests/reset` zeroes it.
+- `POST /local/pumps/pause` stops every pump's polling (stream, SQS, rules, schedules): the API
+  still answers and writes, nothing consumes it, and the status is never idle; `POST
+  /local/pumps/resume` starts them again. Both answer `{"paused": ...}`.
 
 The console (infra/dev/console.py) reads these same routes.
 """
@@ -37,6 +43,7 @@ from werkzeug.wrappers import Request, Response
 from infra.dev.inspection import SystemView
 from infra.dev.redrive import RedriveReport, UnknownQueue
 from infra.emulator.functions import Functions
+from infra.emulator.request_counter import RequestCounter
 
 
 class ControlApi:
@@ -49,9 +56,12 @@ class ControlApi:
         system: SystemView,
         dead_letters: Callable[[], dict[str, list[dict[str, Any]]]],
         alarms: Callable[[], list[dict[str, Any]]],
+        pause: Callable[[bool], dict[str, Any]],
+        requests: RequestCounter,
     ) -> None:
         self.functions, self.status, self.emails, self.alarms = functions, status, emails, alarms
         self.redrive, self.system, self.dead_letters = redrive, system, dead_letters
+        self.pause, self.requests = pause, requests
         # Each rule's endpoint is the method that answers it: the routes are the whole API.
         self._map = Map(
             [
@@ -65,6 +75,10 @@ class ControlApi:
                 Rule("/local/dead-letters", methods=["GET"], endpoint=self.show_dead_letters),
                 Rule("/local/alarms", methods=["GET"], endpoint=self.show_alarms),
                 Rule("/local/dlq/<name>/redrive", methods=["POST"], endpoint=self.redrive_queue),
+                Rule("/local/requests", methods=["GET"], endpoint=self.show_requests),
+                Rule("/local/requests/reset", methods=["POST"], endpoint=self.reset_requests),
+                Rule("/local/pumps/pause", methods=["POST"], endpoint=self.pause_pumps),
+                Rule("/local/pumps/resume", methods=["POST"], endpoint=self.resume_pumps),
             ]
         )
 
@@ -144,6 +158,19 @@ class ControlApi:
 
     def show_alarms(self, request: Request) -> Response:
         return _json({"alarms": self.alarms()}, 200)
+
+    def show_requests(self, request: Request) -> Response:
+        return _json(self.requests.snapshot(), 200)
+
+    def reset_requests(self, request: Request) -> Response:
+        self.requests.reset()
+        return _json(self.requests.snapshot(), 200)
+
+    def pause_pumps(self, request: Request) -> Response:
+        return _json(self.pause(True), 200)
+
+    def resume_pumps(self, request: Request) -> Response:
+        return _json(self.pause(False), 200)
 
 
 def _json(body: Any, status: int, error_type: str | None = None) -> Response:

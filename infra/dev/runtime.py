@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from moto.server import ThreadedMotoServer
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from infra import topology
@@ -55,11 +54,12 @@ from infra.emulator.metrics import (
 )
 from infra.emulator.moto_atomic import make_dynamodb_writes_atomic, write_lock
 from infra.emulator.moto_events import keep_event_trace_headers
+from infra.emulator.moto_server import MotoServer
 from infra.emulator.moto_sqs import keep_batch_system_attributes
 from infra.emulator.queue_pump import QueuePump
 from infra.emulator.resources import Resources, create_resources
 from infra.emulator.retry import DEFAULT_BASE_SECONDS
-from infra.emulator.rule_pump import RulePump
+from infra.emulator.rule_pump import Backlog, RulePump
 from infra.emulator.schedule_pump import SchedulePump
 from infra.emulator.stream_pump import DEFAULT_SHARDS, StreamConsumerPump, StreamReader
 from infra.emulator.throttle import TokenBucket
@@ -163,7 +163,7 @@ class LocalRuntime:
         self._schedule_pumps: list[SchedulePump] = []
         self._gateway: _Server | None = None
         self._control: _Server | None = None
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: MotoServer | None = None
         self._hot_reload: HotReload | None = None
         self._journal: journal.Journal | None = None
         self._checkpointer: Checkpointer | None = None
@@ -189,9 +189,8 @@ class LocalRuntime:
         make_dynamodb_writes_atomic()
         keep_batch_system_attributes()
         keep_event_trace_headers()
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
-        self._moto.start()
-        moto_url = "http://{}:{}".format(*self._moto.get_host_and_port())
+        self._moto = MotoServer(HOST).start()
+        moto_url = self._moto.url
         # moto keeps its state in this process's memory: a run starts empty even if another ran here.
         httpx.post(f"{moto_url}/moto-api/reset", timeout=30).raise_for_status()
         logs.log("runtime", "moto is listening", url=moto_url)
@@ -218,7 +217,10 @@ class LocalRuntime:
             function.name: function_environment(function, resources, database_url)
             for function in self.function_specs
         }
-        for environment in environments.values():
+        for name, environment in environments.items():
+            # Locally only: botocore puts `app/<name>` in every User-Agent of the function's
+            # clients, which is how moto's request counter tells the functions apart.
+            environment["AWS_SDK_UA_APP_ID"] = name
             if "PAYMENT_DEADLINE_SECONDS" in environment:
                 environment["PAYMENT_DEADLINE_SECONDS"] = str(options.payment_deadline_seconds)
         metrics = self.metrics = self._start_metrics(resources)
@@ -274,6 +276,8 @@ class LocalRuntime:
             system=SystemView(resources, database_url),
             dead_letters=self.dead_letters,
             alarms=self.describe_alarms,
+            pause=self.pause_pumps,
+            requests=self._moto.requests,
         )
         self._control = _Server(control, 0)
         api_port = ApiPort()
@@ -304,7 +308,7 @@ class LocalRuntime:
         from moto.cloudwatch.models import cloudwatch_backends
         from moto.sqs.models import sqs_backends
 
-        cloudwatch = client("cloudwatch", resources.endpoint)
+        cloudwatch = client("cloudwatch", resources.endpoint, caller="local-cloudwatch")
         metrics = Metrics(cloudwatch, backend=cloudwatch_backends[resources.account_id][resources.region])
         specs = topology.alarms()
         period = self.options.alarm_period
@@ -333,9 +337,9 @@ class LocalRuntime:
 
     def _start_pumps(self, resources: Resources, *, start_after: str | None) -> None:
         endpoint = resources.endpoint
-        streams = client("dynamodbstreams", endpoint)
+        streams = client("dynamodbstreams", endpoint, caller="stream-pump")
         shard = StreamReader.shard_of(streams, resources.stream_arn)
-        sqs = client("sqs", endpoint)
+        sqs = client("sqs", endpoint, caller="stream-pump")
         metrics = self._metrics()
         for settings in topology.STREAM_CONSUMERS:
             failure_url = resources.queue_urls[settings.on_failure]
@@ -364,7 +368,7 @@ class LocalRuntime:
             self._queue_pumps.append(
                 QueuePump(
                     consumer,
-                    sqs=client("sqs", endpoint),
+                    sqs=client("sqs", endpoint, caller="sqs-pump"),
                     queue_url=resources.queue_urls[consumer.queue],
                     queue_arn=resources.queue_arns[consumer.queue],
                     region=resources.region,
@@ -377,15 +381,17 @@ class LocalRuntime:
         # poller: the fake payment gateway's ledger lives in its container, and one idempotency
         # key must meet one ledger.)
         for target in resources.rule_targets:
+            backlog = Backlog()  # the pollers beyond the first poll only a queue with messages
             for poller in range(self.functions.max_containers(target.function)):
                 self._rule_pumps.append(
                     RulePump(
                         target,
-                        sqs=client("sqs", endpoint),
+                        sqs=client("sqs", endpoint, caller="rule-pump"),
                         invoke=self._invoker("eventbridge"),
                         function_arn=resources.function_arn(target.function),
                         retry_delay=self.options.retry_delay,
                         poller=poller,
+                        backlog=backlog,
                     )
                 )
         self._schedule_pumps = self._schedules(resources)
@@ -400,7 +406,7 @@ class LocalRuntime:
 
     def _schedules(self, resources: Resources) -> list[SchedulePump]:
         """A rule with the rate in moto (moto cannot invoke it) and a timer that invokes the function."""
-        events = client("events", resources.endpoint)
+        events = client("events", resources.endpoint, caller="schedule-pump")
         pumps = []
         for schedule in topology.SCHEDULES:
             if schedule.function not in self._functions().names():
@@ -433,7 +439,7 @@ class LocalRuntime:
 
     def _queue_depths(self) -> dict[str, dict[str, int]]:
         assert self.resources is not None
-        sqs = client("sqs", self.resources.endpoint)
+        sqs = client("sqs", self.resources.endpoint, caller="runtime-status")
         urls = dict(self.resources.queue_urls)
         for target in self.resources.rule_targets:
             urls[target.delivery_queue_url.rsplit("/", 1)[1]] = target.delivery_queue_url
@@ -454,14 +460,17 @@ class LocalRuntime:
         depths = self._queue_depths()
         dead_letters = {parked.dead_letter for parked in topology.parked_sources()}
         working = {name: depth for name, depth in depths.items() if name not in dead_letters}
+        paused = self._paused()
         idle = (
             self._reader is not None
+            and not paused
             and self._reader.idle
             and not any(pump.busy for pump in [*self._queue_pumps, *self._rule_pumps])
             and all(depth["visible"] == 0 and depth["in_flight"] == 0 for depth in working.values())
         )
         return {
             "idle": idle,
+            "paused": paused,
             "queues": depths,
             "dead_letter_queues": sorted(dead_letters),
             "stream_read_up_to": None if self._reader is None else self._reader.last_read,
@@ -479,14 +488,31 @@ class LocalRuntime:
             },
         }
 
+    def _pollers(self) -> list[Any]:
+        """The pumps that poll for work: the stream reader, the SQS, rule and schedule pumps (a
+        stream consumer only delivers what the reader gave it)."""
+        return [self._reader, *self._queue_pumps, *self._rule_pumps, *self._schedule_pumps]
+
+    def _paused(self) -> bool:
+        return any(pump is not None and pump.paused for pump in self._pollers())
+
+    def pause_pumps(self, paused: bool) -> dict[str, Any]:
+        """Stop (or restart) every pump's polling: the API alone runs, nothing consumes what it
+        writes, and moto sees only the API's requests (for a benchmark; see docs/local.md)."""
+        for pump in self._pollers():
+            if pump is not None:
+                pump.pause() if paused else pump.resume()
+        logs.log("runtime", "pumps paused" if paused else "pumps resumed")
+        return {"paused": self._paused()}
+
     def redrive(self, name: str) -> RedriveReport:
         """Put what the dead-letter queue `name` holds back where it came from (redrive.py)."""
         assert self.resources is not None
         endpoint = self.resources.endpoint
         redriver = Redriver(
             self.resources,
-            sqs=client("sqs", endpoint),
-            streams=client("dynamodbstreams", endpoint),
+            sqs=client("sqs", endpoint, caller="redrive"),
+            streams=client("dynamodbstreams", endpoint, caller="redrive"),
             invoke=self._invoker("redrive"),
         )
         with self._dead_letters_lock:
@@ -494,7 +520,7 @@ class LocalRuntime:
 
     def dead_letters(self) -> dict[str, list[dict[str, Any]]]:
         assert self.resources is not None
-        sqs = client("sqs", self.resources.endpoint)
+        sqs = client("sqs", self.resources.endpoint, caller="runtime-status")
         names = self.status()["dead_letter_queues"]
         with self._dead_letters_lock:
             return peek(sqs, self.resources.queue_urls, names)

@@ -22,9 +22,12 @@ _CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeou
 
 
 @functools.cache
-def client(service: str, endpoint: str, *, region: str = REGION) -> Any:
-    """One client per service and endpoint: botocore clients are thread-safe, and building one
-    costs tens of milliseconds (it loads the service's model)."""
+def client(service: str, endpoint: str, *, region: str = REGION, caller: str | None = None) -> Any:
+    """One client per service, endpoint and caller: botocore clients are thread-safe, and
+    building one costs tens of milliseconds (it loads the service's model). `caller` is the
+    application id in the client's User-Agent, how moto's request counter tells the local
+    runtime's pumps apart (infra/emulator/request_counter.py)."""
+    config = _CONFIG if caller is None else _CONFIG.merge(Config(user_agent_appid=caller))
     with _building:
         return boto3.session.Session().client(
             service,
@@ -33,5 +36,5 @@ def client(service: str, endpoint: str, *, region: str = REGION) -> Any:
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-            config=_CONFIG,
+            config=config,
         )

@@ -7,12 +7,17 @@ import threading
 import time
 from collections.abc import Callable
 
+PAUSED_LOOK_SECONDS = 0.05  # how soon a paused loop notices a resume
+
 
 class Background(abc.ABC):
-    """Runs `_run` on a daemon thread until `stop()`; `_run` checks `self._stopping`."""
+    """Runs `_run` on a daemon thread until `stop()`; `_run` checks `self._stopping`, and a loop
+    that polls calls `_hold()` before each poll, so that `pause()` stops its polling (what it
+    had received it still delivers) until `resume()`."""
 
     def __init__(self, name: str) -> None:
         self._stopping = threading.Event()
+        self._paused = threading.Event()
         self._busy = False
         self._thread = threading.Thread(target=self._run, daemon=True, name=name)
 
@@ -32,6 +37,22 @@ class Background(abc.ABC):
     @property
     def busy(self) -> bool:
         return self._busy
+
+    def pause(self) -> None:
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def _hold(self) -> bool:
+        """Wait while paused; False when the loop is to stop."""
+        while self._paused.is_set() and not self._stopping.wait(PAUSED_LOOK_SECONDS):
+            pass
+        return not self._stopping.is_set()
 
     def _wake(self) -> None:  # noqa: B027 - a hook: most loops wake up by themselves
         """Interrupt a wait in `_run` so that it sees the stop at once."""

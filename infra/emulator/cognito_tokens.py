@@ -28,7 +28,10 @@ class TokenVerifier:
         self.issuer = issuer
         self.audiences = list(audiences)
         # Keys are fetched on first use and cached; an unknown `kid` triggers one refetch.
-        self._keys = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600, timeout=5)
+        # The User-Agent names the gateway to moto's request counter (request_counter.py).
+        self._keys = jwt.PyJWKClient(
+            jwks_url, cache_keys=True, lifespan=3600, timeout=5, headers={"User-Agent": "orders app/gateway"}
+        )
 
     def claims(self, authorization: str | None) -> dict[str, Any]:
         """The verified claims of the token in an Authorization header, or Unauthorized."""

@@ -92,6 +92,8 @@ class QueuePump(Background):
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            if not self._hold():
+                break
             try:
                 messages = self._receive()
                 if messages:

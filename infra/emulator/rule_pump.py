@@ -18,11 +18,16 @@ loops with two different owners follow a failure:
 
 Each message on the delivery queue carries how often each loop has tried it, as message
 attributes; a retry is the event put back on the queue with a delay (the local backoff).
+
+A target has as many pollers as its function may run containers, but, as Lambda adds pollers
+for a backlog, only the first polls an idle queue: the others poll while the last receives
+found messages (`Backlog`), so an idle target costs one long poll a second, not one per poller.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +41,7 @@ from infra.emulator.retry import backoff
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
 LONG_POLL_SECONDS = 1
+BACKLOG_LOOK_SECONDS = 0.25  # how soon a waiting poller sees a stop (a backlog wakes it at once)
 MAX_DELAY_SECONDS = 900  # SQS's longest message delay
 # Lambda's own refusals of an invocation (the local runtime reports them like these).
 NOT_DELIVERED = frozenset({"TooManyRequestsException", "ServiceException"})
@@ -61,6 +67,23 @@ def eventbridge_event(message_body: str, *, account_id: str) -> dict[str, Any] |
     return {name: event.get(name) for name in EVENT_FIELDS}
 
 
+class Backlog:
+    """Whether a target's queue had messages at the last look: set by any poller that received
+    some, cleared by the first poller's empty receive."""
+
+    def __init__(self) -> None:
+        self._seen = threading.Event()
+
+    def received(self, poller: int, messages: int) -> None:
+        if messages:
+            self._seen.set()
+        elif poller == 0:
+            self._seen.clear()
+
+    def wait(self, timeout: float) -> bool:
+        return self._seen.wait(timeout)
+
+
 class RulePump(Background):
     def __init__(
         self,
@@ -71,15 +94,19 @@ class RulePump(Background):
         function_arn: str,
         retry_delay: float,
         poller: int = 0,
+        backlog: Backlog | None = None,
     ) -> None:
         self.target = target
         self.sqs, self.invoke = sqs, invoke
         self.function_arn = function_arn
         self.retry_delay = retry_delay
+        self.poller, self.backlog = poller, backlog
         super().__init__(name=f"rule-{target.rule}-{target.function}-{poller}")
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            if not self._hold() or not self._backlogged():
+                break
             try:
                 answer = self.sqs.receive_message(
                     QueueUrl=self.target.delivery_queue_url,
@@ -88,6 +115,8 @@ class RulePump(Background):
                     MessageAttributeNames=[DELIVERY_RETRIES, FUNCTION_RETRIES],
                 )
                 messages = answer.get("Messages", [])
+                if self.backlog is not None:
+                    self.backlog.received(self.poller, len(messages))
                 self._busy = bool(messages)
                 for message in messages:
                     if self._stopping.is_set():
@@ -100,6 +129,15 @@ class RulePump(Background):
                 self._stopping.wait(1)
             finally:
                 self._busy = False
+
+    def _backlogged(self) -> bool:
+        """A poller beyond the first waits for a backlog; False when the loop is to stop."""
+        if self.poller == 0 or self.backlog is None:
+            return True
+        while not self.backlog.wait(BACKLOG_LOOK_SECONDS):
+            if self._stopping.is_set():
+                return False
+        return not self._stopping.is_set()
 
     def _deliver(self, message: dict[str, Any]) -> None:
         event = eventbridge_event(message["Body"], account_id=self.target.rule_arn.split(":")[4])

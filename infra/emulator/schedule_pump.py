@@ -54,6 +54,8 @@ class SchedulePump(Background):
 
     def _run(self) -> None:
         while not self._stopping.wait(self.period_seconds):
+            if not self._hold():
+                break
             self._busy = True
             try:
                 invocation = self._invoke(

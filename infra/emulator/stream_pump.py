@@ -50,7 +50,11 @@ Invoke = Callable[[str, dict[str, Any]], Invocation]
 PARTITION_KEY = "PK"  # the table's hash key (ordering/adapters/dynamodb_table.py)
 DEFAULT_SHARDS = 2
 IDLE_POLL_SECONDS = 0.25
-BUSY_POLL_SECONDS = 0.02
+# After a read that found records: soon, but not at once (Lambda reads a shard four times a
+# second): a busy table is read in pages of what accumulated, not one GetRecords per write.
+# A full page is followed at once.
+BUSY_POLL_SECONDS = 0.1
+PAGE_RECORDS = 1000
 
 
 def lambda_record(record: dict[str, Any], *, stream_arn: str, region: str) -> dict[str, Any]:
@@ -371,10 +375,12 @@ class StreamReader(Background):
     def _run(self) -> None:
         iterator = None
         while not self._stopping.is_set():
+            if not self._hold():
+                break
             try:
                 if iterator is None:
                     iterator = self._iterator()
-                answer = self.client.get_records(ShardIterator=iterator, Limit=1000)
+                answer = self.client.get_records(ShardIterator=iterator, Limit=PAGE_RECORDS)
             except Exception as error:  # moto is in this process; an error here is transient or the end
                 logs.log("stream", "reading the stream failed", level="WARNING", error=repr(error))
                 iterator = None
@@ -390,7 +396,8 @@ class StreamReader(Background):
                 self.last_read = sequence_number(records[-1])
                 for consumer in self.consumers:
                     consumer.offer(records)
-                self._stopping.wait(BUSY_POLL_SECONDS)
+                if len(records) < PAGE_RECORDS:
+                    self._stopping.wait(BUSY_POLL_SECONDS)
             else:
                 self.caught_up.set()
                 self._stopping.wait(IDLE_POLL_SECONDS)

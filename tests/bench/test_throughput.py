@@ -46,3 +46,33 @@ def test_posts_are_set_against_put_items_and_orders_go_all_the_way(run_bench):
     )
     assert pipeline["unfinished"] == 0
     assert 0 < pipeline["min_ms"] <= pipeline["p50_ms"] <= pipeline["p99_ms"] <= pipeline["max_ms"]
+
+
+def test_with_the_pumps_paused_posts_are_set_against_a_bare_client_making_the_same_calls(run_bench):
+    report = run_bench(
+        "throughput", "--paused", "--seconds", "0.5", "--concurrency", "1,2", "--orders", "2", "--skus", "2"
+    )
+
+    assert report["results"]["paused"] is True
+    same_calls = {"dynamodb.BatchGetItem": 1.0, "dynamodb.TransactWriteItems": 1.0}
+    for level in report["results"]["throughput"]:
+        ours, bare = level["ours"], level["baseline"]
+        assert ours["succeeded"] > 0
+        assert bare["succeeded"] > 0
+        assert level["ratio"] == pytest.approx(ours["per_second"] / bare["per_second"], rel=0.01, abs=0.0005)
+        # moto saw the same calls from both sides, and nothing from the paused pumps.
+        assert bare["aws_requests_per_call"] == {"bench-bare": same_calls}
+        if ours["conflict_retries"] == 0:
+            assert ours["aws_requests_per_call"]["place_order"] == same_calls
+        assert not {"stream-pump", "sqs-pump", "rule-pump"} & set(ours["aws_requests_per_call"])
+    # Resumed afterwards: the orders go all the way, and their requests are counted per caller.
+    pipeline = report["results"]["pipeline"]
+    assert pipeline["fulfilled_and_emailed"] == pipeline["orders_accepted"] == 2
+    requests = pipeline["aws_requests"]
+    assert requests["by_caller"]["place_order"] == 2.0
+    assert requests["per_order"] == pytest.approx(sum(requests["by_caller"].values()), abs=0.05)
+    assert {"notification", "inventory", "payment", "publisher"} <= set(requests["by_caller"])
+    assert pipeline["orders_per_second_bound"] == pytest.approx(
+        report["results"]["put_item_reference"]["per_second"] / requests["per_order"], rel=0.01
+    )
+    assert "every pump paused" in report["markdown"]

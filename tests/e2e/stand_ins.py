@@ -69,8 +69,14 @@ def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _invocations
     _invocations += 1
     _record({"event": event})
-    if event.get("queryStringParameters") and "sleep" in event["queryStringParameters"]:
-        time.sleep(float(event["queryStringParameters"]["sleep"]))
+    asked = event.get("queryStringParameters") or {}
+    if "sleep" in asked:
+        time.sleep(float(asked["sleep"]))
+    if "describe_table" in asked:  # AWS calls through the container's own client, as handlers make them
+        from ordering import bootstrap
+
+        for _ in range(int(asked["describe_table"])):
+            bootstrap.aws_client("dynamodb").describe_table(TableName=os.environ["TABLE_NAME"])
     body = {
         "event": event,
         "pid": os.getpid(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from infra.dev.runtime import LocalRuntime, Options
 from infra.dev.state import DevState
 from infra.emulator.aws import client
 from infra.emulator.functions import CODE_ROOT
+from infra.emulator.request_counter import difference
 from infra.emulator.stream_pump import DEFAULT_SHARDS, shard_of
 from tests.e2e.conftest import STAND_IN_API_TIMEOUT, STAND_INS, eventually, recorded, stand_in_functions
 
@@ -30,6 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.moto, pytest.mark.postgres, pytest.ma
 
 MAX_STREAM_ATTEMPTS = topology.STREAM_CONSUMERS[0].maximum_retry_attempts + 1
 RULE_TARGET = topology.EVENT_RULES[0].targets[0]
+ONE_LINE = {"lines": [{"sku": "MUG-01", "quantity": 1}]}
 
 
 @pytest.fixture(scope="module")
@@ -404,6 +407,37 @@ def test_the_proxy_event_is_shaped_as_api_gateway_builds_it(dev, token, state):
     assert all(isinstance(value, str) for value in claims.values())
     assert claims["exp"].endswith(claims["exp"][-4:])
     assert " UTC " in claims["exp"]
+
+
+def test_the_request_counter_counts_what_moto_received_per_function_and_operation(dev, token, state):
+    """Each caller's own requests, exactly: a function's (by its name), the test's (a client
+    with an application id of its own), and none of the paused pumps'."""
+    dev.pause_pumps()
+    try:
+        assert dev.status()["paused"] is True
+        time.sleep(2)  # a receive under way when the pumps were paused ends (1 s long polls)
+        before = dev.requests()
+        answer = dev.api("POST", "/orders", token, params={"describe_table": "3"}, json=ONE_LINE)
+        assert answer.status_code == 200, answer.text
+        mine = client("dynamodb", state.moto_url, caller="counter-test")
+        for _ in range(2):
+            mine.list_tables()
+        time.sleep(1)  # a paused pump would have polled by now
+        counted = difference(dev.requests(), before)["callers"]
+    finally:
+        dev.pause_pumps(False)
+    assert counted["place_order"] == {"total": 3, "operations": {"dynamodb.DescribeTable": 3}}
+    assert counted["counter-test"] == {"total": 2, "operations": {"dynamodb.ListTables": 2}}
+    polls = [
+        (caller, operation)
+        for caller in ("stream-pump", "sqs-pump", "rule-pump", "schedule-pump")
+        for operation in counted.get(caller, {}).get("operations", {})
+        if operation in ("sqs.ReceiveMessage", "dynamodb.GetRecords")
+    ]
+    assert polls == [], counted
+    assert dev.status()["paused"] is False
+    # Resumed: the pumps poll again.
+    eventually(lambda: "rule-pump" in difference(dev.requests(), before)["callers"], timeout=10)
 
 
 def test_a_post_body_reaches_the_function_as_the_client_sent_it(dev, token):

@@ -9,6 +9,8 @@ driven one message at a time here, with a stand-in at the Lambda boundary decidi
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +22,7 @@ from moto import mock_aws
 from infra import topology
 from infra.emulator.functions import Invocation
 from infra.emulator.resources import RuleTargetQueue
-from infra.emulator.rule_pump import DELIVERY_RETRIES, FUNCTION_RETRIES, RulePump
+from infra.emulator.rule_pump import DELIVERY_RETRIES, FUNCTION_RETRIES, Backlog, RulePump
 
 pytestmark = pytest.mark.moto
 
@@ -140,3 +142,55 @@ def test_an_event_that_succeeds_on_a_retry_is_not_parked(sqs, target):
     function = Lambda(FAILED, None)
     assert run(sqs, target, function) == []
     assert function.calls == 2
+
+
+def test_an_idle_target_is_polled_by_one_poller_and_a_backlog_by_all(sqs, target):
+    receives: list[int] = []
+    sqs.meta.events.register("before-call.sqs.ReceiveMessage", lambda **_: receives.append(1))
+    delivered_by: set[str] = set()
+    lock = threading.Lock()
+
+    def function(name: str, event: dict[str, Any]) -> Invocation:
+        with lock:
+            delivered_by.add(threading.current_thread().name)
+        time.sleep(0.3)
+        return Invocation(name, "request", "eventbridge", None, False, result=None, error=None)
+
+    backlog = Backlog()
+    pumps = [
+        RulePump(
+            target,
+            sqs=sqs,
+            invoke=function,
+            function_arn=FUNCTION_ARN,
+            retry_delay=0,
+            poller=n,
+            backlog=backlog,
+        )
+        for n in range(4)
+    ]
+    for pump in pumps:
+        pump.start()
+    try:
+        time.sleep(2.5)  # idle: only the first poller long-polls, a second at a time
+        assert 2 <= len(receives) <= 3, receives
+        for n in range(8):
+            sqs.send_message(QueueUrl=target.delivery_queue_url, MessageBody=json.dumps({"id": str(n)}))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _visible_or_in_flight(sqs, target):
+            time.sleep(0.1)
+        assert not _visible_or_in_flight(sqs, target)
+    finally:
+        for pump in pumps:
+            pump.signal_stop()
+        for pump in pumps:
+            pump.stop()
+    assert len(delivered_by) > 1, delivered_by  # the backlog woke the other pollers
+
+
+def _visible_or_in_flight(sqs, target: RuleTargetQueue) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=target.delivery_queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())

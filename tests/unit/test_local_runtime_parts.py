@@ -174,3 +174,49 @@ def test_the_routes_the_topology_limits_lower_have_their_own_buckets_unless_lift
     assert orders is not None
     assert limited["POST", "/orders"].rate == orders.rate_limit
     assert route_buckets(Options(route_limits=False)) == {}  # what the throughput benchmark runs
+
+
+# --- moto's request counter ----------------------------------------------------------------------
+
+
+def test_the_request_counter_names_the_caller_by_its_app_id_and_the_operation_by_its_target():
+    from infra.emulator.request_counter import RequestCounter, difference
+
+    answered: list[str] = []
+    scope = "local/20261202/eu-west-1/dynamodb/aws4_request"
+
+    def moto(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        answered.append(environ["PATH_INFO"])
+        return [b"{}"]
+
+    def request(user_agent: str, **headers: str) -> dict[str, Any]:
+        return {
+            "HTTP_USER_AGENT": user_agent,
+            "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={scope}",
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/",
+            **headers,
+        }
+
+    counter = RequestCounter(moto)
+    ua = "Botocore/1.44.8 ua/2.1 lang/python#3.11.7 cfg/retry-mode#standard app/place_order PT/idempotency"
+    before = counter.snapshot()
+    for _ in range(2):
+        counter(request(ua, HTTP_X_AMZ_TARGET="DynamoDB_20120810.PutItem"), None)
+    counter(request(ua, HTTP_X_AMZ_TARGET="DynamoDB_20120810.Query"), None)
+    counter(request("python-httpx/0.28", PATH_INFO="/v2/email/outbound-emails"), None)
+    after = counter.snapshot()
+    assert len(answered) == 4  # every request reaches moto
+    assert after == {
+        "total": 4,
+        "callers": {
+            "other": {"total": 1, "operations": {"dynamodb.POST /v2/email/outbound-emails": 1}},
+            "place_order": {"total": 3, "operations": {"dynamodb.PutItem": 2, "dynamodb.Query": 1}},
+        },
+    }
+    assert difference(after, before) == after
+    counter(request(ua, HTTP_X_AMZ_TARGET="DynamoDB_20120810.Query"), None)
+    assert difference(counter.snapshot(), after) == {
+        "total": 1,
+        "callers": {"place_order": {"total": 1, "operations": {"dynamodb.Query": 1}}},
+    }
