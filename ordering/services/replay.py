@@ -243,7 +243,7 @@ def load_segments(
     stopped: Callable[[], bool] = lambda: False,
 ) -> list[SegmentLoad]:
     """Load `segments` one after another, each one's load into the rebuild (rows, COPY, commit:
-    half of it Postgres's work) on a thread of its own while the next segment is scanned and
+    much of it waiting for Postgres) on a thread of its own while the next segment is scanned and
     folded here, so that Postgres and this process work at the same time. At most one load is
     under way; a failure stops the rest, after the load under way has ended. `stopped` is asked
     before each segment (worker processes: another one failed). What was loaded, in order."""
