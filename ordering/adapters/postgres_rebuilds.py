@@ -26,6 +26,7 @@ from psycopg import sql
 from ordering.adapters.postgres_connection import Connect
 from ordering.adapters.postgres_read_model import park_events, parked_events, select_state, write_state
 from ordering.adapters.read_model_tables import rows
+from ordering.adapters.read_model_tables.copy_text import CopyText
 from ordering.adapters.read_model_tables.migrator import applied_versions, migrate
 from ordering.adapters.read_model_tables.rows import MAIN_TABLE, STREAM_PREFIX, TABLES, Table
 from ordering.ports.read_model import (
@@ -90,15 +91,19 @@ class PostgresRebuilds(Rebuilds):
     def load(
         self, replay_id: str, segment: int, total_segments: int, events: int, states: Iterable[Aggregate]
     ) -> SegmentLoad:
+        """COPY the rows as text made here (copy_text.py), tallied as they are written, and
+        record the segment with that tally, in one transaction."""
         schema = self.schema_of(replay_id)
         by_table: dict[str, list[rows.Row]] = {table.name: [] for table in TABLES}
         for state in states:
             for name, table_rows in rows.rows_of(state).items():
                 by_table[name].extend(table_rows)
-        loaded = SegmentLoad(segment, total_segments, events, rows.tally_of(by_table))
         with self._connection() as conn, conn.transaction():
-            for table in TABLES:  # parents first: order_items refers to orders
-                _copy(conn, schema, table, by_table[table.name])
+            written = [_copy(conn, schema, table, by_table[table.name]) for table in TABLES]  # parents first
+            tally = Tally(
+                {t.table.name: t.count for t in written}, {t.table.name: t.checksum for t in written}
+            )
+            loaded = SegmentLoad(segment, total_segments, events, tally)
             conn.execute(
                 sql.SQL("INSERT INTO {}.replay_segments VALUES (%s, %s, %s, %s)").format(
                     sql.Identifier(schema)
@@ -192,15 +197,18 @@ def _schema_exists(conn: psycopg.Connection, schema: str) -> bool:
     return conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema]).fetchone() is not None
 
 
-def _copy(conn: psycopg.Connection, schema: str, table: Table, table_rows: list[rows.Row]) -> None:
+def _copy(conn: psycopg.Connection, schema: str, table: Table, table_rows: list[rows.Row]) -> CopyText:
+    """COPY the rows in chunks of text; Postgres takes in each chunk while the next is made."""
+    text = CopyText(table)
     if not table_rows:
-        return
+        return text
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         _table(schema, table), sql.SQL(", ").join(map(sql.Identifier, table.column_names))
     )
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in table_rows:
-            copy.write_row(row)
+        for chunk in text.chunks(table_rows):
+            copy.write(chunk)
+    return text
 
 
 def schema_tally(conn: psycopg.Connection, schema: str) -> Tally:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -230,14 +230,48 @@ def load_segment(
 ) -> SegmentLoad:
     """Scan, fold and load one segment, with the garbage collector paused (gc_paused.py).
     Each segment runs once per replay."""
-    if not 0 <= segment < total_segments:
-        raise ValueError(f"segment {segment} is not in 0..{total_segments - 1}")
-    with gc_paused():
-        scan = store.scan(segment, total_segments)
-        folded = fold_segment(store, scan, progress or ReplayProgress(), segment)
-        if folded.unprojectable:
-            rebuilds.park(replay_id, folded.unprojectable)
-        return rebuilds.load(replay_id, segment, total_segments, folded.events, folded.states)
+    return load_segments(store, rebuilds, replay_id, [segment], total_segments, progress)[0]
+
+
+def load_segments(
+    store: EventStore,
+    rebuilds: Rebuilds,
+    replay_id: str,
+    segments: list[int],
+    total_segments: int,
+    progress: ReplayProgress | None = None,
+    stopped: Callable[[], bool] = lambda: False,
+) -> list[SegmentLoad]:
+    """Load `segments` one after another, each one's load into the rebuild (rows, COPY, commit:
+    much of it waiting for Postgres) on a thread of its own while the next segment is scanned and
+    folded here, so that Postgres and this process work at the same time. At most one load is
+    under way; a failure stops the rest, after the load under way has ended. `stopped` is asked
+    before each segment (worker processes: another one failed). What was loaded, in order."""
+    for segment in segments:
+        if not 0 <= segment < total_segments:
+            raise ValueError(f"segment {segment} is not in 0..{total_segments - 1}")
+    progress = progress or ReplayProgress()
+    loads: list[SegmentLoad] = []
+    with gc_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-load") as loader:
+        loading: Future[SegmentLoad] | None = None
+        for segment in segments:
+            if stopped():
+                break
+            folded = fold_segment(store, store.scan(segment, total_segments), progress, segment)
+            if loading is not None:
+                loads.append(loading.result())
+            loading = loader.submit(_load_folded, rebuilds, replay_id, segment, total_segments, folded)
+        if loading is not None:
+            loads.append(loading.result())
+    return loads
+
+
+def _load_folded(
+    rebuilds: Rebuilds, replay_id: str, segment: int, total_segments: int, folded: FoldedSegment
+) -> SegmentLoad:
+    if folded.unprojectable:
+        rebuilds.park(replay_id, folded.unprojectable)
+    return rebuilds.load(replay_id, segment, total_segments, folded.events, folded.states)
 
 
 def finish(
@@ -319,7 +353,7 @@ def replay(
     prepare(rebuilds, replay_id)
     try:
         if workers:
-            load_in_processes(load_segment, store, rebuilds, replay_id, segments, workers, progress)
+            load_in_processes(load_segments, store, rebuilds, replay_id, segments, workers, progress)
         else:
             _load_in_threads(store, rebuilds, replay_id, segments, progress)
         return finish(

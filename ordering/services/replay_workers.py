@@ -5,8 +5,10 @@ and hashing rows) is Python: in threads, more segments add no speed. Each worker
 its own lock. The workers are forked (Linux, as `orders replay` and the benchmarks run), so
 they inherit the event store and the rebuilds as the caller made them, an in-memory log
 included, without pickling anything; the store is told it was forked (EventStore.forked) so
-that it drops what belonged to the parent. Each worker loads whole segments and returns what
-it loaded; the parent verifies, catches up and swaps as before.
+that it drops what belonged to the parent. Worker w of W loads segments w, w + W, w + 2W...,
+one after another, each one's COPY overlapping the scan and fold of the next
+(replay.load_segments), and returns what it loaded; the parent verifies, catches up and swaps
+as before. When one worker fails, the others load no further segment.
 
 On AWS a segment is an invocation of the replay function of its own (handlers/replay.py,
 "action": "segment"): the same load_segment, one Lambda each, scaled by invoking more. Lambda
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from ordering.services.replay import ReplayProgress
 
 _FORK = multiprocessing.get_context("fork")
-Load = Callable[..., SegmentLoad]  # replay.load_segment
+Load = Callable[..., list[SegmentLoad]]  # replay.load_segments
 
 # In a worker: what load_in_processes handed it at the fork.
 _inherited: dict[str, Any] = {}
@@ -49,14 +51,23 @@ class _Relay:
         """Phases are the parent's."""
 
 
-def _start_worker(load: Load, store: EventStore, rebuilds: Rebuilds, pipe: Any) -> None:
+def _start_worker(load: Load, store: EventStore, rebuilds: Rebuilds, pipe: Any, failed: Any) -> None:
     store.forked()
-    _inherited.update(load=load, store=store, rebuilds=rebuilds, progress=_Relay(pipe))
+    _inherited.update(load=load, store=store, rebuilds=rebuilds, progress=_Relay(pipe), failed=failed)
 
 
-def _load(replay_id: str, segment: int, total_segments: int) -> SegmentLoad:
+def _load(replay_id: str, segments: list[int], total_segments: int) -> list[SegmentLoad]:
     load, store, rebuilds = _inherited["load"], _inherited["store"], _inherited["rebuilds"]
-    return load(store, rebuilds, replay_id, segment, total_segments, _inherited["progress"])
+    failed = _inherited["failed"]
+    return load(
+        store,
+        rebuilds,
+        replay_id,
+        segments,
+        total_segments,
+        _inherited["progress"],
+        lambda: bool(failed.value),
+    )
 
 
 def load_in_processes(
@@ -68,20 +79,25 @@ def load_in_processes(
     workers: int,
     progress: ReplayProgress,
 ) -> list[SegmentLoad]:
-    """`load(store, rebuilds, replay_id, segment, total_segments, progress)` for every segment,
-    on `workers` forked processes. The first failure is raised once the segments already
-    under way have ended (none is left loading behind the caller's back); the rest are not started."""
+    """`load(store, rebuilds, replay_id, segments, total_segments, progress, stopped)` on
+    `workers` forked processes, each with its share of the segments. The first failure is
+    raised once the segments already under way have ended (none is left loading behind the
+    caller's back); the rest are not started."""
     if not rebuilds.shared_between_processes:
         raise ValueError(f"{type(rebuilds).__name__} keeps its models in this process: use 0 workers")
     reader, writer = _FORK.Pipe(duplex=False)
+    # Set here when a worker failed, read by the others: shared memory, no lock (see _Relay).
+    failed = _FORK.RawValue("b", 0)
     ended = threading.Event()
+    count = min(workers, total_segments)
     with ProcessPoolExecutor(
-        max_workers=min(workers, total_segments),
+        max_workers=count,
         mp_context=_FORK,
         initializer=_start_worker,
-        initargs=(load, store, rebuilds, writer),
+        initargs=(load, store, rebuilds, writer, failed),
     ) as pool:
-        futures = [pool.submit(_load, replay_id, n, total_segments) for n in range(total_segments)]
+        shares = [list(range(w, total_segments, count)) for w in range(count)]
+        futures = [pool.submit(_load, replay_id, share, total_segments) for share in shares]
         # Started once the workers are forked, so that none inherits this thread.
         relay = threading.Thread(target=_relay, args=(reader, ended, progress), name="replay-progress")
         relay.start()
@@ -89,9 +105,10 @@ def load_in_processes(
             wait(futures, return_when=FIRST_EXCEPTION)
             for future in futures:
                 if future.done() and future.exception() is not None:
+                    failed.value = 1
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise future.exception()  # type: ignore[misc]
-            loads = [future.result() for future in futures]
+            loads = [load for future in futures for load in future.result()]
         finally:
             ended.set()
             relay.join()

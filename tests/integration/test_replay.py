@@ -546,3 +546,20 @@ def test_a_failing_segment_process_leaves_the_live_read_model_untouched(live, ho
 def test_worker_processes_refuse_a_rebuild_held_in_this_process():
     with pytest.raises(ValueError, match="InMemoryRebuilds keeps its models in this process"):
         replaying.replay(fixed_log(), InMemoryRebuilds(InMemoryReadModel()), segments=2, workers=2)
+
+
+def test_a_worker_loads_its_segments_in_order_and_starts_none_once_told_to_stop():
+    store, rebuilds = fixed_log(), InMemoryRebuilds(InMemoryReadModel())
+    rebuilds.begin("r1")
+    assert [load.segment for load in replaying.load_segments(store, rebuilds, "r1", [2, 0], 3)] == [2, 0]
+    asked = []
+
+    def stopped() -> bool:  # another worker failed once the first segment was under way
+        asked.append(True)
+        return len(asked) > 1
+
+    # Loading segment 1 twice would be refused: the second is never started.
+    loads = replaying.load_segments(store, rebuilds, "r1", [1, 1], 3, stopped=stopped)
+    assert [load.segment for load in loads] == [1]
+    assert sorted(load.segment for load in rebuilds.recorded("r1")) == [0, 1, 2]
+    assert sum(load.events for load in rebuilds.recorded("r1")) == 3004
