@@ -362,7 +362,7 @@ def split_types(code: str) -> dict[str, str]:
     lines = code.splitlines()
     outputs: dict[str, str] = {}
     for name, node in classes.items():
-        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         imports = []
         for module in sorted({imported[u] for u in used if u in imported}):
             names = sorted(u for u in used if imported.get(u) == module)

@@ -3,23 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from generated.types.charge_unanswered import ChargeUnanswered
-from generated.types.confirmation_sent import ConfirmationSent
-from generated.types.order_cancelled import OrderCancelled
-from generated.types.order_fulfilled import OrderFulfilled
-from generated.types.order_placed import OrderPlaced
-from generated.types.payment_failed import PaymentFailed
-from generated.types.payment_refunded import PaymentRefunded
-from generated.types.payment_succeeded import PaymentSucceeded
-from generated.types.price_changed import PriceChanged
-from generated.types.refund_requested import RefundRequested
-from generated.types.stock_added import StockAdded
-from generated.types.stock_committed import StockCommitted
-from generated.types.stock_moved import StockMoved
-from generated.types.stock_released import StockReleased
-from generated.types.stock_reserved import StockReserved
-from generated.types.stock_sharded import StockSharded
-from generated.types.user_registered import UserRegistered
 
 
 class EventType(StrEnum):
