@@ -390,7 +390,6 @@ def models_index(header: str, names: list[str]) -> str:
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -405,7 +404,8 @@ __all__ = list(_MODULES)
 def __getattr__(name: str) -> object:
     if name not in _MODULES:
         raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
-    value = getattr(importlib.import_module(f"generated.types.{{_MODULES[name]}}"), name)
+    # __import__, not importlib.import_module: the same import, and `python -X importtime` sees it.
+    value = getattr(__import__(f"generated.types.{{_MODULES[name]}}", fromlist=[name]), name)
     globals()[name] = value  # imported once: from then on a plain module attribute
     return value
 
