@@ -3,10 +3,8 @@
     python codegen.py           write generated/
     python codegen.py --check   write nothing; exit 1 naming every stale, missing or extra file
 
-It writes these:
-  generated/types/<name>.py       pydantic v2 types (datamodel-code-generator), strict and frozen,
-                                  one class a module, importing only the classes it refers to
-  generated/models.py             every one of them by name, each module imported on first use
+It writes three things:
+  generated/models.py             pydantic v2 types (datamodel-code-generator), strict and frozen
   generated/apigateway/<Name>.json  JSON Schema draft-04 documents for API Gateway and the local gateway
   generated/openapi.json          an OpenAPI 3.1 document of the API (model/routes.json + the schemas)
 
@@ -17,11 +15,9 @@ output is deterministic, so two runs give the same bytes.
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import copy
 import json
-import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -315,7 +311,6 @@ def bundle(schemas: dict[str, Schema], ref_prefix: str, keep_examples: bool) -> 
 
 
 def pydantic_module(schemas: dict[str, Schema]) -> str:
-    """Every type in one module, as datamodel-code-generator writes it (split_types() splits it)."""
     sources = ", ".join(f"model/{source}" for source in schemas)
     header = "# " + DO_NOT_EDIT.format(source="model/") + "\n# Sources: " + sources
     document = {"$schema": DRAFT_2020_12, "$defs": bundle(schemas, "#/$defs/", keep_examples=False)}
@@ -333,86 +328,6 @@ def defer_builds(code: str) -> str:
     if code.count(opening) != code.count("ConfigDict("):
         raise SchemaError("", "", "a model_config the generator wrote on one line: cannot add defer_build")
     return code.replace(opening, opening + "        defer_build=True,\n")
-
-
-def module_name(class_name: str) -> str:
-    """OrderPlaced -> order_placed: the module of generated/types/ that holds the class."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
-
-
-def split_types(code: str) -> dict[str, str]:
-    """One module per class, importing only the names it uses, and generated/models.py naming them all.
-
-    A function's cold start imports (and pydantic creates) only the classes it touches: a handler
-    reads `m.OrderPlaced` from generated/models.py, which imports generated/types/order_placed.py
-    then, with the classes that one refers to. The class bodies are copied as the generator
-    formatted them.
-    """
-    tree = ast.parse(code)
-    imported: dict[str, str] = {}  # name -> "from x import"
-    classes: dict[str, ast.ClassDef] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
-            for alias in node.names:
-                imported[alias.asname or alias.name] = node.module or ""
-        elif isinstance(node, ast.ClassDef):
-            classes[node.name] = node
-        elif not isinstance(node, ast.ImportFrom):
-            raise SchemaError("", "", f"unexpected statement in the generated types: {ast.dump(node)[:80]}")
-    lines = code.splitlines()
-    outputs: dict[str, str] = {}
-    for name, node in classes.items():
-        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        imports = []
-        for module in sorted({imported[u] for u in used if u in imported}):
-            names = sorted(u for u in used if imported.get(u) == module)
-            imports.append(f"from {module} import {', '.join(names)}")
-        for other in sorted(used & set(classes) - {name}):
-            imports.append(f"from generated.types.{module_name(other)} import {other}")
-        body = "\n".join(lines[node.lineno - 1 : node.end_lineno])
-        header = f'"""{DO_NOT_EDIT.format(source="model/")}"""\n\nfrom __future__ import annotations\n\n'
-        outputs[f"types/{module_name(name)}.py"] = header + "\n".join(imports) + "\n\n\n" + body + "\n"
-    outputs["types/__init__.py"] = f'"""{DO_NOT_EDIT.format(source="model/")} One type a module."""\n'
-    outputs["models.py"] = models_index(code.split("\n\n", 1)[0], sorted(classes))
-    return outputs
-
-
-def models_index(header: str, names: list[str]) -> str:
-    """generated/models.py: `m.Order` imports generated/types/order.py on first use (PEP 562).
-
-    The imports under TYPE_CHECKING are for mypy, and for the bundler's modulefinder, which reads
-    them too: every function's asset ships every type, and imports only those it uses."""
-    checked = "\n".join(f"    from generated.types.{module_name(n)} import {n} as {n}" for n in names)
-    listed = "\n".join(f'    "{n}": "{module_name(n)}",' for n in names)
-    return f'''{header}
-
-"""Every generated type by name; each one's module is imported when the name is first read."""
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-{checked}
-
-_MODULES = {{
-{listed}
-}}
-__all__ = list(_MODULES)
-
-
-def __getattr__(name: str) -> object:
-    if name not in _MODULES:
-        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
-    # __import__, not importlib.import_module: the same import, and `python -X importtime` sees it.
-    value = getattr(__import__(f"generated.types.{{_MODULES[name]}}", fromlist=[name]), name)
-    globals()[name] = value  # imported once: from then on a plain module attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_MODULES))
-'''
 
 
 def _generate_pydantic(document: dict, header: str) -> object:
@@ -578,7 +493,7 @@ def render(model_dir: Path = MODEL_DIR) -> dict[str, str]:
     routes = load_routes(model_dir, schemas)
     outputs = {
         "__init__.py": f'"""{DO_NOT_EDIT.format(source="model/")}"""\n',
-        **split_types(pydantic_module(schemas)),
+        "models.py": pydantic_module(schemas),
         "openapi.json": dump_json(openapi_document(schemas, routes)),
     }
     for schema in schemas.values():

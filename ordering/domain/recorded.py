@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from generated import models as m
+from generated.models import EventEnvelope
 from ordering.domain.events import SCHEMA_VERSIONS, DomainEvent, InvalidEvent, parse_event, type_name
 
 
@@ -83,7 +83,7 @@ def to_envelope(event: Recorded) -> dict[str, Any]:
 def from_envelope(envelope: dict[str, Any]) -> Recorded:
     """Validate an envelope and its data; raise InvalidEvent (a poison record) if either is wrong."""
     try:
-        checked = m.EventEnvelope.model_validate(envelope)  # its class is created on first use
+        checked = EventEnvelope.model_validate(envelope)
     except ValidationError as error:
         raise InvalidEvent(f"not an event envelope: {error}") from None
     return Recorded(
