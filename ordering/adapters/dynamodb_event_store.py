@@ -90,17 +90,27 @@ class DynamoDBEventStore(EventStore):
     # --- reads ----------------------------------------------------------------------------------
 
     def read(self, stream: str, from_version: int = 1) -> list[Recorded]:
-        pages = self._client.get_paginator("query").paginate(
-            TableName=self._table,
-            KeyConditionExpression="PK = :stream AND SK BETWEEN :first AND :last",
-            ExpressionAttributeValues={
+        query = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :stream AND SK BETWEEN :first AND :last",
+            "ExpressionAttributeValues": {
                 ":stream": {"S": stream},
                 ":first": {"S": event_key(max(from_version, 1))},
                 ":last": {"S": LAST_EVENT_KEY},
             },
-            ConsistentRead=True,
-        )
-        return [recorded_from_item(item) for item in self._items(pages)]
+            "ConsistentRead": True,
+        }
+        return [recorded_from_item(item) for item in self._items(self._query_pages(query))]
+
+    def _query_pages(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Query's pages, following LastEvaluatedKey. A plain loop, not botocore's paginator: that
+        one loads DynamoDB's paginator model on first use, a cost on every function's cold start."""
+        while True:
+            page = self._client.query(**query)
+            yield page
+            if "LastEvaluatedKey" not in page:
+                return
+            query = {**query, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
     def read_heads(self, heads: Iterable[str]) -> dict[str, InventoryItem]:
         keys = [{"PK": {"S": f"{SKU}#{head}"}, "SK": {"S": HEAD_KEY}} for head in dict.fromkeys(heads)]

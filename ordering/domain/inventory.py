@@ -13,10 +13,10 @@ units stay in the shard whose orders hold them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import singledispatch
+from typing import Any
 
 from generated import models as m
 from ordering.domain.changed import changed
@@ -198,8 +198,9 @@ def _require_reserved(state: InventoryItem, quantity: int, command: str) -> None
 
 
 def evolve(state: InventoryItem | None, event: Recorded) -> InventoryItem:
-    # By the event's exact class: singledispatch's own lookup costs more than most applies.
-    apply = _apply.registry.get(type(event.data), _apply)
+    # By the event's type name, one dict lookup: singledispatch's would cost more than most
+    # applies, and registering by annotation evaluated every apply's type hints at import.
+    apply = _APPLY.get(type(event.data).__name__, _not_ours)
     return apply(event.data, state or _new_head(event), event.version)
 
 
@@ -207,22 +208,18 @@ def _new_head(event: Recorded) -> InventoryItem:
     return empty_head(event.stream.partition("#")[2])
 
 
-@singledispatch
-def _apply(data: DomainEvent, state: InventoryItem, version: int) -> InventoryItem:
+def _not_ours(data: DomainEvent, state: InventoryItem, version: int) -> InventoryItem:
     raise TypeError(f"{type(data).__name__} does not belong to a SKU stream")
 
 
-@_apply.register
 def _added(data: m.StockAdded, state: InventoryItem, version: int) -> InventoryItem:
     return changed(state, available=state.available + data.quantity, version=version)
 
 
-@_apply.register
 def _priced(data: m.PriceChanged, state: InventoryItem, version: int) -> InventoryItem:
     return changed(state, price=parse_money(data.price), currency=data.currency, version=version)
 
 
-@_apply.register
 def _reserved(data: m.StockReserved, state: InventoryItem, version: int) -> InventoryItem:
     return changed(
         state,
@@ -232,7 +229,6 @@ def _reserved(data: m.StockReserved, state: InventoryItem, version: int) -> Inve
     )
 
 
-@_apply.register
 def _committed(data: m.StockCommitted, state: InventoryItem, version: int) -> InventoryItem:
     return changed(
         state,
@@ -242,7 +238,6 @@ def _committed(data: m.StockCommitted, state: InventoryItem, version: int) -> In
     )
 
 
-@_apply.register
 def _released(data: m.StockReleased, state: InventoryItem, version: int) -> InventoryItem:
     return changed(
         state,
@@ -252,15 +247,24 @@ def _released(data: m.StockReleased, state: InventoryItem, version: int) -> Inve
     )
 
 
-@_apply.register
 def _sharded(data: m.StockSharded, state: InventoryItem, version: int) -> InventoryItem:
     return changed(state, shards=data.shards, span=max(state.span, data.shards), version=version)
 
 
-@_apply.register
 def _moved(data: m.StockMoved, state: InventoryItem, version: int) -> InventoryItem:
     """The same event is on both shards' streams: it takes units from one and gives them to the other."""
     change = (data.quantity if state.shard == data.to_shard else 0) - (
         data.quantity if state.shard == data.from_shard else 0
     )
     return changed(state, available=state.available + change, version=version)
+
+
+_APPLY: dict[str, Callable[[Any, InventoryItem, int], InventoryItem]] = {
+    "StockAdded": _added,
+    "PriceChanged": _priced,
+    "StockReserved": _reserved,
+    "StockCommitted": _committed,
+    "StockReleased": _released,
+    "StockSharded": _sharded,
+    "StockMoved": _moved,
+}

@@ -12,10 +12,11 @@ no events; any other transition the lifecycle does not allow is an InvalidTransi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import singledispatch
+from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 from generated import models as m
@@ -286,16 +287,15 @@ def _require(state: Order, allowed: set[Status], command: str) -> None:
 
 def evolve(state: Order | None, event: Recorded) -> Order | None:
     """The order after one more event; the event's version becomes the order's."""
-    # By the event's exact class: singledispatch's own lookup costs more than most applies.
-    return _apply.registry.get(type(event.data), _apply)(event.data, state, event)
+    # By the event's type name, one dict lookup: singledispatch's would cost more than most
+    # applies, and registering by annotation evaluated every apply's type hints at import.
+    return _APPLY.get(type(event.data).__name__, _not_ours)(event.data, state, event)
 
 
-@singledispatch
-def _apply(data: DomainEvent, state: Order | None, event: Recorded) -> Order | None:
+def _not_ours(data: DomainEvent, state: Order | None, event: Recorded) -> Order | None:
     raise TypeError(f"{type(data).__name__} does not belong to an order stream")
 
 
-@_apply.register
 def _placed(data: m.OrderPlaced, state: Order | None, event: Recorded) -> Order:
     return Order(
         id=data.order_id,
@@ -322,44 +322,36 @@ def _placed(data: m.OrderPlaced, state: Order | None, event: Recorded) -> Order:
     )
 
 
-@_apply.register
 def _paid(data: m.PaymentSucceeded, state: Order | None, event: Recorded) -> Order:
     return _moved(state, event, status=Status.PAID, payment_reference=data.payment_reference)
 
 
-@_apply.register
 def _declined(data: m.PaymentFailed, state: Order | None, event: Recorded) -> Order:
     return _moved(state, event, status=Status.PAYMENT_FAILED, failure_reason=data.reason)
 
 
-@_apply.register
 def _fulfilled(data: m.OrderFulfilled, state: Order | None, event: Recorded) -> Order:
     return _moved(state, event, status=Status.FULFILLED)
 
 
-@_apply.register
 def _cancelled(data: m.OrderCancelled, state: Order | None, event: Recorded) -> Order:
     return _moved(state, event, status=Status.CANCELLED, cancel_reason=data.reason)
 
 
-@_apply.register
 def _refund_requested(data: m.RefundRequested, state: Order | None, event: Recorded) -> Order:
     current = _existing(state, event)
     status = Status.REFUND_PENDING if current.status is Status.PAID else current.status
     return _moved(current, event, status=status, refund_requested=True)
 
 
-@_apply.register
 def _unanswered(data: m.ChargeUnanswered, state: Order | None, event: Recorded) -> Order:
     return _moved(state, event, charge_unanswered=True)
 
 
-@_apply.register
 def _refunded(data: m.PaymentRefunded, state: Order | None, event: Recorded) -> Order:
     return _moved(state, event, refunded=True)
 
 
-@_apply.register
 def _emailed(data: m.ConfirmationSent, state: Order | None, event: Recorded) -> Order:
     current = _existing(state, event)
     return _moved(current, event, emails_sent=current.emails_sent | {data.kind})
@@ -373,3 +365,16 @@ def _existing(state: Order | None, event: Recorded) -> Order:
 
 def _moved(state: Order | None, event: Recorded, **changes: object) -> Order:
     return changed(_existing(state, event), updated_at=event.occurred_at, version=event.version, **changes)
+
+
+_APPLY: dict[str, Callable[[Any, Order | None, Recorded], Order | None]] = {
+    "OrderPlaced": _placed,
+    "PaymentSucceeded": _paid,
+    "PaymentFailed": _declined,
+    "OrderFulfilled": _fulfilled,
+    "OrderCancelled": _cancelled,
+    "RefundRequested": _refund_requested,
+    "ChargeUnanswered": _unanswered,
+    "PaymentRefunded": _refunded,
+    "ConfirmationSent": _emailed,
+}

@@ -46,6 +46,25 @@ def test_placing_an_order_is_one_read_of_the_heads_and_one_transaction_nothing_r
         assert [e.event_id for e in store.read(f"ORDER#{command.order_id}")] == placed.event_ids[:1]
 
 
+def test_a_stream_longer_than_a_page_is_read_whole_one_query_per_page():
+    with backends.moto_table() as table:
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        store = DynamoDBEventStore(client, table)
+        written = store.append("SKU#MUG-01", 0, [new_event(stock_added(quantity=n)) for n in range(1, 6)])
+
+        def two_a_page(params, **_):  # DynamoDB pages at 1 MB; moto honours Limit the same way
+            params["Limit"] = 2
+
+        client.meta.events.register("provide-client-params.dynamodb.Query", two_a_page)
+        calls = calls_of(client)
+
+        read = store.read("SKU#MUG-01")
+
+        assert [e.event_id for e in read] == [e.event_id for e in written]
+        assert calls == ["Query", "Query", "Query"]
+        assert [e.version for e in store.read("SKU#MUG-01", from_version=4)] == [4, 5]
+
+
 def heads_asked(client) -> list[list[str]]:
     """The heads each BatchGetItem asks for, from now on."""
     asked: list[list[str]] = []
