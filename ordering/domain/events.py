@@ -60,7 +60,7 @@ def parse_event_json(type_: str, schema_version: int, text: str | bytes) -> Doma
     one pass in Rust, about twice as fast as json.loads and then validating the dict."""
     validator = _event_class(type_, schema_version).__pydantic_validator__  # model_validate_json, less a call
     try:
-        return validator.validate_json(text)  # type: ignore[no-any-return]
+        return validator.validate_json(text)
     except ValidationError as error:
         raise InvalidEvent(f"{type_} v{schema_version} data is invalid: {error}") from None
 

@@ -198,9 +198,9 @@ def _require_reserved(state: InventoryItem, quantity: int, command: str) -> None
 
 
 def evolve(state: InventoryItem | None, event: Recorded) -> InventoryItem:
-    # By the event's type name, one dict lookup: singledispatch's would cost more than most
+    # By the event's exact class, one dict lookup: singledispatch's would cost more than most
     # applies, and registering by annotation evaluated every apply's type hints at import.
-    apply = _APPLY.get(type(event.data).__name__, _not_ours)
+    apply = _APPLY.get(type(event.data), _not_ours)
     return apply(event.data, state or _new_head(event), event.version)
 
 
@@ -259,12 +259,12 @@ def _moved(data: m.StockMoved, state: InventoryItem, version: int) -> InventoryI
     return changed(state, available=state.available + change, version=version)
 
 
-_APPLY: dict[str, Callable[[Any, InventoryItem, int], InventoryItem]] = {
-    "StockAdded": _added,
-    "PriceChanged": _priced,
-    "StockReserved": _reserved,
-    "StockCommitted": _committed,
-    "StockReleased": _released,
-    "StockSharded": _sharded,
-    "StockMoved": _moved,
+_APPLY: dict[type[DomainEvent], Callable[[Any, InventoryItem, int], InventoryItem]] = {
+    m.StockAdded: _added,
+    m.PriceChanged: _priced,
+    m.StockReserved: _reserved,
+    m.StockCommitted: _committed,
+    m.StockReleased: _released,
+    m.StockSharded: _sharded,
+    m.StockMoved: _moved,
 }

@@ -143,6 +143,7 @@ class RecordConfirmationSent:
 
 OrderCommand = (
     RecordPayment
+    | RecordChargeUnanswered
     | FulfilOrder
     | CancelOrder
     | ExpirePayment
@@ -287,9 +288,9 @@ def _require(state: Order, allowed: set[Status], command: str) -> None:
 
 def evolve(state: Order | None, event: Recorded) -> Order | None:
     """The order after one more event; the event's version becomes the order's."""
-    # By the event's type name, one dict lookup: singledispatch's would cost more than most
+    # By the event's exact class, one dict lookup: singledispatch's would cost more than most
     # applies, and registering by annotation evaluated every apply's type hints at import.
-    return _APPLY.get(type(event.data).__name__, _not_ours)(event.data, state, event)
+    return _APPLY.get(type(event.data), _not_ours)(event.data, state, event)
 
 
 def _not_ours(data: DomainEvent, state: Order | None, event: Recorded) -> Order | None:
@@ -367,14 +368,14 @@ def _moved(state: Order | None, event: Recorded, **changes: object) -> Order:
     return changed(_existing(state, event), updated_at=event.occurred_at, version=event.version, **changes)
 
 
-_APPLY: dict[str, Callable[[Any, Order | None, Recorded], Order | None]] = {
-    "OrderPlaced": _placed,
-    "PaymentSucceeded": _paid,
-    "PaymentFailed": _declined,
-    "OrderFulfilled": _fulfilled,
-    "OrderCancelled": _cancelled,
-    "RefundRequested": _refund_requested,
-    "ChargeUnanswered": _unanswered,
-    "PaymentRefunded": _refunded,
-    "ConfirmationSent": _emailed,
+_APPLY: dict[type[DomainEvent], Callable[[Any, Order | None, Recorded], Order | None]] = {
+    m.OrderPlaced: _placed,
+    m.PaymentSucceeded: _paid,
+    m.PaymentFailed: _declined,
+    m.OrderFulfilled: _fulfilled,
+    m.OrderCancelled: _cancelled,
+    m.RefundRequested: _refund_requested,
+    m.ChargeUnanswered: _unanswered,
+    m.PaymentRefunded: _refunded,
+    m.ConfirmationSent: _emailed,
 }

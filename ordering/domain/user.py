@@ -34,9 +34,9 @@ def decide(state: User | None, command: RegisterUser) -> list[DomainEvent]:
 
 
 def evolve(state: User | None, event: Recorded) -> User:
-    # By the event's type name, one dict lookup: singledispatch's would cost more than most
+    # By the event's exact class, one dict lookup: singledispatch's would cost more than most
     # applies, and registering by annotation evaluated every apply's type hints at import.
-    return _APPLY.get(type(event.data).__name__, _not_ours)(event.data, state, event)
+    return _APPLY.get(type(event.data), _not_ours)(event.data, state, event)
 
 
 def _not_ours(data: DomainEvent, state: User | None, event: Recorded) -> User:
@@ -47,6 +47,6 @@ def _registered(data: m.UserRegistered, state: User | None, event: Recorded) -> 
     return User(id=data.user_id, email=data.email, registered_at=event.occurred_at, version=event.version)
 
 
-_APPLY: dict[str, Callable[[Any, User | None, Recorded], User]] = {
-    "UserRegistered": _registered,
+_APPLY: dict[type[DomainEvent], Callable[[Any, User | None, Recorded], User]] = {
+    m.UserRegistered: _registered,
 }
