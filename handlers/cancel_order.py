@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from generated import models as m
-from handlers import http
+from handlers import http, snapstart
 from handlers.once import run_once_per_key
 from ordering import bootstrap
 from ordering.domain.errors import NotCancellable
@@ -105,6 +105,9 @@ def cancel_once(payload: CancelRequest, *, correlation_id: str, orders_path: str
         refund=after.refund_requested,
         url=f"{orders_path.rstrip('/')}/{after.id}",
     )
+
+
+snapstart.prepare(bootstrap.event_store)
 
 
 @logger.inject_lambda_context(clear_state=True)

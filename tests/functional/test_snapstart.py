@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from infra import topology
 from infra.emulator.functions import CODE_ROOT
 from tests.support.postgres import database_url
 
@@ -30,8 +31,17 @@ from ordering.services.stamp import random_id
 def backend():
     return bootstrap.postgres().read(lambda c: c.execute("select pg_backend_pid()").fetchone()[0])
 
+from pydantic import BaseModel
+from generated import models
+
+generated = [
+    v for v in vars(models).values()
+    if isinstance(v, type) and issubclass(v, BaseModel) and v.__module__ == models.__name__
+]
 report = {
     "built_at_init": sorted(m for m in sys.modules if m.startswith("ordering.adapters.")),
+    "models": len(generated),
+    "models_built": sum(1 for v in generated if v.__pydantic_complete__),
     "hooks": [f"{f.__module__}.{f.__qualname__}" for f, _, _ in get_after_restore()],
     "before_snapshot": backend(),  # a connection the snapshot would carry
     "sandboxes": [],
@@ -110,3 +120,51 @@ def test_adapters_are_built_at_init_only_when_lambda_takes_a_snapshot():
     )
     assert "ordering.adapters.dynamodb_event_store" not in on_demand
     assert "ordering.adapters.postgres_read_model" not in on_demand
+
+
+def test_every_generated_model_is_built_before_the_snapshot_and_left_to_first_use_otherwise():
+    snapshotted = _restore_twice("snap-start", run_hooks=True)
+    on_demand = _restore_twice("on-demand", run_hooks=True)
+
+    assert snapshotted["models"] > 30
+    assert snapshotted["models_built"] == snapshotted["models"]
+    assert on_demand["models_built"] < on_demand["models"] / 2
+
+
+MODELS_BUILT = r"""
+import importlib, json, sys
+from pydantic import BaseModel
+from generated import models
+
+importlib.import_module(sys.argv[1])  # the handler's init, as Lambda runs it before the snapshot
+generated = [
+    v for v in vars(models).values()
+    if isinstance(v, type) and issubclass(v, BaseModel) and v.__module__ == models.__name__
+]
+print(json.dumps([len(generated), sum(1 for v in generated if v.__pydantic_complete__)]))
+"""
+
+
+@pytest.mark.parametrize("function", [f for f in topology.FUNCTIONS if f.snap_start], ids=lambda f: f.name)
+def test_every_snapstart_function_builds_the_models_before_its_snapshot(function):
+    env = {
+        **os.environ,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_REGION": "eu-west-1",
+        "TABLE_NAME": "orders-snapstart-test",
+        "DATABASE_URL": database_url(),
+    }
+    module = function.handler.rsplit(".", 1)[0]
+    completed = subprocess.run(
+        [sys.executable, "-c", MODELS_BUILT, module],
+        env=env,
+        cwd=CODE_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    models, built = json.loads(completed.stdout.splitlines()[-1])
+    assert built == models > 30
