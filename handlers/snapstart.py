@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from snapshot_restore_py import register_after_restore
 
 from ordering import bootstrap
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 def prepare(*builders: Callable[[], Any]) -> None:
@@ -38,13 +41,21 @@ def prepare(*builders: Callable[[], Any]) -> None:
 
 def build_models() -> None:
     """Every generated model's validator and serializer, built now rather than on first use."""
+    for model in generated_models():
+        model.model_rebuild()
+
+
+def generated_models() -> list[type[BaseModel]]:
+    """The model classes generated/models.py defines (not those it imports)."""
     from pydantic import BaseModel
 
     from generated import models
 
-    for value in vars(models).values():
-        if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == models.__name__:
-            value.model_rebuild()
+    return [
+        value
+        for value in vars(models).values()
+        if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == models.__name__
+    ]
 
 
 @register_after_restore

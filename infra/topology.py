@@ -202,8 +202,9 @@ class Alarm:
 
     @property
     def dimension_value(self) -> str:
-        """The dimension's value by the topology's name: on AWS, the subject's physical name."""
-        return SERVICE if self.kind == "events_parked" else self.subject
+        """The dimension's value by the topology's name: on AWS, the subject's physical name; an
+        EMF metric's `service` dimension is the Powertools service, the same name everywhere."""
+        return SERVICE if self.metric.dimension == "service" else self.subject
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from infra import topology
+from infra.emulator import traces
 from infra.emulator.aws import FAKE_CREDENTIALS
 from infra.emulator.functions import CODE_ROOT
 from infra.emulator.resources import Resources
@@ -47,12 +48,6 @@ def resource_variables(
     return found
 
 
-def trace_header() -> str:
-    """An X-Ray trace header as Lambda sets `_X_AMZN_TRACE_ID` for a sampled invocation."""
-    trace = uuid.uuid4().hex
-    return f"Root=1-{trace[:8]}-{trace[8:]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
-
-
 def lambda_variables(
     function: topology.Function,
     region: str,
@@ -67,7 +62,7 @@ def lambda_variables(
     """
     return {
         "_HANDLER": function.handler,
-        "_X_AMZN_TRACE_ID": trace_header(),  # the init's; each invocation gets its own (traces.py)
+        "_X_AMZN_TRACE_ID": traces.new_header(),  # the init's; each invocation gets its own (traces.py)
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

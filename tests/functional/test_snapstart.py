@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -31,13 +32,9 @@ from ordering.services.stamp import random_id
 def backend():
     return bootstrap.postgres().read(lambda c: c.execute("select pg_backend_pid()").fetchone()[0])
 
-from pydantic import BaseModel
-from generated import models
+from handlers.snapstart import generated_models
 
-generated = [
-    v for v in vars(models).values()
-    if isinstance(v, type) and issubclass(v, BaseModel) and v.__module__ == models.__name__
-]
+generated = generated_models()
 report = {
     "built_at_init": sorted(m for m in sys.modules if m.startswith("ordering.adapters.")),
     "models": len(generated),
@@ -69,16 +66,23 @@ print(json.dumps(report))
 
 
 def _restore_twice(initialization_type: str, *, run_hooks: bool) -> dict:
+    return _run_init(
+        RESTORE_TWICE, "restore" if run_hooks else "no-hooks", initialization_type=initialization_type
+    )
+
+
+def _run_init(script: str, *args: str, initialization_type: str, function: str = "query_orders") -> Any:
+    """What `script` prints last (JSON), run in a fresh process with Lambda's init variables."""
     env = {
         **os.environ,
         "AWS_LAMBDA_INITIALIZATION_TYPE": initialization_type,
-        "AWS_LAMBDA_FUNCTION_NAME": "query_orders",
+        "AWS_LAMBDA_FUNCTION_NAME": function,
         "AWS_REGION": "eu-west-1",
         "TABLE_NAME": "orders-snapstart-test",
         "DATABASE_URL": database_url(),
     }
     completed = subprocess.run(
-        [sys.executable, "-c", RESTORE_TWICE, "restore" if run_hooks else "no-hooks"],
+        [sys.executable, "-c", script, *args],
         env=env,
         cwd=CODE_ROOT,
         capture_output=True,
@@ -133,38 +137,16 @@ def test_every_generated_model_is_built_before_the_snapshot_and_left_to_first_us
 
 MODELS_BUILT = r"""
 import importlib, json, sys
-from pydantic import BaseModel
-from generated import models
+from handlers.snapstart import generated_models
 
 importlib.import_module(sys.argv[1])  # the handler's init, as Lambda runs it before the snapshot
-generated = [
-    v for v in vars(models).values()
-    if isinstance(v, type) and issubclass(v, BaseModel) and v.__module__ == models.__name__
-]
+generated = generated_models()
 print(json.dumps([len(generated), sum(1 for v in generated if v.__pydantic_complete__)]))
 """
 
 
 @pytest.mark.parametrize("function", [f for f in topology.FUNCTIONS if f.snap_start], ids=lambda f: f.name)
 def test_every_snapstart_function_builds_the_models_before_its_snapshot(function):
-    env = {
-        **os.environ,
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
-        "AWS_LAMBDA_FUNCTION_NAME": function.name,
-        "AWS_REGION": "eu-west-1",
-        "TABLE_NAME": "orders-snapstart-test",
-        "DATABASE_URL": database_url(),
-    }
     module = function.handler.rsplit(".", 1)[0]
-    completed = subprocess.run(
-        [sys.executable, "-c", MODELS_BUILT, module],
-        env=env,
-        cwd=CODE_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    models, built = json.loads(completed.stdout.splitlines()[-1])
+    models, built = _run_init(MODELS_BUILT, module, initialization_type="snap-start", function=function.name)
     assert built == models > 30
