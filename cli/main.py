@@ -81,9 +81,8 @@ STATE_FILE = click.option(
 @click.option(
     "--stream-shards",
     type=click.IntRange(1, 64),
-    default=2,
-    show_default=True,
-    help="Shards of the table's stream: one batch per shard in flight per consumer, a key's records in one.",
+    help="Shards of the table's stream: one batch per shard in flight per consumer, a key's records "
+    "in one (default: 2).",
 )
 @click.option(
     "--alarm-period",
@@ -114,7 +113,7 @@ def dev(
     redelivery_delay: int | None,
     schedule_every: float | None,
     payment_deadline: int | None,
-    stream_shards: int,
+    stream_shards: int | None,
     alarm_period: int | None,
     quiet: bool,
     log_format: str | None,
@@ -127,6 +126,7 @@ def dev(
     from infra import topology
     from infra.dev.foreground import serve
     from infra.dev.runtime import Options
+    from infra.emulator.stream_pump import DEFAULT_SHARDS
 
     options = Options(
         port=port,
@@ -141,7 +141,7 @@ def dev(
         payment_deadline_seconds=payment_deadline or topology.PAYMENT_DEADLINE_SECONDS,
         hot_reload=reload,
         alarm_period=alarm_period or topology.ALARM_PERIOD_SECONDS,
-        stream_shards=stream_shards,
+        stream_shards=stream_shards or DEFAULT_SHARDS,
     )
     sys.exit(serve(options, quiet=quiet, log_format=log_format))
 
