@@ -9,8 +9,8 @@ moto_sqs.py, moto_events.py), serves moto's app with every request counted
 
 What `orders dev` needs of moto's memory it asks for under `/_local/`, a path no AWS API uses
 (moto_process.py is the other end): the request counts, the journal, the stream records to
-re-drive, SES's sent e-mails, SQS's queue metrics, old CloudWatch points to drop, the trace
-header of an EventBridge event.
+re-drive, a restored Cognito user's `sub`, SES's sent e-mails, SQS's queue metrics, old
+CloudWatch points to drop, the trace header of an EventBridge event.
 
 It prints `{"port": ..., "pid": ...}` on stdout once it listens, and runs until its stdin
 ends: when `orders dev` closes it or dies, however it dies (a Ctrl-C of the terminal does not
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
+from moto.cognitoidp.models import cognitoidp_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.ses.models import ses_backends
 from moto.sqs.models import sqs_backends
@@ -35,7 +36,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from infra.dev import journal
-from infra.emulator import metrics, moto_ses, traces
+from infra.emulator import metrics, moto_cognito, moto_ses, traces
 from infra.emulator.http_server import HttpServer
 from infra.emulator.moto_atomic import make_dynamodb_writes_atomic, write_lock
 from infra.emulator.moto_events import keep_event_trace_headers
@@ -71,6 +72,7 @@ class LocalApi:
                 Rule("/_local/queue-metrics", methods=["POST"], endpoint=self.queue_metrics),
                 Rule("/_local/metrics/prune", methods=["POST"], endpoint=self.prune_metrics),
                 Rule("/_local/event-traces/<event_id>", methods=["GET"], endpoint=self.event_trace),
+                Rule("/_local/cognito/sub", methods=["POST"], endpoint=self.give_back_sub),
             ]
         )
 
@@ -135,6 +137,11 @@ class LocalApi:
     def prune_metrics(self, body: dict[str, Any]) -> dict[str, Any]:
         backend = cloudwatch_backends[body["account_id"]][body["region"]]
         metrics.prune(backend, datetime.fromisoformat(body["before"]).astimezone(UTC))
+        return {}
+
+    def give_back_sub(self, body: dict[str, Any]) -> dict[str, Any]:
+        pool = cognitoidp_backends[body["account_id"]][body["region"]].user_pools[body["user_pool_id"]]
+        moto_cognito.give_back_sub(pool, body["created"], body["sub"])
         return {}
 
     def event_trace(self, _: dict[str, Any], event_id: str) -> dict[str, Any]:

@@ -76,6 +76,11 @@ class MotoProcess:
         body = {"account_id": account_id, "region": region, "before": before.isoformat()}
         self.call("POST", "/metrics/prune", body)
 
+    def give_back_sub(self, account_id: str, region: str, user_pool_id: str, created: str, sub: str) -> None:
+        """moto_cognito.give_back_sub, in moto's process."""
+        body = {"account_id": account_id, "region": region, "user_pool_id": user_pool_id}
+        self.call("POST", "/cognito/sub", {**body, "created": created, "sub": sub})
+
     def event_trace(self, event_id: str) -> str | None:
         header = self.call("GET", f"/event-traces/{event_id}")["header"]
         return header if isinstance(header, str) else None

@@ -176,7 +176,11 @@ class LocalRuntime:
                 client("dynamodb", moto_url), resources.table_name, list(folded.items.values())
             )
             users = persistence.load_users(options.data_dir)
-            moto_cognito.restore_users(client("cognito-idp", moto_url), resources, users)
+            pool = (resources.account_id, resources.region, resources.user_pool_id)
+            cognito = client("cognito-idp", moto_url)
+            moto_cognito.restore_users(
+                cognito, resources, users, lambda created, sub: moto.give_back_sub(*pool, created, sub)
+            )
             journal_path = options.data_dir / persistence.JOURNAL_FILE
             self._journal = moto.attach_journal(journal_path, _table_of(resources))
             logs.log("runtime", "restored", items=loaded, users=len(users), data_dir=str(options.data_dir))

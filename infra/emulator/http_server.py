@@ -18,6 +18,9 @@ from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.wsgi import Server
 
 LISTEN_BACKLOG = 128  # connections waiting to be accepted (a benchmark opens dozens at once)
+# Idle connections kept open (cheroot's default, 10, closes the rest after their answer): every
+# pump, container and benchmark client keeps a few.
+KEEP_ALIVE_CONNECTIONS = 1000
 
 
 class _Request(HTTPRequest):
@@ -49,6 +52,7 @@ class HttpServer:
             shutdown_timeout=1,
         )
         self._server.ConnectionClass = _Connection
+        self._server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
         self._server.prepare()  # binds: the port is known from here on
         self.port: int = self._server.bind_addr[1]
         self._thread = threading.Thread(target=self._server.serve, daemon=True, name=f"http-{self.port}")
