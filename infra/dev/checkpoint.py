@@ -10,16 +10,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from infra.dev import persistence
-from infra.dev.journal import Journal
 from infra.emulator import logs
 from infra.emulator.background import Background
-from infra.emulator.moto_atomic import write_lock
 
 INTERVAL_SECONDS = 1.0
 SNAPSHOT_AFTER_LINES = 20_000  # a snapshot rewrites the whole table: not for every few writes
+
+
+class Journal(Protocol):
+    """The journal of moto's process (moto_process.py), or one in this process (journal.py)."""
+
+    @property
+    def last(self) -> int: ...
+
+    def seal(self, sealed: Path) -> int: ...
 
 
 class Checkpointer(Background):
@@ -66,9 +73,7 @@ class Checkpointer(Background):
     def snapshot(self) -> None:
         """Seal the journal so far (holding the write lock only for a rename) and fold it in."""
         sealed = self.data_dir / persistence.SEALED_FILE
-        with write_lock():
-            self._folded_up_to = self.journal.last
-            self.journal.seal(sealed)
+        self._folded_up_to = self.journal.seal(sealed)
         folded = persistence.fold(self.data_dir, journals=(persistence.SEALED_FILE,))
         persistence.snapshot(self.data_dir, folded, journals=(persistence.SEALED_FILE,))
         logs.log("runtime", "snapshot written", items=len(folded.items), journal_lines=self._folded_up_to)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -43,7 +43,14 @@ from werkzeug.wrappers import Request, Response
 from infra.dev.inspection import SystemView
 from infra.dev.redrive import RedriveReport, UnknownQueue
 from infra.emulator.functions import Functions
-from infra.emulator.request_counter import RequestCounter
+
+
+class RequestCounts(Protocol):
+    """What moto received (request_counter.py), counted in moto's process (moto_process.py)."""
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def reset(self) -> None: ...
 
 
 class ControlApi:
@@ -57,7 +64,7 @@ class ControlApi:
         dead_letters: Callable[[], dict[str, list[dict[str, Any]]]],
         alarms: Callable[[], list[dict[str, Any]]],
         pause: Callable[[bool], dict[str, Any]],
-        requests: RequestCounter,
+        requests: RequestCounts,
     ) -> None:
         self.functions, self.status, self.emails, self.alarms = functions, status, emails, alarms
         self.redrive, self.system, self.dead_letters = redrive, system, dead_letters

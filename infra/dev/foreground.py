@@ -70,6 +70,7 @@ def serve(options: Options, *, quiet: bool = False, log_format: logs.Format | No
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         # Everything is stopped and saved: the interpreter's last garbage collection, over all
-        # that moto held, would take seconds for nothing (4-5 s after a busy run).
+        # the runtime held, would take time for nothing (4-5 s after a busy run, when moto's
+        # state was in this process; moto_main.py skips it in moto's process).
         gc.freeze()
         say("stopped")

@@ -1,7 +1,7 @@
 """`orders dev --data-dir`'s write-ahead journal: every committed write to the table, on disk
 before the caller hears "done", so that a SIGKILL loses nothing a client was told was accepted.
 
-moto runs in this process, so the journal hooks its DynamoDB backend: after a write (put,
+The journal runs in moto's process (moto_main.py) and hooks its DynamoDB backend: after a write (put,
 update, delete, transaction; BatchWriteItem is puts and deletes) has succeeded, the stream
 records it added to the table's shard are its exact effect (a cancelled transaction leaves
 none, see moto_atomic.py), and each becomes one JSON line: the item's keys and new image (none
@@ -82,11 +82,14 @@ class Journal:
         segment.write("".join(lines).encode("utf-8"))
         return segment
 
-    def seal(self, sealed: Path) -> None:
-        """Move the lines so far to `sealed` and go on in a new file (call with the write lock held)."""
-        self._segment.close()
-        os.replace(self.path, sealed)
-        self._segment = Segment(self.path)
+    def seal(self, sealed: Path) -> int:
+        """Move the lines so far to `sealed` and go on in a new file; the last line sealed.
+        Holds moto's write lock, only for a rename: no write falls between the two files."""
+        with write_lock():
+            self._segment.close()
+            os.replace(self.path, sealed)
+            self._segment = Segment(self.path)
+            return self.last
 
     def close(self) -> None:
         self._segment.close()

@@ -1,9 +1,10 @@
 """`orders dev`: the whole system on 127.0.0.1, assembled from the topology.
 
-Start-up order: moto (DynamoDB + Streams, SQS, EventBridge, SES, Cognito, CloudWatch) in this
-process; PostgreSQL (embedded, or DATABASE_URL); the read model's migrations; every resource
-of the topology; the saved table when there is a data directory, and its journal (every write
-from then on is on disk before it is answered); the metrics and the topology's alarms
+Start-up order: moto (DynamoDB + Streams, SQS, EventBridge, SES, Cognito, CloudWatch) in a
+process of its own (moto_process.py); PostgreSQL (embedded, or DATABASE_URL); the read model's
+migrations; every resource of the topology; the saved table when there is a data directory,
+and its journal, kept by moto's process (every write from then on is on disk before it is
+answered); the metrics and the topology's alarms
 (infra/emulator/metrics.py, alarms.py); the function containers; the events that were still
 in flight when the last run ended, put back on the stream; the pumps (stream, SQS,
 EventBridge); a replay of the read model if a table was restored; the API gateway and the
@@ -15,8 +16,6 @@ for the pipeline, whose unfinished events the next start re-drives.
 from __future__ import annotations
 
 import contextlib
-import email
-import email.policy
 import logging
 import os
 import threading
@@ -25,11 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
 from infra import topology
-from infra.dev import journal, persistence, read_model, state
+from infra.dev import moto_process, persistence, read_model, state
 from infra.dev.checkpoint import Checkpointer
 from infra.dev.console import Console, mounted
 from infra.dev.control import ControlApi
@@ -38,24 +34,20 @@ from infra.dev.embedded_postgres import postgres_url
 from infra.dev.hot_reload import HotReload
 from infra.dev.inspection import SystemView
 from infra.dev.redrive import Redriver, RedriveReport
-from infra.emulator import alarms, logs, moto_cognito
+from infra.emulator import alarms, logs, moto_cognito, traces
 from infra.emulator.aws import client
 from infra.emulator.background import wait_until_idle
 from infra.emulator.cognito_tokens import TokenVerifier
 from infra.emulator.environment import function_environment
 from infra.emulator.functions import DEFAULT_MAX_CONTAINERS, Functions
 from infra.emulator.gateway import MAX_BODY_BYTES, Gateway
+from infra.emulator.http_server import HttpServer
 from infra.emulator.metrics import (
     Metrics,
     api_response_data,
     invocation_data,
     iterator_age_data,
-    queue_data,
 )
-from infra.emulator.moto_atomic import make_dynamodb_writes_atomic, write_lock
-from infra.emulator.moto_events import keep_event_trace_headers
-from infra.emulator.moto_server import MotoServer
-from infra.emulator.moto_sqs import keep_batch_system_attributes
 from infra.emulator.queue_pump import QueuePump
 from infra.emulator.resources import Resources, create_resources
 from infra.emulator.retry import DEFAULT_BASE_SECONDS
@@ -66,6 +58,9 @@ from infra.emulator.throttle import TokenBucket
 
 HOST = "127.0.0.1"  # never another interface: moto and the control endpoint have no auth
 CLIENT_READ_TIMEOUT_SECONDS = 10  # a client silent this long mid-request is cut (no slow-loris)
+# Requests the gateway (and the control endpoint) answer at once: above every benchmark's
+# concurrency (32); more wait for a thread.
+SERVER_THREADS = 64
 # How long a stop of an idle pipeline waits to see it settled (three looks): long enough for a
 # loaded machine, short against the stop's budget; a busy pipeline is not waited for at all.
 STOP_SETTLE_SECONDS = 2.0
@@ -100,33 +95,10 @@ def route_buckets(options: Options) -> dict[tuple[str, str], TokenBucket]:
     }
 
 
-class _TimedRequestHandler(WSGIRequestHandler):
-    """Every read from the client's socket waits at most this long: a client that stops sending
-    its headers gets the connection closed, one that stops sending its body gets a 408."""
-
-    timeout = CLIENT_READ_TIMEOUT_SECONDS
-
-
-class _Server:
-    """A threaded werkzeug server (a thread per request) on 127.0.0.1, in a thread of its own."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        self.server: BaseWSGIServer = make_server(
-            HOST, port, app, threaded=True, request_handler=_TimedRequestHandler
-        )
-        self.port = self.server.server_port
-        self._thread = threading.Thread(
-            target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            daemon=True,
-            name=f"http-{self.port}",
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=10)
+def _server(app: Any, port: int) -> HttpServer:
+    """A keep-alive server on 127.0.0.1 (http_server.py): a client that stops sending its
+    headers gets the connection closed, one that stops sending its body gets a 408."""
+    return HttpServer(app, HOST, port, threads=SERVER_THREADS, timeout=CLIENT_READ_TIMEOUT_SECONDS).start()
 
 
 class ApiPort:
@@ -161,11 +133,11 @@ class LocalRuntime:
         self._queue_pumps: list[QueuePump] = []
         self._rule_pumps: list[RulePump] = []
         self._schedule_pumps: list[SchedulePump] = []
-        self._gateway: _Server | None = None
-        self._control: _Server | None = None
-        self._moto: MotoServer | None = None
+        self._gateway: HttpServer | None = None
+        self._control: HttpServer | None = None
+        self._moto: moto_process.MotoProcess | None = None
         self._hot_reload: HotReload | None = None
-        self._journal: journal.Journal | None = None
+        self._journal: moto_process.Journal | None = None
         self._checkpointer: Checkpointer | None = None
         self.resources: Resources | None = None
         self.metrics: Metrics | None = None
@@ -186,14 +158,10 @@ class LocalRuntime:
     def _start(self) -> state.DevState:
         options = self.options
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our gateway logs its own lines
-        make_dynamodb_writes_atomic()
-        keep_batch_system_attributes()
-        keep_event_trace_headers()
-        self._moto = MotoServer(HOST).start()
-        moto_url = self._moto.url
-        # moto keeps its state in this process's memory: a run starts empty even if another ran here.
-        httpx.post(f"{moto_url}/moto-api/reset", timeout=30).raise_for_status()
-        logs.log("runtime", "moto is listening", url=moto_url)
+        moto = self._moto = moto_process.MotoProcess()
+        moto_url = moto.url
+        traces.look_up_event_traces(moto.event_trace)  # moto's process remembers them
+        logs.log("runtime", "moto is listening", url=moto_url, pid=moto.pid)
 
         database_url = self._stack.enter_context(postgres_url())
         read_model.migrate(database_url)
@@ -208,9 +176,13 @@ class LocalRuntime:
                 client("dynamodb", moto_url), resources.table_name, list(folded.items.values())
             )
             users = persistence.load_users(options.data_dir)
-            moto_cognito.restore_users(client("cognito-idp", moto_url), resources, users)
-            self._journal = journal.Journal(options.data_dir / persistence.JOURNAL_FILE)
-            journal.attach(*_table_of(resources), self._journal)
+            pool = (resources.account_id, resources.region, resources.user_pool_id)
+            cognito = client("cognito-idp", moto_url)
+            moto_cognito.restore_users(
+                cognito, resources, users, lambda created, sub: moto.give_back_sub(*pool, created, sub)
+            )
+            journal_path = options.data_dir / persistence.JOURNAL_FILE
+            self._journal = moto.attach_journal(journal_path, _table_of(resources))
             logs.log("runtime", "restored", items=loaded, users=len(users), data_dir=str(options.data_dir))
 
         environments = {
@@ -239,7 +211,7 @@ class LocalRuntime:
             streams = client("dynamodbstreams", resources.endpoint)
             shard = StreamReader.shard_of(streams, resources.stream_arn)
             start_after = StreamReader.latest_sequence_number(streams, resources.stream_arn, shard)
-            redriven = journal.republish(*_table_of(resources), in_flight)
+            redriven = moto.republish(_table_of(resources), in_flight)
             logs.log("runtime", "events in flight at the last stop re-driven", events=redriven)
         self._start_pumps(resources, start_after=start_after)
         if options.data_dir is not None:
@@ -277,11 +249,11 @@ class LocalRuntime:
             dead_letters=self.dead_letters,
             alarms=self.describe_alarms,
             pause=self.pause_pumps,
-            requests=self._moto.requests,
+            requests=moto.requests,
         )
-        self._control = _Server(control, 0)
+        self._control = _server(control, 0)
         api_port = ApiPort()
-        self._gateway = _Server(api_port, options.port)
+        self._gateway = _server(api_port, options.port)
         api_url = f"http://{HOST}:{self._gateway.port}/{topology.API.stage}"
         api_port.serve(mounted(gateway, Console(control, api_url)))
         self.state = state.DevState(
@@ -305,20 +277,18 @@ class LocalRuntime:
 
     def _start_metrics(self, resources: Resources) -> Metrics:
         """CloudWatch in moto: the metrics every part reports, and the topology's alarms on them."""
-        from moto.cloudwatch.models import cloudwatch_backends
-        from moto.sqs.models import sqs_backends
-
+        moto, account, region = self._moto, resources.account_id, resources.region
+        assert moto is not None
         cloudwatch = client("cloudwatch", resources.endpoint, caller="local-cloudwatch")
-        metrics = Metrics(cloudwatch, backend=cloudwatch_backends[resources.account_id][resources.region])
+        metrics = Metrics(cloudwatch, prune=lambda before: moto.prune_metrics(account, region, before))
         specs = topology.alarms()
         period = self.options.alarm_period
         alarms.create(cloudwatch, specs, period_seconds=period)
-        sqs_backend = sqs_backends[resources.account_id][resources.region]
         watched = sorted({a.subject for a in specs if a.metric.dimension == "QueueName"})
 
         def samples() -> list[Any]:
             with self._dead_letters_lock:
-                return queue_data(sqs_backend, watched)
+                return moto.queue_data(account, region, watched)
 
         self.alarms = alarms.AlarmEvaluator(
             cloudwatch,
@@ -526,34 +496,10 @@ class LocalRuntime:
             return peek(sqs, self.resources.queue_urls, names)
 
     def sent_emails(self) -> list[dict[str, Any]]:
-        """What SES accepted, from moto's SES backend (it runs in this process), with raw MIME
-        messages decoded to their subject and text, as a mail client would show them."""
-        from moto.ses.models import ses_backends
-
+        """What SES accepted, from moto's SES backend (infra/emulator/moto_ses.py)."""
         assert self.resources is not None
-        found = []
-        for message in list(ses_backends[self.resources.account_id][self.resources.region].sent_messages):
-            destinations = getattr(message, "destinations", [])
-            if isinstance(destinations, dict):
-                destinations = [
-                    a
-                    for kind in ("ToAddresses", "CcAddresses", "BccAddresses")
-                    for a in destinations.get(kind, [])
-                ]
-            subject, body = getattr(message, "subject", ""), getattr(message, "body", "")
-            raw = getattr(message, "raw_data", None)
-            if raw:
-                subject, body = _decoded(raw)
-            found.append(
-                {
-                    "id": message.id,
-                    "source": message.source,
-                    "to": list(destinations),
-                    "subject": subject,
-                    "body": body,
-                }
-            )
-        return found
+        assert self._moto is not None
+        return self._moto.sent_emails(self.resources.account_id, self.resources.region)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until the pipeline has been idle for three looks in a row, or `timeout` passes."""
@@ -568,9 +514,7 @@ class LocalRuntime:
         resources, reader, journaled = self.resources, self._reader, self._journal
         if resources is None or reader is None or journaled is None:
             return None
-        with write_lock():
-            last = journaled.last
-            sequence = journal.last_sequence_number(*_table_of(resources))
+        last, sequence = journaled.position()
 
         def done(status: dict[str, Any]) -> bool:
             """Idle, and nothing parked: parked work is not finished, and queues are not kept."""
@@ -660,7 +604,6 @@ class LocalRuntime:
         self._schedule_pumps = []
         if self._journal is not None:
             assert self.resources is not None
-            journal.detach(*_table_of(self.resources))
             self._journal.close()
             self._journal = None
             if save and data_dir is not None:
@@ -678,10 +621,10 @@ class LocalRuntime:
         if self._control is not None:
             self._control.stop()
             self._control = None
-        # moto's server notices a shutdown only at its next half-second poll: PostgreSQL is
-        # stopped meanwhile.
+        # moto's process exits once its stdin is closed: PostgreSQL is stopped meanwhile.
         moto_stopping = None
         if self._moto is not None:
+            traces.look_up_event_traces(None)
             moto_stopping = threading.Thread(target=self._moto.stop, name="moto-stop")
             moto_stopping.start()
             self._moto = None
@@ -698,15 +641,8 @@ class LocalRuntime:
 
 
 def _table_of(resources: Resources) -> tuple[str, str, str]:
-    """The table, as moto's backends know it (the journal hooks them in this process)."""
+    """The table, as moto's backends know it (the journal hooks them in moto's process)."""
     return resources.account_id, resources.region, resources.table_name
-
-
-def _decoded(raw: str) -> tuple[str, str]:
-    """Subject and text of a raw MIME message (quoted-printable and base64 undone)."""
-    message = email.message_from_string(raw, policy=email.policy.default)
-    part = message.get_body(preferencelist=("plain", "html"))
-    return str(message.get("Subject", "")), part.get_content() if part is not None else ""
 
 
 def _send_json(sqs: Any, url: str, body: dict[str, Any]) -> None:

@@ -178,7 +178,7 @@ class Gateway:
                 if size > self.max_body_bytes:
                     raise self._too_large(request, drain=True)
                 chunks.append(chunk)
-        except ClientDisconnected:  # werkzeug's word for the read timeout: the body stopped coming
+        except (ClientDisconnected, TimeoutError):  # the read timed out: the body stopped coming
             raise GatewayError(
                 408, "request_timeout", "The request body did not arrive in time", aws_type="RequestTimeout"
             ) from None

@@ -17,7 +17,7 @@ import collections
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -114,8 +114,17 @@ def iterator_age_data(function: str, records: list[dict[str, Any]]) -> list[Datu
     return [Datum("AWS/Lambda", "IteratorAge", (("FunctionName", function),), age, "Milliseconds")]
 
 
+def datum_to_json(datum: Datum) -> list[Any]:
+    return [datum.namespace, datum.name, [list(pair) for pair in datum.dimensions], datum.value, datum.unit]
+
+
+def datum_from_json(data: list[Any]) -> Datum:
+    namespace, name, dimensions, value, unit = data
+    return Datum(namespace, name, tuple((key, val) for key, val in dimensions), value, unit)
+
+
 def queue_data(sqs_backend: Any, queue_names: Iterable[str]) -> list[Datum]:
-    """SQS's per-queue metrics, read from moto's backend (it runs in this process): the visible
+    """SQS's per-queue metrics, read from moto's backend (in moto's process, moto_main.py): the visible
     messages, and the age in seconds of the oldest message not deleted yet."""
     found = []
     now_ms = time.time() * 1000
@@ -136,10 +145,16 @@ def queue_data(sqs_backend: Any, queue_names: Iterable[str]) -> list[Datum]:
 class Metrics(Background):
     """Gathers data points and puts them into moto's CloudWatch every `flush_seconds`."""
 
-    def __init__(self, cloudwatch: Any, *, flush_seconds: float = FLUSH_SECONDS, backend: Any = None) -> None:
-        """`backend`: moto's CloudWatch backend (in this process), whose old points are dropped."""
+    def __init__(
+        self,
+        cloudwatch: Any,
+        *,
+        flush_seconds: float = FLUSH_SECONDS,
+        prune: Callable[[datetime], None] | None = None,
+    ) -> None:
+        """`prune(before)` drops moto's data points older than `before` (see `prune` below)."""
         super().__init__(name="metrics")
-        self.cloudwatch, self.backend = cloudwatch, backend
+        self.cloudwatch, self.prune = cloudwatch, prune
         self.flush_seconds = flush_seconds
         self._buffer: list[Datum] = []
         self._lock = threading.Lock()
@@ -153,8 +168,11 @@ class Metrics(Background):
         while not self._stopping.wait(self.flush_seconds):
             self.flush()
             flushes += 1
-            if self.backend is not None and flushes % PRUNE_EVERY_FLUSHES == 0:
-                prune(self.backend, datetime.now(UTC) - timedelta(seconds=RETENTION_SECONDS))
+            if self.prune is not None and flushes % PRUNE_EVERY_FLUSHES == 0:
+                try:
+                    self.prune(datetime.now(UTC) - timedelta(seconds=RETENTION_SECONDS))
+                except Exception as error:  # moto stopping: the next prune tries again
+                    logs.log("metrics", "pruning metrics failed", level="WARNING", error=repr(error))
         self.flush()
 
     def flush(self) -> None:

@@ -4,16 +4,16 @@ Every event of a customer names them by their `sub` (USER#<sub>, an order's user
 `orders dev --data-dir`, the log survives a restart but moto's user pool does not, and a new
 sign-up would get a new `sub`: the customer would no longer own their orders. So the local
 runtime saves each user (name, attributes with `sub`, groups) and, on the next start,
-re-creates them and sets moto's internal id back to the saved `sub`. On AWS a user pool is
+re-creates them and sets moto's internal id back to the saved `sub` (`give_back_sub`, in moto's
+process: infra/dev/moto_main.py). On AWS a user pool is
 not restored from a backup either; there the pool simply lives on.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
-
-from moto.cognitoidp.models import cognitoidp_backends
 
 from infra.emulator.resources import Resources
 
@@ -35,9 +35,11 @@ def saved_users(cognito: Any, resources: Resources) -> list[dict[str, Any]]:
     return users
 
 
-def restore_users(cognito: Any, resources: Resources, users: list[dict[str, Any]]) -> None:
-    """Re-create each user, confirmed, in its groups, with its old `sub` (moto runs in this process)."""
-    pool = cognitoidp_backends[resources.account_id][resources.region].user_pools[resources.user_pool_id]
+def restore_users(
+    cognito: Any, resources: Resources, users: list[dict[str, Any]], give_back_sub: Callable[[str, str], None]
+) -> None:
+    """Re-create each user, confirmed, in its groups; `give_back_sub(created, sub)` gives the
+    user created as `created` its old `sub` (in moto's memory)."""
     for user in users:
         attributes = {name: value for name, value in user["attributes"].items() if name != "sub"}
         email = attributes["email"]
@@ -49,11 +51,7 @@ def restore_users(cognito: Any, resources: Resources, users: list[dict[str, Any]
         )["User"]["Username"]
         sub = user["attributes"].get("sub")
         if sub and sub != created:
-            # With e-mail sign-in the username is the sub: give the user back both.
-            restored = pool.users.pop(created)
-            restored.id = restored.username = sub
-            restored.update_attributes([{"Name": "sub", "Value": sub}])
-            pool.users[sub] = restored
+            give_back_sub(created, sub)
         cognito.admin_set_user_password(
             UserPoolId=resources.user_pool_id,
             Username=email,
@@ -64,3 +62,11 @@ def restore_users(cognito: Any, resources: Resources, users: list[dict[str, Any]
             cognito.admin_add_user_to_group(
                 UserPoolId=resources.user_pool_id, Username=email, GroupName=group
             )
+
+
+def give_back_sub(pool: Any, created: str, sub: str) -> None:
+    """With e-mail sign-in the username is the sub: give the user of moto's `pool` back both."""
+    restored = pool.users.pop(created)
+    restored.id = restored.username = sub
+    restored.update_attributes([{"Name": "sub", "Value": sub}])
+    pool.users[sub] = restored

@@ -4,7 +4,8 @@ On AWS each invocation gets a trace header: a new trace (API Gateway starts one 
 the stream mapping one per batch), or, for an SQS batch whose first message carries an
 `AWSTraceHeader`, or an EventBridge event put with a `TraceHeader` (the publisher sets both
 from its own invocation's header), that trace continued with a new parent segment. moto
-drops an event's `TraceHeader`, so moto_events.py hands it to `remember_event_trace`. The
+drops an event's `TraceHeader`, so moto_events.py hands it to `remember_event_trace`, in moto's
+process; `orders dev` looks up what it does not hold through `look_up_event_traces`. The
 local runtime does the same and records each invocation's trace id, so the invocations of
 one trace can be listed together (`GET /local/invocations?trace_id=`, the console); no
 segments or timings are collected.
@@ -15,11 +16,13 @@ from __future__ import annotations
 import collections
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 _EVENT_TRACES: collections.OrderedDict[str, str] = collections.OrderedDict()  # event id -> header
 _REMEMBERED = 10_000  # the newest events' headers: a target delivers an event within seconds
 _lock = threading.Lock()
+_look_up: Callable[[str], str | None] | None = None  # where a header not remembered here is asked for
 
 
 def remember_event_trace(event_id: str, header: str) -> None:
@@ -29,11 +32,23 @@ def remember_event_trace(event_id: str, header: str) -> None:
             _EVENT_TRACES.popitem(last=False)
 
 
+def remembered_event_trace(event_id: str) -> str | None:
+    with _lock:
+        return _EVENT_TRACES.get(event_id)
+
+
+def look_up_event_traces(look_up: Callable[[str], str | None] | None) -> None:
+    """Ask `look_up` for an event's header this process did not remember (None: ask no one)."""
+    global _look_up
+    _look_up = look_up
+
+
 def _event_trace(event: dict[str, Any]) -> str | None:
     if "detail-type" not in event or not isinstance(event.get("id"), str):
         return None
-    with _lock:
-        return _EVENT_TRACES.get(event["id"])
+    header = remembered_event_trace(event["id"])
+    look_up = _look_up
+    return header if header is not None or look_up is None else look_up(event["id"])
 
 
 def new_header() -> str:

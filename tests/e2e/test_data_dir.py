@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import jwt
 import pytest
 
@@ -165,11 +166,13 @@ def test_a_kill_loses_no_accepted_order_and_what_was_in_flight_settles_after_a_r
         users = data_dir / "users.json"
         assert _eventually(lambda: users.exists() and ada.email in users.read_text(), 10)
         postmaster, pgdata = _postmaster(dev.client.state.database_url)
+        moto = httpx.get(f"{dev.client.state.moto_url}/_local/process", timeout=10).json()["pid"]
         killed = _place(shop, ada, sku, count)
     finally:
         dev.process.kill()
         dev.process.wait()
-    # The embedded PostgreSQL and its scratch directory do not outlive the killed process.
+    # moto's process, the embedded PostgreSQL and its scratch directory do not outlive it.
+    assert _eventually(lambda: _gone(moto)), f"moto {moto} still runs"
     assert _eventually(lambda: _gone(postmaster)), f"postgres {postmaster} still runs"
     assert _eventually(lambda: not pgdata.parent.exists()), f"{pgdata.parent} is still there"
 
