@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -46,6 +47,7 @@ Invoke = Callable[[str, dict[str, Any]], Invocation]
 LONG_POLL_SECONDS = 1
 FREE_LOOK_SECONDS = 0.25  # how soon a receiver waiting for a free invocation sees a stop
 MAX_MESSAGES_PER_RECEIVE = 10  # SQS's most per ReceiveMessage and per DeleteMessageBatch
+GATHER_SECONDS = 0.1  # how long a receiver with some invocations busy waits for more to end
 MAX_DELAY_SECONDS = 900  # SQS's longest message delay
 # Lambda's own refusals of an invocation (the local runtime reports them like these).
 NOT_DELIVERED = frozenset({"TooManyRequestsException", "ServiceException"})
@@ -129,13 +131,15 @@ class RulePump(Background):
         self._invocations.shutdown(wait=True)
 
     def _room(self) -> int:
-        """Wait for a free invocation, then take every other one free, up to a receive's 10;
-        0 when the loop is to stop."""
+        """Wait for a free invocation, then take every other one free, up to a receive's 10; 0
+        when the loop is to stop. While others are busy, it waits up to GATHER_SECONDS for more
+        to end, so that a busy target receives a batch, not one event each time one ends."""
         while not self._free.acquire(timeout=FREE_LOOK_SECONDS):
             if self._stopping.is_set():
                 return 0
-        room = 1
-        while room < MAX_MESSAGES_PER_RECEIVE and self._free.acquire(blocking=False):
+        room, wanted = 1, min(MAX_MESSAGES_PER_RECEIVE, self.concurrency)
+        until = time.monotonic() + GATHER_SECONDS
+        while room < wanted and self._free.acquire(timeout=max(0.0, until - time.monotonic())):
             room += 1
         return room
 
