@@ -107,6 +107,9 @@ class RulePump(Background):
             room = self._room()
             if not room:
                 break
+            if self.paused:  # paused while it waited for a free invocation: no receive
+                self._release(room)
+                continue
             try:
                 answer = self.sqs.receive_message(
                     QueueUrl=self.target.delivery_queue_url,
