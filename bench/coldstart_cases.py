@@ -27,6 +27,7 @@ from ordering.domain.streams import order_stream
 from ordering.services.payments import record_payment
 from ordering.services.place_order import place_order
 from ordering.services.restock import restock
+from ordering.services.settlement import settle_order
 from ordering.services.stamp import Cause
 
 SKU = "BENCH-MUG"
@@ -90,6 +91,13 @@ class World:
         record_payment(
             self.store, FakePaymentGateway(), order_id, Cause(placed.correlation_id, placed.event_id)
         )
+        return self.store.read(order_stream(order_id))[-1]
+
+    def fulfilled(self) -> Recorded:
+        """A new order, paid and fulfilled; its OrderFulfilled event."""
+        paid = self.paid()
+        order_id = paid.data.order_id  # type: ignore[union-attr]
+        settle_order(self.store, order_id, True, Cause(paid.correlation_id, paid.event_id))
         return self.store.read(order_stream(order_id))[-1]
 
 
@@ -157,11 +165,13 @@ def _payment_event(world: World) -> dict[str, Any]:
     return aws_events.sqs_event(world.resources, "payment", placed.event_id)
 
 
-def _target_event(function: str) -> Callable[[World], dict[str, Any]]:
+def _target_event(function: str, outcome: Callable[[World], Recorded]) -> Callable[[World], dict[str, Any]]:
+    """What the function's rule delivers for the event `outcome` records (put on the bus)."""
+
     def prepare(world: World) -> dict[str, Any]:
-        paid = world.paid()
-        world.publisher.to_event_bus([paid])
-        return aws_events.eventbridge_target_event(world.resources, function, paid.event_id)
+        event = outcome(world)
+        world.publisher.to_event_bus([event])
+        return aws_events.eventbridge_target_event(world.resources, function, event.event_id)
 
     return prepare
 
@@ -221,16 +231,16 @@ CASES: tuple[Case, ...] = (
     Case(
         "inventory",
         "bench.baselines.inventory.handler",
-        _target_event("inventory"),
+        _target_event("inventory", World.paid),
         lambda result: isinstance(result, dict) and "OrderFulfilled" in result.get("events", []),
         "EventBridge Payment.Success",
     ),
     Case(
         "notification",
         "bench.baselines.notification.handler",
-        _target_event("notification"),
+        _target_event("notification", World.fulfilled),
         lambda result: isinstance(result, dict) and bool(result.get("message_id")),
-        "EventBridge Payment.Success",
+        "EventBridge Order.Fulfilled",
     ),
     Case(
         "publisher",

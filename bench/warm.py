@@ -99,6 +99,13 @@ class Shop:
         record_payment(self.store, self.gateway, order_id, Cause(placed.correlation_id, placed.event_id))
         return self.store.read(order_stream(order_id))[-1]
 
+    def fulfilled(self) -> Recorded:
+        """A paid order the inventory function has fulfilled: its OrderFulfilled."""
+        paid = self.paid()
+        order_id = paid.data.order_id  # type: ignore[union-attr]
+        settle_order(self.store, order_id, True, Cause(paid.correlation_id, paid.event_id))
+        return self.store.read(order_stream(order_id))[-1]
+
     def overdue(self) -> Recorded:
         """An order placed with its payment deadline already passed: the deadline function cancels it."""
         return self.place(payment_deadline=datetime.now(UTC) - timedelta(seconds=1))
@@ -257,9 +264,9 @@ def _settle_service(shop: Shop) -> Callable[[], Any]:
 
 
 def _notify_service(shop: Shop) -> Callable[[], Any]:
-    paid = shop.paid()
-    order_id = paid.data.order_id  # type: ignore[union-attr]
-    cause = Cause(paid.correlation_id, paid.event_id)
+    fulfilled = shop.fulfilled()
+    order_id = fulfilled.data.order_id  # type: ignore[union-attr]
+    cause = Cause(fulfilled.correlation_id, fulfilled.event_id)
     return lambda: notify_customer(shop.store, shop.mailer, order_id, EmailKind.order_confirmation, cause)
 
 
@@ -327,7 +334,7 @@ CASES: tuple[WarmCase, ...] = (
     ),
     WarmCase(
         "notification",
-        lambda shop: bus_event(shop.paid()),
+        lambda shop: bus_event(shop.fulfilled()),
         _notify_service,
         lambda r: isinstance(r, dict) and bool(r.get("message_id")),
     ),

@@ -1,11 +1,12 @@
 """After the payment outcome (EventBridge "Payment.Success" / "Payment.Failed"): settle the stock.
 
 Paid: StockCommitted per SKU and OrderFulfilled. Failed: StockReleased per SKU (the heads give
-the units back) and OrderCancelled. Order and SKU streams change in one transaction; a
-redelivered or duplicated event finds the order settled and changes nothing. Any error raises:
-the rule invoked this function asynchronously, so Lambda retries it (twice) and then parks the
-event in the function's dead-letter queue. (EventBridge's own retry policy covers only
-delivering the event to Lambda.)
+the units back) and OrderCancelled. Order and SKU streams change in one transaction; the
+order's new last event (OrderFulfilled or OrderCancelled) is what the notification function
+e-mails about. A redelivered or duplicated event finds the order settled and changes nothing.
+Any error raises: the rule invoked this function asynchronously, so Lambda retries it (twice)
+and then parks the event in the function's dead-letter queue. (EventBridge's own retry policy
+covers only delivering the event to Lambda.)
 """
 
 from __future__ import annotations

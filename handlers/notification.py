@@ -1,20 +1,21 @@
-"""After the payment outcome (EventBridge "Payment.Success" / "Payment.Failed") or a cancellation
-("Order.Cancelled"): e-mail the customer.
+"""After the order's outcome (EventBridge "Order.Fulfilled" / "Order.Cancelled"): e-mail the
+customer.
 
-A confirmation with the lines and total, a payment-failed notice, or a cancellation notice
-saying whether money was refunded (none for a declined order: its payment-failed notice said
-so), sent through SES with the request's correlation id in its headers; then ConfirmationSent
-is appended to the order. A redelivered event finds ConfirmationSent and sends nothing. Two
-deliveries of the same event at the same moment are kept apart by Powertools idempotency on the
-envelope's event id: the second finds the first in progress and fails, and Lambda's retry of it
-later gets the first's result. An SES error raises. Either way the rule invoked this function
-asynchronously, so Lambda retries the event (twice) and then parks it in the function's dead-
-letter queue; EventBridge's own retry policy covers only delivering the event to Lambda.
+A confirmation with the lines and total once the order is fulfilled; once it is cancelled, a
+payment-failed notice for a declined order, else a cancellation notice saying whether money
+was refunded. Both follow the inventory function's append (fulfilment, or the release of a
+declined order's stock), never race it. Sent through SES with the request's correlation id in
+its headers; then ConfirmationSent is appended to the order. A redelivered event finds
+ConfirmationSent and sends nothing. Two deliveries of the same event at the same moment are
+kept apart by Powertools idempotency on the envelope's event id: the second finds the first in
+progress and fails, and Lambda's retry of it later gets the first's result. An SES error
+raises. Either way the rule invoked this function asynchronously, so Lambda retries the event
+(twice) and then parks it in the function's dead-letter queue; EventBridge's own retry policy
+covers only delivering the event to Lambda.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -25,47 +26,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from generated.models import EmailKind
 from handlers.once import run_once
-from handlers.payment_outcome import received, received_cancellation
+from handlers.payment_outcome import OrderOutcome, received_order_outcome
 from ordering import bootstrap
-from ordering.messaging import ORDER_CANCELLED
-from ordering.services.notifications import notify_customer
-from ordering.services.stamp import Cause
+from ordering.services.notifications import notify_cancellation, notify_customer
 
 logger = Logger()
 metrics = Metrics()
 
 
-@dataclass(frozen=True)
-class Notice:
-    """Which e-mail an event on the bus asks for."""
-
-    order_id: str
-    kind: EmailKind
-    event_id: str
-    correlation_id: str
-
-    @property
-    def cause(self) -> Cause:
-        return Cause(self.correlation_id, causation_id=self.event_id)
-
-
-def notice_of(event: EventBridgeEvent) -> Notice:
-    if event.detail_type == ORDER_CANCELLED:
-        cancelled = received_cancellation(event, logger)
-        return Notice(
-            cancelled.order_id, EmailKind.order_cancelled, cancelled.event_id, cancelled.correlation_id
-        )
-    outcome = received(event, logger)
-    kind = EmailKind.order_confirmation if outcome.paid else EmailKind.payment_failed
-    return Notice(outcome.order_id, kind, outcome.event_id, outcome.correlation_id)
-
-
-def send_notice(payload: Notice) -> dict[str, Any]:
+def send_notice(payload: OrderOutcome) -> dict[str, Any]:
     """Runs once per event."""
-    kind = payload.kind
-    message_id = notify_customer(
-        bootstrap.event_store(), bootstrap.mailer(), payload.order_id, kind, payload.cause
-    )
+    store, mailer = bootstrap.event_store(), bootstrap.mailer()
+    if payload.fulfilled:
+        kind = EmailKind.order_confirmation
+        message_id = notify_customer(store, mailer, payload.order_id, kind, payload.cause)
+    else:
+        kind, message_id = notify_cancellation(store, mailer, payload.order_id, payload.cause)
     if message_id is not None:
         metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info(
@@ -78,9 +54,9 @@ def send_notice(payload: Notice) -> dict[str, Any]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    notice = notice_of(event)
+    outcome = received_order_outcome(event, logger)
     try:
-        return run_once(send_notice, payload=notice, key="event_id", context=context)
+        return run_once(send_notice, payload=outcome, key="event_id", context=context)
     except IdempotencyAlreadyInProgressError:
         logger.warning("The same event is being handled by another invocation; Lambda will retry")
         raise

@@ -1,10 +1,10 @@
-"""The payment outcome the event bus delivers to the inventory and notification functions, and
-the cancellation it delivers to the notification function.
+"""What the event bus delivers to the functions: the payment outcome to the inventory function,
+the order's outcome (fulfilled or cancelled) to the notification function.
 
-The publisher puts each PaymentSucceeded / PaymentFailed / OrderCancelled on the bus with
-detail-type "Payment.Success" / "Payment.Failed" / "Order.Cancelled" and the event's envelope
-as `detail`. The envelope is
-the authority: its type decides, and it carries the correlation id from the original request.
+The publisher puts each PaymentSucceeded / PaymentFailed / OrderFulfilled / OrderCancelled on
+the bus with detail-type "Payment.Success" / "Payment.Failed" / "Order.Fulfilled" /
+"Order.Cancelled" and the event's envelope as `detail`. The envelope is the authority: its type
+decides, and it carries the correlation id from the original request.
 """
 
 from __future__ import annotations
@@ -50,8 +50,12 @@ def payment_outcome(event: EventBridgeEvent) -> PaymentOutcome:
 
 
 @dataclass(frozen=True)
-class Cancellation:
+class OrderOutcome:
+    """The order's last word after its payment: fulfilled, or cancelled (declined, not paid in
+    time, or cancelled by its customer)."""
+
     order_id: str
+    fulfilled: bool
     event_id: str
     correlation_id: str
 
@@ -60,18 +64,25 @@ class Cancellation:
         return Cause(self.correlation_id, causation_id=self.event_id)
 
 
-def received_cancellation(event: EventBridgeEvent, logger: Logger) -> Cancellation:
-    """The OrderCancelled the bus delivered; raises InvalidEvent for anything else."""
+def received_order_outcome(event: EventBridgeEvent, logger: Logger) -> OrderOutcome:
+    """The OrderFulfilled or OrderCancelled the bus delivered; raises InvalidEvent for anything else."""
     logger.append_keys(bus_event_id=event.get_id, detail_type=event.detail_type)
     detail = event.detail
     if not isinstance(detail, dict):
         raise InvalidEvent(f"detail of {event.detail_type!r} is not an event envelope")
     recorded = from_envelope(detail)
-    if not isinstance(recorded.data, m.OrderCancelled):
-        raise InvalidEvent(f"{event.detail_type!r} carries {recorded.type}, not OrderCancelled")
+    if not isinstance(recorded.data, m.OrderFulfilled | m.OrderCancelled):
+        raise InvalidEvent(
+            f"{event.detail_type!r} carries {recorded.type}, not OrderFulfilled or OrderCancelled"
+        )
     logger.set_correlation_id(recorded.correlation_id)
     logger.append_keys(order_id=recorded.data.order_id)
-    return Cancellation(recorded.data.order_id, recorded.event_id, recorded.correlation_id)
+    return OrderOutcome(
+        recorded.data.order_id,
+        fulfilled=isinstance(recorded.data, m.OrderFulfilled),
+        event_id=recorded.event_id,
+        correlation_id=recorded.correlation_id,
+    )
 
 
 def received(event: EventBridgeEvent, logger: Logger) -> PaymentOutcome:

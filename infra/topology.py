@@ -22,6 +22,7 @@ from ordering.messaging import (
     EVENT_SOURCE,
     MAX_DELAY_SECONDS,
     ORDER_CANCELLED,
+    ORDER_FULFILLED,
     PAYMENT_FAILED,
     PAYMENT_SUCCEEDED,
 )
@@ -320,7 +321,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="notification",
         handler="handlers.notification.handler",
         trigger="eventbridge",
-        description="E-mail the customer about the payment outcome or the cancellation, once",
+        description="E-mail the customer, once, when the order is fulfilled or cancelled",
         uses=frozenset({"table", "mailer"}),
         timeout_seconds=30,
     ),
@@ -425,7 +426,7 @@ QUEUES: tuple[Queue, ...] = (
     Queue(name="inventory-dlq", description="Payment outcomes the inventory function could not apply"),
     Queue(
         name="notification-dlq",
-        description="Payment outcomes and cancellations the notification function could not mail",
+        description="Fulfilments and cancellations the notification function could not mail",
     ),
 )
 
@@ -478,10 +479,13 @@ EVENT_RULES: tuple[EventRule, ...] = (
         targets=(RuleTarget(function="inventory", dead_letter="inventory-dlq"),),
     ),
     EventRule(
-        # Also cancellations: a function has one dead-letter queue, so its events share one rule.
-        name="payment-outcome-to-notification",
-        description="E-mail the customer about the payment outcome or the cancellation",
-        detail_types=(PAYMENT_SUCCEEDED, PAYMENT_FAILED, ORDER_CANCELLED),
+        # The order's last word, not the payment outcome: inventory appends to the order in
+        # reaction to the outcome, and an e-mail sent on the outcome raced that append. A
+        # declined order's notice follows its cancellation. A function has one dead-letter
+        # queue, so its events share one rule.
+        name="order-outcome-to-notification",
+        description="E-mail the customer once the order is fulfilled or cancelled",
+        detail_types=(ORDER_FULFILLED, ORDER_CANCELLED),
         targets=(RuleTarget(function="notification", dead_letter="notification-dlq"),),
     ),
 )

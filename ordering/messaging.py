@@ -11,10 +11,12 @@ ADMIN_GROUP = "admin"  # the Cognito group whose members may restock
 EVENT_SOURCE = "orders"  # EventBridge `source` of every event the publisher puts
 PAYMENT_SUCCEEDED = "Payment.Success"
 PAYMENT_FAILED = "Payment.Failed"
+ORDER_FULFILLED = "Order.Fulfilled"
 ORDER_CANCELLED = "Order.Cancelled"
 DETAIL_TYPES = {
     "PaymentSucceeded": PAYMENT_SUCCEEDED,
     "PaymentFailed": PAYMENT_FAILED,
+    "OrderFulfilled": ORDER_FULFILLED,
     "OrderCancelled": ORDER_CANCELLED,
 }
 # Event types and where the publisher sends them; every other type stays in the log only.

@@ -4,7 +4,7 @@
                                       back until the order's deadline (SQS)
   RefundRequested                  -> the refund queue (SQS)
   PaymentSucceeded / PaymentFailed -> the event bus (EventBridge), detail-type Payment.Success / .Failed
-  OrderCancelled                   -> the event bus, detail-type Order.Cancelled
+  OrderFulfilled / OrderCancelled  -> the event bus, detail-type Order.Fulfilled / .Cancelled
   anything else                    -> nothing: it stays in the log
 
 Records go out in waves: the first record of every aggregate in the batch, then the second...

@@ -51,7 +51,7 @@ from infra.emulator.metrics import (
 from infra.emulator.queue_pump import QueuePump
 from infra.emulator.resources import Resources, create_resources
 from infra.emulator.retry import DEFAULT_BASE_SECONDS
-from infra.emulator.rule_pump import Backlog, RulePump
+from infra.emulator.rule_pump import RulePump
 from infra.emulator.schedule_pump import SchedulePump
 from infra.emulator.stream_pump import DEFAULT_SHARDS, StreamConsumerPump, StreamReader
 from infra.emulator.throttle import TokenBucket
@@ -346,24 +346,21 @@ class LocalRuntime:
                     redelivery_delay=self.options.redelivery_delay,
                 )
             )
-        # EventBridge invokes a target's function concurrently, one event per invocation: as many
-        # pollers per target as the function may have containers. (The SQS consumer keeps one
-        # poller: the fake payment gateway's ledger lives in its container, and one idempotency
-        # key must meet one ledger.)
+        # EventBridge invokes a target's function concurrently, one event per invocation: one
+        # receiver per target, with as many invocations at once as the function may have
+        # containers. (The SQS consumer keeps one poller: the fake payment gateway's ledger
+        # lives in its container, and one idempotency key must meet one ledger.)
         for target in resources.rule_targets:
-            backlog = Backlog()  # the pollers beyond the first poll only a queue with messages
-            for poller in range(self.functions.max_containers(target.function)):
-                self._rule_pumps.append(
-                    RulePump(
-                        target,
-                        sqs=client("sqs", endpoint, caller="rule-pump"),
-                        invoke=self._invoker("eventbridge"),
-                        function_arn=resources.function_arn(target.function),
-                        retry_delay=self.options.retry_delay,
-                        poller=poller,
-                        backlog=backlog,
-                    )
+            self._rule_pumps.append(
+                RulePump(
+                    target,
+                    sqs=client("sqs", endpoint, caller="rule-pump"),
+                    invoke=self._invoker("eventbridge"),
+                    function_arn=resources.function_arn(target.function),
+                    retry_delay=self.options.retry_delay,
+                    concurrency=self.functions.max_containers(target.function),
                 )
+            )
         self._schedule_pumps = self._schedules(resources)
         for pump in [
             *self._stream_pumps,

@@ -19,16 +19,20 @@ loops with two different owners follow a failure:
 Each message on the delivery queue carries how often each loop has tried it, as message
 attributes; a retry is the event put back on the queue with a delay (the local backoff).
 
-A target has as many pollers as its function may run containers, but, as Lambda adds pollers
-for a backlog, only the first polls an idle queue: the others poll while the last receives
-found messages (`Backlog`), so an idle target costs one long poll a second, not one per poller.
+A target has one receiver, and as many invocations at once as its function may run containers:
+each receive asks for as many events as there are free invocations (up to SQS's 10), hands each
+to an invocation of its own at once, and deletes the batch with one DeleteMessageBatch once each
+event is done with. A busy target so costs a receive and a delete per batch, not per event; an
+idle one, one long poll a second.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +45,9 @@ from infra.emulator.retry import backoff
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
 LONG_POLL_SECONDS = 1
-BACKLOG_LOOK_SECONDS = 0.25  # how soon a waiting poller sees a stop (a backlog wakes it at once)
+FREE_LOOK_SECONDS = 0.25  # how soon a receiver waiting for a free invocation sees a stop
+MAX_MESSAGES_PER_RECEIVE = 10  # SQS's most per ReceiveMessage and per DeleteMessageBatch
+GATHER_SECONDS = 0.1  # how long a receiver with some invocations busy waits for more to end
 MAX_DELAY_SECONDS = 900  # SQS's longest message delay
 # Lambda's own refusals of an invocation (the local runtime reports them like these).
 NOT_DELIVERED = frozenset({"TooManyRequestsException", "ServiceException"})
@@ -67,23 +73,6 @@ def eventbridge_event(message_body: str, *, account_id: str) -> dict[str, Any] |
     return {name: event.get(name) for name in EVENT_FIELDS}
 
 
-class Backlog:
-    """Whether a target's queue had messages at the last look: set by any poller that received
-    some, cleared by the first poller's empty receive."""
-
-    def __init__(self) -> None:
-        self._seen = threading.Event()
-
-    def received(self, poller: int, messages: int) -> None:
-        if messages:
-            self._seen.set()
-        elif poller == 0:
-            self._seen.clear()
-
-    def wait(self, timeout: float) -> bool:
-        return self._seen.wait(timeout)
-
-
 class RulePump(Background):
     def __init__(
         self,
@@ -93,51 +82,122 @@ class RulePump(Background):
         invoke: Invoke,
         function_arn: str,
         retry_delay: float,
-        poller: int = 0,
-        backlog: Backlog | None = None,
+        concurrency: int = 1,
     ) -> None:
         self.target = target
         self.sqs, self.invoke = sqs, invoke
         self.function_arn = function_arn
         self.retry_delay = retry_delay
-        self.poller, self.backlog = poller, backlog
-        super().__init__(name=f"rule-{target.rule}-{target.function}-{poller}")
+        self.concurrency = concurrency
+        self._free = threading.BoundedSemaphore(concurrency)  # one per invocation that may start
+        self._invocations = ThreadPoolExecutor(
+            max_workers=concurrency, thread_name_prefix=f"rule-{target.rule}-{target.function}-invoke"
+        )
+        self._batches: list[threading.Thread] = []
+        super().__init__(name=f"rule-{target.rule}-{target.function}")
+
+    @property
+    def busy(self) -> bool:
+        return self._busy or any(batch.is_alive() for batch in self._batches)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            if not self._hold() or not self._backlogged():
+            if not self._hold():
                 break
+            room = self._room()
+            if not room:
+                break
+            if self.paused:  # paused while it waited for a free invocation: no receive
+                self._release(room)
+                continue
             try:
                 answer = self.sqs.receive_message(
                     QueueUrl=self.target.delivery_queue_url,
-                    MaxNumberOfMessages=1,  # one event per invocation; pollers give the concurrency
+                    MaxNumberOfMessages=room,
                     WaitTimeSeconds=LONG_POLL_SECONDS,
                     MessageAttributeNames=[DELIVERY_RETRIES, FUNCTION_RETRIES],
                 )
                 messages = answer.get("Messages", [])
-                if self.backlog is not None:
-                    self.backlog.received(self.poller, len(messages))
-                self._busy = bool(messages)
-                for message in messages:
-                    if self._stopping.is_set():
-                        break
-                    self._deliver(message)
             except Exception as error:
+                messages = []
                 logs.log(
                     "eventbridge", "polling failed", level="WARNING", rule=self.target.rule, error=repr(error)
                 )
                 self._stopping.wait(1)
-            finally:
+            self._release(room - len(messages))
+            if messages:
+                self._busy = True
+                self._start_batch(messages)
                 self._busy = False
+        for batch in self._batches:
+            batch.join()
+        self._invocations.shutdown(wait=True)
 
-    def _backlogged(self) -> bool:
-        """A poller beyond the first waits for a backlog; False when the loop is to stop."""
-        if self.poller == 0 or self.backlog is None:
-            return True
-        while not self.backlog.wait(BACKLOG_LOOK_SECONDS):
+    def _room(self) -> int:
+        """Wait for a free invocation, then take every other one free, up to a receive's 10; 0
+        when the loop is to stop. While others are busy, it waits up to GATHER_SECONDS for more
+        to end, so that a busy target receives a batch, not one event each time one ends."""
+        while not self._free.acquire(timeout=FREE_LOOK_SECONDS):
             if self._stopping.is_set():
-                return False
-        return not self._stopping.is_set()
+                return 0
+        room, wanted = 1, min(MAX_MESSAGES_PER_RECEIVE, self.concurrency)
+        until = time.monotonic() + GATHER_SECONDS
+        while room < wanted and self._free.acquire(timeout=max(0.0, until - time.monotonic())):
+            room += 1
+        return room
+
+    def _release(self, count: int) -> None:
+        for _ in range(count):
+            self._free.release()
+
+    def _start_batch(self, messages: list[dict[str, Any]]) -> None:
+        """The batch's events delivered at once, one per invocation, on a thread of its own, so
+        that the next receive need not wait for the batch's slowest invocation."""
+        self._batches = [batch for batch in self._batches if batch.is_alive()]
+        batch = threading.Thread(
+            target=self._settle, args=(messages, self._deliver_and_free), daemon=True, name=self._thread.name
+        )
+        self._batches.append(batch)
+        batch.start()
+
+    def deliver(self, messages: list[dict[str, Any]]) -> None:
+        """Each message to its own invocation, concurrently; then one DeleteMessageBatch for
+        every message that is done with (delivered, put back for a retry, or dead-lettered). A
+        message whose handling raised stays, and comes back after its visibility timeout."""
+        self._settle(messages, self._deliver_or_log)
+
+    def _settle(self, messages: list[dict[str, Any]], handle: Callable[[dict[str, Any]], bool]) -> None:
+        try:
+            done = [
+                message
+                for message, handled in zip(messages, self._invocations.map(handle, messages), strict=True)
+                if handled
+            ]
+            self._delete(done)
+        except Exception as error:
+            logs.log(
+                "eventbridge",
+                "deleting delivered events failed",
+                level="WARNING",
+                rule=self.target.rule,
+                error=repr(error),
+            )
+
+    def _deliver_or_log(self, message: dict[str, Any]) -> bool:
+        try:
+            self._deliver(message)
+        except Exception as error:
+            logs.log(
+                "eventbridge", "delivery failed", level="WARNING", rule=self.target.rule, error=repr(error)
+            )
+            return False
+        return True
+
+    def _deliver_and_free(self, message: dict[str, Any]) -> bool:
+        try:
+            return self._deliver_or_log(message)
+        finally:
+            self._release(1)  # the invocation is over: the next receive may use its place
 
     def _deliver(self, message: dict[str, Any]) -> None:
         event = eventbridge_event(message["Body"], account_id=self.target.rule_arn.split(":")[4])
@@ -150,7 +210,6 @@ class RulePump(Background):
             return
         invocation = self.invoke(self.target.function, event)
         if invocation.ok:
-            self._delete(message)
             return
         error = invocation.error or {}
         tries = {name: _count(message, name) for name in (DELIVERY_RETRIES, FUNCTION_RETRIES)}
@@ -191,7 +250,6 @@ class RulePump(Background):
                 name: {"DataType": "Number", "StringValue": str(count)} for name, count in tries.items()
             },
         )
-        self._delete(message)
 
     def _park_function_failure(
         self, message: dict[str, Any], event: dict[str, Any], request_id: str, error: dict[str, Any]
@@ -212,7 +270,6 @@ class RulePump(Background):
                 },
             },
         )
-        self._delete(message)
         logs.log(
             self.target.function,
             "event sent to the function's dead-letter queue",
@@ -249,7 +306,6 @@ class RulePump(Background):
                 "RETRY_ATTEMPTS": {"DataType": "Number", "StringValue": str(retries)},
             },
         )
-        self._delete(message)
         logs.log(
             "eventbridge",
             "event sent to the dead-letter queue",
@@ -260,10 +316,17 @@ class RulePump(Background):
             retries=retries,
         )
 
-    def _delete(self, message: dict[str, Any]) -> None:
-        self.sqs.delete_message(
-            QueueUrl=self.target.delivery_queue_url, ReceiptHandle=message["ReceiptHandle"]
+    def _delete(self, messages: list[dict[str, Any]]) -> None:
+        if not messages:
+            return
+        answer = self.sqs.delete_message_batch(
+            QueueUrl=self.target.delivery_queue_url,
+            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
         )
+        for failed in answer.get("Failed", []):
+            logs.log(
+                "eventbridge", "an event was not deleted", level="WARNING", rule=self.target.rule, **failed
+            )
 
 
 def _count(message: dict[str, Any], name: str) -> int:

@@ -50,10 +50,11 @@ Invoke = Callable[[str, dict[str, Any]], Invocation]
 PARTITION_KEY = "PK"  # the table's hash key (ordering/adapters/dynamodb_table.py)
 DEFAULT_SHARDS = 2
 IDLE_POLL_SECONDS = 0.25
-# After a read that found records: soon, but not at once (Lambda reads a shard four times a
-# second): a busy table is read in pages of what accumulated, not one GetRecords per write.
-# A full page is followed at once.
-BUSY_POLL_SECONDS = 0.1
+# After a read that found records: as Lambda reads a shard, four times a second, so that a
+# busy table is read in pages of what accumulated, not one GetRecords per write (ten reads a
+# second cost about one GetRecords per order, and smaller batches for the publisher). A full
+# page is followed at once.
+BUSY_POLL_SECONDS = 0.25
 PAGE_RECORDS = 1000
 
 

@@ -267,6 +267,12 @@ def email_due(state: Order, kind: m.EmailKind) -> bool:
     return True
 
 
+def cancellation_email(state: Order) -> m.EmailKind:
+    """What a cancelled order's customer is told: that the payment failed, for a declined order
+    (the decline cancelled it), else that it was cancelled."""
+    return m.EmailKind.payment_failed if state.failure_reason is not None else m.EmailKind.order_cancelled
+
+
 def _refund(state: Order, payment_reference: str, reason: str) -> m.RefundRequested:
     return m.RefundRequested(
         order_id=state.id,

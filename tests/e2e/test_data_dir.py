@@ -70,7 +70,7 @@ def test_a_data_dir_keeps_the_log_and_the_users_and_rebuilds_the_read_model(tmp_
         assert later.status_code == 202, later.text
         assert shop.wait_for_status(again, later.json()["order_id"])["status"] == "FULFILLED"
         assert shop.head(sku) == {"available": 0, "reserved": 0, "committed": 5}
-        assert shop.dev.wait_idle()  # the e-mail too: notification runs beside inventory
+        assert shop.dev.wait_idle()  # the e-mail too: notification follows the fulfilment
         assert len(shop.emails_to(ada.email)) == 1  # sent e-mails are not kept; the new order's is here
     finally:
         second.stop(save=False)

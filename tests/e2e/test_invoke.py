@@ -31,8 +31,10 @@ FITS = {
     "apigateway_restock": ["restock"],
     "cognito_post_confirmation": ["register_user"],
     "dynamodb_stream_event_insert": ["projector", "publisher"],
-    "eventbridge_payment_failed": ["inventory", "notification"],
-    "eventbridge_payment_succeeded": ["inventory", "notification"],
+    "eventbridge_order_cancelled": ["notification"],
+    "eventbridge_order_fulfilled": ["notification"],
+    "eventbridge_payment_failed": ["inventory"],
+    "eventbridge_payment_succeeded": ["inventory"],
     "eventbridge_scheduled_reconcile": ["reconcile"],
     "sqs_order_placed": ["payment"],
 }

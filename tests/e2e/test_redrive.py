@@ -109,7 +109,7 @@ def park_again(shop: Shop, queue: str, bodies: list[Any]) -> None:
 def settled_once(shop: Shop, customer: Customer, order_id: str) -> None:
     """Fulfilled, and every step of it once: in the log, in the read model, in the mailbox."""
     assert shop.wait_for_status(customer, order_id)["status"] == "FULFILLED"
-    assert shop.dev.wait_idle()  # notification runs beside inventory: let it finish
+    assert shop.dev.wait_idle()  # notification follows the fulfilment: let it finish
     events = order_events(shop, order_id)
     for kind in ("OrderPlaced", "PaymentSucceeded", "OrderFulfilled", "ConfirmationSent"):
         assert events.count(kind) == 1, (kind, events)
@@ -178,7 +178,7 @@ def test_an_event_parked_while_ses_refused_the_sender_is_mailed_once_after_a_red
     assert shop.emails_to(bo.email) == []
     assert "ConfirmationSent" not in order_events(shop, order_id)
     bodies = parked(shop, "notification-dlq", order_id)
-    assert [body["detail-type"] for body in bodies] == [topology.PAYMENT_SUCCEEDED]
+    assert [body["detail-type"] for body in bodies] == [topology.ORDER_FULFILLED]
 
     report = shop.dev.redrive("notification-dlq")
     assert (report.redriven, report.left) == (1, [])

@@ -25,13 +25,14 @@ def test_poison_messages_land_in_their_dead_letter_queues_while_orders_keep_flow
     sqs = client("sqs", shop.dev.state.moto_url)
     sqs.send_message(QueueUrl=shop.dev.resources.queue_urls["payment"], MessageBody=f"poison {tag}")
     client("events", shop.dev.state.moto_url).put_events(
-        Entries=[
+        Entries=[  # one for each rule: the inventory function's and the notification function's
             {
                 "Source": topology.EVENT_SOURCE,
-                "DetailType": topology.PAYMENT_SUCCEEDED,
+                "DetailType": detail_type,
                 "Detail": json.dumps({"poison": tag}),
                 "EventBusName": topology.EVENT_BUS,
             }
+            for detail_type in (topology.PAYMENT_SUCCEEDED, topology.ORDER_FULFILLED)
         ]
     )
     sku = new_sku()

@@ -273,14 +273,19 @@ def events_for(record_dir: Path, function: str, tag: str) -> list[dict[str, Any]
     return [entry["event"] for entry in recorded(record_dir, function) if tag in json.dumps(entry["event"])]
 
 
+# Each rule target's function, and a detail type its rule routes.
+ROUTED = {target.function: rule.detail_types[0] for rule in topology.EVENT_RULES for target in rule.targets}
+
+
 def test_rules_deliver_matching_eventbridge_events_to_every_target(state, record_dir):
     tag = uuid.uuid4().hex
     put_payment_event(state, {"tag": tag, "kind": "ignored"}, detail_type="Something.Else")
-    put_payment_event(state, {"tag": tag, "kind": "paid"})
-    for function in ("inventory", "notification"):
+    for detail_type in set(ROUTED.values()):
+        put_payment_event(state, {"tag": tag, "kind": detail_type}, detail_type=detail_type)
+    for function, detail_type in ROUTED.items():
         (event,) = eventually(lambda f=function: events_for(record_dir, f, tag))
-        assert event["detail"] == {"tag": tag, "kind": "paid"}
-        assert event["detail-type"] == topology.PAYMENT_SUCCEEDED
+        assert event["detail"] == {"tag": tag, "kind": detail_type}
+        assert event["detail-type"] == detail_type
         assert event["source"] == topology.EVENT_SOURCE
         assert {"version", "id", "account", "time", "region", "resources"} <= set(event)
 
@@ -291,7 +296,8 @@ def test_an_event_the_function_fails_on_is_retried_by_lambda_then_parked_with_la
     """On AWS a rule invokes its function asynchronously: EventBridge's retry policy (8) covers
     delivery only, and a function error is Lambda's to retry (2), then its dead-letter queue's."""
     tag = uuid.uuid4().hex
-    put_payment_event(state, {"tag": tag, "kind": "poison"}, detail_type=topology.PAYMENT_FAILED)
+    for detail_type in set(ROUTED.values()):
+        put_payment_event(state, {"tag": tag, "kind": "poison"}, detail_type=detail_type)
     for function, dlq in (("inventory", "inventory-dlq"), ("notification", "notification-dlq")):
         (dead,) = eventually(lambda q=dlq: [m for m in drain(state, q) if tag in m["Body"]])
         attributes = {name: value["StringValue"] for name, value in dead["MessageAttributes"].items()}

@@ -129,10 +129,9 @@ def sqs_batch(bodies: Iterable[str | Recorded]) -> dict[str, Any]:
 
 
 def eventbridge(event: Recorded) -> dict[str, Any]:
-    """What the bus delivers to a rule's target for a payment outcome (detail = envelope)."""
-    name = (
-        "eventbridge_payment_succeeded" if event.type == "PaymentSucceeded" else "eventbridge_payment_failed"
-    )
+    """What the bus delivers to a rule's target for an event the publisher puts there (detail =
+    envelope)."""
+    name = "eventbridge_payment_failed" if event.type == "PaymentFailed" else "eventbridge_payment_succeeded"
     delivered = fixture(name)
     delivered["id"] = str(uuid.uuid4())
     delivered["detail-type"] = messaging.DETAIL_TYPES[event.type]

@@ -52,6 +52,7 @@ def settle(outcome: Recorded) -> dict:
 
 
 def notify(outcome: Recorded) -> dict:
+    """The order's outcome (OrderFulfilled or OrderCancelled) delivered to the notification function."""
     return notification.handler(eventbridge(outcome), Context("orders-notification"))
 
 

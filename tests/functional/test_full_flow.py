@@ -1,8 +1,9 @@
 """An order's whole command-side life with every message delivered three times.
 
-API -> OrderPlaced -> (SQS) payment -> PaymentSucceeded -> (EventBridge) inventory and
-notification. Each delivery is repeated, as at-least-once transports may; the result must be
-one charge, one stock commit, one e-mail and exactly one of each event.
+API -> OrderPlaced -> (SQS) payment -> PaymentSucceeded -> (EventBridge) inventory ->
+OrderFulfilled -> (EventBridge) notification. Each delivery is repeated, as at-least-once
+transports may; the result must be one charge, one stock commit, one e-mail and exactly one of
+each event.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def deliver_everything_three_times(order_id: str) -> None:
     outcome = the(order_id, "PaymentSucceeded")
     for _ in range(3):
         settle(outcome)
-        notify(outcome)
+    fulfilled = the(order_id, "OrderFulfilled")
+    for _ in range(3):
+        notify(fulfilled)
 
 
 def assert_exactly_once(order_id: str) -> None:

@@ -3,7 +3,7 @@
 On AWS a rule invokes its Lambda target asynchronously. EventBridge's retry policy covers the
 delivery (Lambda refused the invocation); once delivered, an error inside the function is
 Lambda's to retry (2 times) and then to park in the function's dead-letter queue. The pump is
-driven one message at a time here, with a stand-in at the Lambda boundary deciding each outcome.
+driven one receive at a time here, with a stand-in at the Lambda boundary deciding each outcome.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from moto import mock_aws
 from infra import topology
 from infra.emulator.functions import Invocation
 from infra.emulator.resources import RuleTargetQueue
-from infra.emulator.rule_pump import DELIVERY_RETRIES, FUNCTION_RETRIES, Backlog, RulePump
+from infra.emulator.rule_pump import DELIVERY_RETRIES, FUNCTION_RETRIES, RulePump
 
 pytestmark = pytest.mark.moto
 
@@ -96,7 +96,7 @@ def run(sqs, target: RuleTargetQueue, function: Lambda) -> list[dict[str, Any]]:
         ).get("Messages", [])
         if not messages:
             break
-        pump._deliver(messages[0])
+        pump.deliver(messages)
     parked = sqs.receive_message(
         QueueUrl=target.dead_letter_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
     ).get("Messages", [])
@@ -144,48 +144,63 @@ def test_an_event_that_succeeds_on_a_retry_is_not_parked(sqs, target):
     assert function.calls == 2
 
 
-def test_an_idle_target_is_polled_by_one_poller_and_a_backlog_by_all(sqs, target):
-    receives: list[int] = []
-    sqs.meta.events.register("before-call.sqs.ReceiveMessage", lambda **_: receives.append(1))
-    delivered_by: set[str] = set()
+def test_a_backlog_is_received_and_deleted_in_batches_and_delivered_one_event_per_invocation_at_once(
+    sqs, target
+):
+    """20 events to a function of 4 containers: at most 4 invocations at once, each of one event,
+    and a receive and a delete per batch (a receive and a delete per event was 2 requests each)."""
+    requests: list[str] = []
+    sqs.meta.events.register("before-call.sqs", lambda model, **_: requests.append(model.name))
+    running, most_at_once, events = 0, 0, []
     lock = threading.Lock()
 
     def function(name: str, event: dict[str, Any]) -> Invocation:
+        nonlocal running, most_at_once
         with lock:
-            delivered_by.add(threading.current_thread().name)
-        time.sleep(0.3)
+            running += 1
+            most_at_once = max(most_at_once, running)
+            events.append(event["id"])
+        time.sleep(0.2)
+        with lock:
+            running -= 1
         return Invocation(name, "request", "eventbridge", None, False, result=None, error=None)
 
-    backlog = Backlog()
-    pumps = [
-        RulePump(
-            target,
-            sqs=sqs,
-            invoke=function,
-            function_arn=FUNCTION_ARN,
-            retry_delay=0,
-            poller=n,
-            backlog=backlog,
-        )
-        for n in range(4)
-    ]
-    for pump in pumps:
-        pump.start()
+    for n in range(20):
+        sqs.send_message(QueueUrl=target.delivery_queue_url, MessageBody=json.dumps({"id": str(n)}))
+    pump = RulePump(target, sqs=sqs, invoke=function, function_arn=FUNCTION_ARN, retry_delay=0, concurrency=4)
+    requests.clear()
+    pump.start()
     try:
-        time.sleep(2.5)  # idle: only the first poller long-polls, a second at a time
-        assert 2 <= len(receives) <= 3, receives
-        for n in range(8):
-            sqs.send_message(QueueUrl=target.delivery_queue_url, MessageBody=json.dumps({"id": str(n)}))
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and _visible_or_in_flight(sqs, target):
+        while time.monotonic() < deadline and (_visible_or_in_flight(sqs, target) or pump.busy):
             time.sleep(0.1)
         assert not _visible_or_in_flight(sqs, target)
     finally:
-        for pump in pumps:
-            pump.signal_stop()
-        for pump in pumps:
-            pump.stop()
-    assert len(delivered_by) > 1, delivered_by  # the backlog woke the other pollers
+        pump.stop()
+    assert sorted(events, key=int) == [str(n) for n in range(20)]  # each event once
+    assert most_at_once == 4  # concurrent, up to the function's containers and no further
+    pumped = [name for name in requests if name != "GetQueueAttributes"]  # the test's own looks
+    assert "DeleteMessage" not in pumped
+    # 20 events in batches of at most 4: 5 or more receives and deletes, and well under 2 per event.
+    assert pumped.count("DeleteMessageBatch") <= 10, pumped
+    assert len(pumped) <= 25, pumped
+
+
+def test_an_idle_target_costs_one_long_poll_a_second(sqs, target):
+    receives: list[int] = []
+    sqs.meta.events.register("before-call.sqs.ReceiveMessage", lambda **_: receives.append(1))
+
+    def function(name: str, event: dict[str, Any]) -> Invocation:
+        raise AssertionError("nothing to deliver")
+
+    pump = RulePump(target, sqs=sqs, invoke=function, function_arn=FUNCTION_ARN, retry_delay=0, concurrency=4)
+    pump.start()
+    try:
+        time.sleep(2.5)
+        assert 2 <= len(receives) <= 3, receives
+        assert not pump.busy
+    finally:
+        pump.stop()
 
 
 def _visible_or_in_flight(sqs, target: RuleTargetQueue) -> int:

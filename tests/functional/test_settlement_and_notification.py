@@ -1,4 +1,5 @@
-"""The inventory and notification functions, driven by EventBridge events of the payment outcome."""
+"""The inventory function, driven by EventBridge events of the payment outcome, and the
+notification function, driven by the order's outcome that the inventory function records."""
 
 from __future__ import annotations
 
@@ -25,6 +26,18 @@ DECLINED = ("1c7a9f3b-2d4e-4f6a-8b8c-9d0e1f2a3b4c", "bob+decline@example.net")
 def paid_order(**options):
     order_id = place(**options)
     pay(the(order_id, "OrderPlaced"))
+    return order_id
+
+
+def fulfilled_order(**options):
+    order_id = paid_order(**options)
+    settle(the(order_id, "PaymentSucceeded"))
+    return order_id
+
+
+def declined_order():
+    order_id = paid_order(user=DECLINED)
+    settle(the(order_id, "PaymentFailed"))
     return order_id
 
 
@@ -83,9 +96,9 @@ def test_an_order_the_log_does_not_know_raises(aws):
 # --- notification -------------------------------------------------------------------------------
 
 
-def test_a_paid_order_is_confirmed_by_one_email_however_often_delivered(stocked):
-    order_id = paid_order(correlation_id="corr-mail")
-    outcome = the(order_id, "PaymentSucceeded")
+def test_a_fulfilled_order_is_confirmed_by_one_email_however_often_delivered(stocked):
+    order_id = fulfilled_order(correlation_id="corr-mail")
+    outcome = the(order_id, "OrderFulfilled")
 
     results = [notify(outcome) for _ in range(3)]
 
@@ -113,20 +126,20 @@ def expire_idempotency_records(table):
 
 def test_a_redelivery_after_the_idempotency_record_expired_still_sends_nothing(stocked, aws):
     """The order's own log is the final guard: ConfirmationSent is there."""
-    order_id = paid_order()
-    notify(the(order_id, "PaymentSucceeded"))
+    order_id = fulfilled_order()
+    notify(the(order_id, "OrderFulfilled"))
     expire_idempotency_records(aws.table)
 
-    result = notify(the(order_id, "PaymentSucceeded"))
+    result = notify(the(order_id, "OrderFulfilled"))
 
     assert result["message_id"] is None
     assert len(ses_outbox()) == 1
 
 
-def test_a_failed_payment_is_announced_once(stocked):
-    order_id = paid_order(user=DECLINED)
+def test_a_failed_payment_is_announced_once_when_the_declined_order_is_cancelled(stocked):
+    order_id = declined_order()
     for _ in range(3):
-        notify(the(order_id, "PaymentFailed"))
+        notify(the(order_id, "OrderCancelled"))
     [mail] = ses_outbox()
     assert mail.to == DECLINED[1]
     assert "failed" in mail.subject
@@ -135,8 +148,8 @@ def test_a_failed_payment_is_announced_once(stocked):
 
 
 def test_an_ses_error_raises_records_nothing_and_the_retry_sends(stocked):
-    order_id = paid_order()
-    outcome = the(order_id, "PaymentSucceeded")
+    order_id = fulfilled_order()
+    outcome = the(order_id, "OrderFulfilled")
     boto3.client("sesv2").delete_email_identity(EmailIdentity=SENDER)
 
     with pytest.raises(Exception, match="MessageRejected"):
@@ -150,8 +163,8 @@ def test_an_ses_error_raises_records_nothing_and_the_retry_sends(stocked):
 
 
 def test_concurrent_deliveries_of_one_event_send_one_email(stocked):
-    order_id = paid_order()
-    delivered = eventbridge(the(order_id, "PaymentSucceeded"))
+    order_id = fulfilled_order()
+    delivered = eventbridge(the(order_id, "OrderFulfilled"))
     start = threading.Barrier(4)
     outcomes: list[str] = []
 
@@ -178,8 +191,8 @@ def test_concurrent_deliveries_of_one_event_send_one_email(stocked):
 
 
 def test_metrics_count_emails_sent(stocked, emitted_metrics):
-    order_id = paid_order()
+    order_id = fulfilled_order()
     emitted_metrics()
     for _ in range(2):
-        notify(the(order_id, "PaymentSucceeded"))
+        notify(the(order_id, "OrderFulfilled"))
     assert sum(v for n, _, v in emitted_metrics() if n == "EmailsSent") == 1
