@@ -892,7 +892,7 @@ class OrderPage(BaseModel):
         extra="forbid",
         frozen=True,
     )
-    next_cursor: Annotated[StrictStr | None, Field(max_length=512, min_length=1)]
+    next_cursor: Annotated[StrictStr | None, Field(max_length=512, min_length=1, pattern="^[A-Za-z0-9_-]+$")]
     orders: Annotated[list[Order], Field(max_length=100)]
 
 
