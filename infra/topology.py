@@ -30,11 +30,14 @@ from ordering.messaging import (
 SERVICE = "orders"
 EVENT_BUS = "orders"
 # Every function gets these; each interpreter adds the variables of the resources it uses,
-# as ordering/config.py's RESOURCE_SETTINGS names them.
+# as ordering/config.py's RESOURCE_SETTINGS names them. We use no pydantic plugin: without
+# PYDANTIC_DISABLE_PLUGINS the first model a function builds scans every installed
+# distribution's entry points for one, on its first request.
 COMMON_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": SERVICE,
     "POWERTOOLS_METRICS_NAMESPACE": "Orders",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
 }
 
 Trigger = Literal["api", "sqs", "stream", "eventbridge", "cognito", "deploy", "manual", "schedule"]
