@@ -5,7 +5,7 @@ process it shared one interpreter lock with the gateway and every pump; here it 
 This process applies the patches that make moto behave as AWS does (moto_atomic.py,
 moto_sqs.py, moto_events.py), serves moto's app with every request counted
 (request_counter.py) on a keep-alive server (http_server.py), and owns the journal of
-`--data-dir` (journal.py), which hooks moto's DynamoDB backend and so must live beside it.
+`--data-dir` (journal.py, journal_hook.py), which hooks moto's DynamoDB backend and so must live beside it.
 
 What `orders dev` needs of moto's memory it asks for under `/_local/`, a path no AWS API uses
 (moto_process.py is the other end): the request counts, the journal, the stream records to
@@ -35,7 +35,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from infra.dev import journal
+from infra.dev import journal, journal_hook
 from infra.emulator import metrics, moto_cognito, moto_ses, traces
 from infra.emulator.http_server import HttpServer
 from infra.emulator.moto_atomic import make_dynamodb_writes_atomic, write_lock
@@ -101,8 +101,8 @@ class LocalApi:
     def attach_journal(self, body: dict[str, Any]) -> dict[str, Any]:
         self.close_journal({})
         self.table = (body["account_id"], body["region"], body["table_name"])
-        self.journal = journal.Journal(Path(body["path"]))
-        journal.attach(*self.table, self.journal)
+        self.journal = journal.Journal(Path(body["path"]), ordering=write_lock())
+        journal_hook.attach(*self.table, self.journal)
         return {"last": self.journal.last}
 
     def journal_position(self, _: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +110,7 @@ class LocalApi:
         assert self.journal is not None
         assert self.table is not None
         with write_lock():
-            return {"last": self.journal.last, "sequence": journal.last_sequence_number(*self.table)}
+            return {"last": self.journal.last, "sequence": journal_hook.last_sequence_number(*self.table)}
 
     def seal_journal(self, body: dict[str, Any]) -> dict[str, Any]:
         assert self.journal is not None
@@ -118,14 +118,14 @@ class LocalApi:
 
     def close_journal(self, _: dict[str, Any]) -> dict[str, Any]:
         if self.journal is not None and self.table is not None:
-            journal.detach(*self.table)
+            journal_hook.detach(*self.table)
             self.journal.close()
         self.journal = self.table = None
         return {}
 
     def republish(self, body: dict[str, Any]) -> dict[str, Any]:
         table = (body["account_id"], body["region"], body["table_name"])
-        return {"found": journal.republish(*table, body["keys"])}
+        return {"found": journal_hook.republish(*table, body["keys"])}
 
     def emails(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"emails": moto_ses.sent_emails(ses_backends[body["account_id"]][body["region"]])}

@@ -14,8 +14,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from infra.dev import journal, persistence
+from infra.dev import journal, journal_hook, persistence
 from infra.dev.checkpoint import Checkpointer
+from infra.emulator.moto_atomic import write_lock
 from tests.support.backends import moto_table
 
 pytestmark = pytest.mark.moto
@@ -30,12 +31,12 @@ def item(pk: str, sk: str, **attributes: str) -> dict:
 def journaled(tmp_path: Path) -> Iterator[tuple[str, journal.Journal]]:
     with moto_table() as table:
         region = boto3.client("dynamodb").meta.region_name
-        log = journal.Journal(tmp_path / persistence.JOURNAL_FILE)
-        journal.attach(ACCOUNT, region, table, log)
+        log = journal.Journal(tmp_path / persistence.JOURNAL_FILE, ordering=write_lock())
+        journal_hook.attach(ACCOUNT, region, table, log)
         try:
             yield table, log
         finally:
-            journal.detach(ACCOUNT, region, table)
+            journal_hook.detach(ACCOUNT, region, table)
             log.close()
 
 

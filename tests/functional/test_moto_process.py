@@ -1,5 +1,6 @@
 """moto's process (infra/dev/moto_main.py, moto_process.py): it dies with the process that
-started it, however that dies, and a write it journaled before answering is on disk after."""
+started it, however that dies, a write it journaled before answering is on disk after, and
+`orders dev` itself loads none of moto."""
 
 from __future__ import annotations
 
@@ -70,3 +71,21 @@ def test_a_kill_of_the_whole_process_group_leaves_no_moto_and_keeps_the_journale
         time.sleep(0.1)
     assert gone(moto), f"moto's process {moto} outlived the killed parent"
     assert [line["keys"] for line in journal.read(path)] == [{"PK": {"S": "ORDER#1"}, "SK": {"S": "EV#1"}}]
+
+
+def test_orders_dev_imports_no_moto_module():
+    """moto's state and patches live in its own process: `orders dev`, the CLI and the runtime
+    with its journal reader, load no moto module (journal_hook.py is moto's process's)."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, cli.main, infra.dev.runtime, infra.dev.persistence; "
+            "print([m for m in sys.modules if m == 'moto' or m.startswith('moto.')])",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert completed.stdout.strip() == "[]"
