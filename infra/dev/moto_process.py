@@ -60,7 +60,7 @@ class MotoProcess:
         return Journal(self)
 
     def republish(self, table: tuple[str, str, str], keys: list[dict[str, Any]]) -> int:
-        """journal.republish, in moto's process."""
+        """journal_hook.republish, in moto's process."""
         account_id, region, table_name = table
         body = {"account_id": account_id, "region": region, "table_name": table_name, "keys": keys}
         return int(self.call("POST", "/republish", body)["found"])
