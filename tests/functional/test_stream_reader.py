@@ -7,11 +7,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from infra.emulator.aws import REGION, client
 from infra.emulator.stream_pump import StreamReader
+from ordering.adapters.dynamodb_table import create_table
 
 pytestmark = pytest.mark.moto
 
@@ -23,28 +24,10 @@ def table() -> Iterator[tuple[Any, Any, str]]:
     server = ThreadedMotoServer(port=0, verbose=False)
     server.start()
     try:
-        host, port = server.get_host_and_port()
-        options = {
-            "region_name": "eu-west-1",
-            "endpoint_url": f"http://{host}:{port}",
-            "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing",
-        }
-        dynamodb = boto3.client("dynamodb", **options)
-        arn = dynamodb.create_table(
-            TableName="events",
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-        )["TableDescription"]["LatestStreamArn"]
-        yield dynamodb, boto3.client("dynamodbstreams", **options), arn
+        url = "http://{}:{}".format(*server.get_host_and_port())
+        dynamodb = client("dynamodb", url)
+        arn = create_table(dynamodb, "events")  # the system's table: stream NEW_IMAGE
+        yield dynamodb, client("dynamodbstreams", url), arn
     finally:
         server.stop()
 
@@ -58,7 +41,7 @@ def test_a_busy_table_is_read_four_times_a_second_as_lambda_reads_a_shard(table)
     reader = StreamReader(
         streams,
         stream_arn=arn,
-        region="eu-west-1",
+        region=REGION,
         consumers=[],
         shard_id=StreamReader.shard_of(streams, arn),
     )
