@@ -16,7 +16,6 @@ for the pipeline, whose unfinished events the next start re-drives.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import threading
 import time
@@ -157,7 +156,6 @@ class LocalRuntime:
 
     def _start(self) -> state.DevState:
         options = self.options
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # our gateway logs its own lines
         moto = self._moto = moto_process.MotoProcess()
         moto_url = moto.url
         traces.look_up_event_traces(moto.event_trace)  # moto's process remembers them
