@@ -8,6 +8,10 @@ alarm's statistic over its last evaluation periods from moto, and sets the alarm
 it changes: ALARM when every one of those periods breached, OK otherwise (a period without data
 is not breaching), INSUFFICIENT_DATA only before the first evaluation, as a new alarm is.
 `orders dev --alarm-period` shortens the period so a test sees an alarm fire in seconds.
+
+Each evaluation reads the period that ends at the last whole second (moto keeps only whole
+seconds of a query's ends) and starts where the previous one ended, so that every data point
+is in exactly one evaluated period, however late the evaluation thread runs.
 """
 
 from __future__ import annotations
@@ -67,14 +71,16 @@ class AlarmEvaluator(Background):
         period_seconds: int,
         samples: Callable[[], list[Datum]],
         put: Callable[[list[Datum]], None],
-        flush: Callable[[], None],
+        flush: Callable[[datetime], None],
     ) -> None:
-        """`samples` reads the queues' metrics; `put` and `flush` hand them to metrics.Metrics."""
+        """`samples` reads the queues' metrics; `put` and `flush` hand them to metrics.Metrics
+        (`flush(at)` puts what it holds at the time `at`)."""
         super().__init__(name="alarms")
         self.cloudwatch, self.alarms, self.period_seconds = cloudwatch, alarms, period_seconds
         self._samples, self._put, self._flush = samples, put, flush
         self.states: dict[str, str] = {alarm.name: "INSUFFICIENT_DATA" for alarm in alarms}
         self.evaluations = 0
+        self._evaluated_until: datetime | None = None
 
     def _run(self) -> None:
         while not self._stopping.wait(self.period_seconds):
@@ -83,12 +89,19 @@ class AlarmEvaluator(Background):
             except Exception as error:  # moto stopping: the next period tries again
                 logs.log("alarms", "evaluating the alarms failed", level="WARNING", error=repr(error))
 
-    def evaluate(self) -> None:
+    def evaluate(self, now: datetime | None = None) -> None:
+        """Evaluate the period from the previous evaluation's end to `now`'s whole second.
+
+        What the runtime gathered so far is put at a time just inside that period; a point
+        Metrics puts by itself carries its own later time and falls in the next period."""
+        end = (now or datetime.now(UTC)).replace(microsecond=0)
+        start = self._evaluated_until or end - timedelta(seconds=self.period_seconds)
+        if start >= end:
+            return  # evaluated twice within one second: the period is still empty
         self._put(self._samples())
-        self._flush()
-        now = datetime.now(UTC)
+        self._flush(end - timedelta(milliseconds=1))
         for alarm in self.alarms:
-            values = self._statistics(alarm, now)
+            values = self._statistics(alarm, start, end)
             state, reason = state_of(values, alarm.threshold, topology.ALARM_COMPARISON)
             if state != self.states[alarm.name]:
                 self.cloudwatch.set_alarm_state(
@@ -105,32 +118,36 @@ class AlarmEvaluator(Background):
                         reason=reason,
                     )
                 self.states[alarm.name] = state
+        self._evaluated_until = end
         self.evaluations += 1
 
-    def _statistics(self, alarm: topology.Alarm, now: datetime) -> list[float | None]:
-        """The alarm's statistic in each of its last evaluation periods, oldest first."""
-        metric, periods = alarm.metric, topology.ALARM_EVALUATION_PERIODS
+    def _statistics(self, alarm: topology.Alarm, start: datetime, end: datetime) -> list[float | None]:
+        """The alarm's statistic in each of its last evaluation periods, oldest first: the
+        latest is [start, end), each earlier one a whole period before it."""
         period = timedelta(seconds=self.period_seconds)
-        # moto drops the microseconds of both ends: one second more, so the last flush is in.
-        end = now + timedelta(seconds=1)
-        start = end - period * periods
+        periods = topology.ALARM_EVALUATION_PERIODS
+        bounds = [
+            (start - period * back, end if back == 0 else start - period * (back - 1))
+            for back in range(periods)
+        ]
+        return [self._statistic(alarm, first, last) for first, last in reversed(bounds)]
+
+    def _statistic(self, alarm: topology.Alarm, start: datetime, end: datetime) -> float | None:
+        metric = alarm.metric
         points = self.cloudwatch.get_metric_statistics(
             Namespace=metric.namespace,
             MetricName=metric.name,
             Dimensions=[{"Name": metric.dimension, "Value": alarm.dimension_value}],
             StartTime=start,
             EndTime=end,
-            Period=self.period_seconds,
+            Period=int((end - start).total_seconds()),  # one datapoint for the whole period
             Statistics=[metric.statistic],
         )["Datapoints"]
-        values: list[float | None] = [None] * periods
+        value: float | None = None
         for point in points:
-            index = int((point["Timestamp"] - start).total_seconds() // self.period_seconds)
-            if 0 <= index < periods:
-                value = float(point[metric.statistic])
-                current = values[index]
-                values[index] = value if current is None else _combine(metric.statistic, current, value)
-        return values
+            found = float(point[metric.statistic])
+            value = found if value is None else _combine(metric.statistic, value, found)
+        return value
 
     def describe(self) -> list[dict[str, Any]]:
         """Every alarm as `aws cloudwatch describe-alarms` shows it, for the console and the CLI."""

@@ -158,6 +158,7 @@ class Metrics(Background):
         self.flush_seconds = flush_seconds
         self._buffer: list[Datum] = []
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # a flush that returns has put every earlier one
 
     def put(self, data: Iterable[Datum]) -> None:
         with self._lock:
@@ -175,15 +176,19 @@ class Metrics(Background):
                     logs.log("metrics", "pruning metrics failed", level="WARNING", error=repr(error))
         self.flush()
 
-    def flush(self) -> None:
-        """Sum what was gathered per metric, dimensions and unit, and put it as statistic sets."""
+    def flush(self, at: datetime | None = None) -> None:
+        """Sum what was gathered per metric, dimensions and unit, and put it as statistic sets
+        at the time `at` (now if None)."""
+        with self._flushing:
+            self._flush(at or datetime.now(UTC))
+
+    def _flush(self, now: datetime) -> None:
         with self._lock:
             data, self._buffer = self._buffer, []
         groups: dict[tuple[str, str, Dimensions, str], list[float]] = collections.defaultdict(list)
         for datum in data:
             groups[(datum.namespace, datum.name, datum.dimensions, datum.unit)].append(datum.value)
         by_namespace: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
-        now = datetime.now(UTC)
         for (namespace, name, dimensions, unit), values in groups.items():
             by_namespace[namespace].append(
                 {

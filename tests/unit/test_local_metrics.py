@@ -84,3 +84,35 @@ def test_points_older_than_the_local_retention_are_dropped_and_newer_ones_kept()
         backend = cloudwatch_backends["123456789012"]["eu-west-1"]
         prune(backend, now - timedelta(hours=3))
         assert [datum.value for datum in backend.metric_data] == [2.0]
+
+
+def test_a_point_put_just_after_an_evaluation_is_in_the_next_evaluated_period() -> None:
+    """However late the evaluation thread runs, every point falls in one evaluated period: an
+    error put a moment after an evaluation puts its alarm in ALARM at the next one, and the
+    period after that, without errors, puts it back to OK."""
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+    from moto import mock_aws
+
+    from infra.emulator import alarms
+    from infra.emulator.metrics import Metrics as LocalMetrics
+
+    period = 3
+    (spec,) = [alarm for alarm in topology.alarms() if alarm.name == "migrate-errors"]
+    with mock_aws():
+        cloudwatch = boto3.client("cloudwatch", region_name="eu-west-1")
+        metrics = LocalMetrics(cloudwatch)
+        alarms.create(cloudwatch, [spec], period_seconds=period)
+        evaluator = alarms.AlarmEvaluator(
+            cloudwatch, [spec], period_seconds=period, samples=list, put=metrics.put, flush=metrics.flush
+        )
+        first = datetime.now(UTC)
+        evaluator.evaluate(first)
+        assert evaluator.states[spec.name] == "OK"
+        metrics.put([Datum("AWS/Lambda", "Errors", (("FunctionName", "migrate"),), 1, "Count")])
+        metrics.flush()  # the background flush, at its own time: after the first evaluation
+        evaluator.evaluate(first + timedelta(seconds=period + 1))  # a late second evaluation
+        assert evaluator.states[spec.name] == "ALARM"
+        evaluator.evaluate(first + timedelta(seconds=2 * period + 1))
+        assert evaluator.states[spec.name] == "OK"
