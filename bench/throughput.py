@@ -13,8 +13,10 @@ pipeline works on the orders already accepted, as it would in production.
 With `--shards 1,8` the POSTs are measured once per shard count, each on its own SKUs
 restocked with that many shards, one after the other at each level (and with
 `--compare-skus N` once more on N unsharded SKUs), so that a hot SKU sharded and unsharded
-are compared in the same run. Conflict retries per order are counted from the
-`place_order` function's "Placement lost races" warnings in the runtime's log.
+are compared in the same run. Then each cell starts with the pipeline idle (the benchmark
+waits for it before the cell), so that no variant's POSTs share the cores with the pipeline
+of an earlier cell's orders, only with their own. Conflict retries per order are counted
+from the `place_order` function's "Placement lost races" warnings in the runtime's log.
 
 With `--paused` the API path is measured alone: every pump of `orders dev` paused through its
 control endpoint (nothing consumes what the POSTs write), against a bare boto3 client making
@@ -422,11 +424,18 @@ def run(
             dev.pause_pumps()
             time.sleep(PAUSE_SETTLE_SECONDS)
         posted = 0
+        idle_start = len(variants) > 1 and not paused  # each cell from an idle pipeline
+        report.results["cells_start_idle"] = idle_start
         for concurrency in levels:
+            if idle_start:
+                _drain(dev, posted)
             before = dev.requests()
             baseline = _for_duration(concurrency, seconds, shop.placer if paused else shop.putter)
             baseline["aws_requests_per_call"] = per_call(difference(dev.requests(), before), baseline)
             for name, chosen in variants:
+                if idle_start:
+                    _drain(dev, posted)
+                idle_at_start = bool(dev.status()["idle"])
                 shop.refusals.clear()
                 _, start = _conflict_retries(log, 0)
                 before = dev.requests()
@@ -441,6 +450,7 @@ def run(
                     str(status): count for status, count in sorted(shop.refusals.items())
                 }
                 ours["conflict_retries"] = retries
+                ours["pipeline_idle_at_start"] = idle_at_start
                 ours["conflict_retries_per_order"] = round(retries / ours["succeeded"], 2)
                 throughput.append(
                     {

@@ -28,6 +28,9 @@ def test_posts_are_set_against_put_items_and_orders_go_all_the_way(run_bench):
         ("2 SKU(s), K=2", 2),
     ]
     assert all(level["ours"]["conflict_retries_per_order"] >= 0 for level in levels)
+    # Variants side by side: each cell starts with the pipeline idle, none pays for another's.
+    assert report["results"]["cells_start_idle"] is True
+    assert all(level["ours"]["pipeline_idle_at_start"] for level in levels)
     for level in levels:
         for side in ("ours", "baseline"):
             assert level[side]["succeeded"] > 0
