@@ -210,7 +210,11 @@ class DynamoDBEventStore(EventStore):
             sent.append({"Put": self._put(item, ABSENT)})
             guards.append((item["PK"], item["version"] - 1))
         for write, item in heads:
-            sent.append({"Put": self._put(item, *_head_condition(write))})
+            put = self._put(item, *_head_condition(write))
+            # A head that moved comes back in its cancellation reason: the version it is at,
+            # without a Query to find it.
+            put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            sent.append({"Put": put})
             guards.append((item["PK"], write.expected_version))
         for append in checks:
             key = {"PK": {"S": append.stream}, "SK": {"S": event_key(append.expected_version)}}
@@ -243,12 +247,18 @@ class DynamoDBEventStore(EventStore):
         if _code_of(error) != "TransactionCanceledException":
             return self._translated(error)
         reasons = error.response.get("CancellationReasons", [])
+        moved_heads = {
+            item["PK"]["S"]: int(item["version"]["N"])
+            for reason in reasons
+            if (item := reason.get("Item")) and item.get("SK", {}).get("S") == HEAD_KEY
+        }
         for (stream, expected), reason in zip(guards, reasons, strict=False):
             code = reason.get("Code")
             if code in (None, "None"):
                 continue
             if code in CONFLICTS:
-                return ConcurrencyError(stream, expected, self.version_of(stream))
+                found = moved_heads[stream] if stream in moved_heads else self.version_of(stream)
+                return ConcurrencyError(stream, expected, found)
             if code in RETRYABLE:
                 return StoreUnavailable(f"{stream}: {code}")
             return EventStoreError(f"{stream}: transaction cancelled ({code}: {reason.get('Message')})")
