@@ -30,7 +30,7 @@ STAND_INS = {
     "api": "tests.e2e.stand_ins.api",
     "cognito": "tests.e2e.stand_ins.cognito",
 }
-STAND_IN_API_TIMEOUT = 2  # seconds: short, so that a test can outlive it
+STAND_IN_API_TIMEOUT = 5  # seconds: a test can outlive it; a first AWS client on a loaded machine fits
 
 
 def stand_in_functions(record_dir: Path) -> tuple[topology.Function, ...]:
