@@ -172,6 +172,23 @@ def test_a_race_lost_on_a_head_names_the_version_it_moved_to_without_a_query():
         assert raised.value.found > seen.version
 
 
+def test_the_version_of_a_long_stream_is_one_query_of_one_item():
+    with backends.moto_table() as table:
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        store = DynamoDBEventStore(client, table)
+        store.append("SKU#MUG-01", 0, [new_event(stock_added(quantity=n)) for n in range(1, 8)])
+        answers: list[int] = []
+        client.meta.events.register(
+            "after-call.dynamodb.Query", lambda parsed, **_: answers.append(parsed["Count"])
+        )
+        calls = calls_of(client)
+
+        assert store.version_of("SKU#MUG-01") == 7
+        assert store.version_of("SKU#CAP-01") == 0
+        assert calls == ["Query", "Query"]
+        assert answers == [1, 0]
+
+
 def test_throttling_is_store_unavailable_for_a_put_and_inside_a_transaction():
     client = boto3.client("dynamodb", region_name="eu-west-1")
     store = DynamoDBEventStore(client, "orders")
