@@ -3,7 +3,8 @@
 moto answers every AWS request of the local runtime in pure Python. In the `orders dev`
 process it shared one interpreter lock with the gateway and every pump; here it has its own.
 This process applies the patches that make moto behave as AWS does (moto_atomic.py,
-moto_sqs.py, moto_events.py), serves moto's app with every request counted
+moto_sqs.py, moto_events.py) and those that spare it work it repeats for every request
+(moto_dispatch.py, and in moto_sqs.py and moto_events.py), serves moto's app with every request counted
 (request_counter.py) on a keep-alive server (http_server.py), and owns the journal of
 `--data-dir` (journal.py, journal_hook.py), which hooks moto's DynamoDB backend and so must live beside it.
 
@@ -39,8 +40,9 @@ from infra.dev import journal, journal_hook
 from infra.emulator import metrics, moto_cognito, moto_ses, traces
 from infra.emulator.http_server import HttpServer
 from infra.emulator.moto_atomic import make_dynamodb_writes_atomic, write_lock
-from infra.emulator.moto_events import keep_event_trace_headers
-from infra.emulator.moto_sqs import keep_batch_system_attributes
+from infra.emulator.moto_dispatch import remember_backends
+from infra.emulator.moto_events import keep_event_trace_headers, parse_paths_once
+from infra.emulator.moto_sqs import keep_batch_system_attributes, read_retention_directly
 from infra.emulator.request_counter import RequestCounter
 
 HOST = "127.0.0.1"  # never another interface: moto has no auth
@@ -151,7 +153,10 @@ class LocalApi:
 def main() -> None:
     make_dynamodb_writes_atomic()
     keep_batch_system_attributes()
+    read_retention_directly()
     keep_event_trace_headers()
+    parse_paths_once()
+    remember_backends()
     api = LocalApi(RequestCounter(DomainDispatcherApplication(create_backend_app)))
     server = HttpServer(api, HOST, 0, threads=THREADS, timeout=CLIENT_TIMEOUT_SECONDS).start()
     announce = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
