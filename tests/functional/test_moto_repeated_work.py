@@ -1,5 +1,5 @@
 """The patches that spare moto's process work it repeated for every request
-(infra/emulator/moto_dispatch.py, moto_sqs.py, moto_events.py): moto answers as before,
+(infra/emulator/moto_dispatch.py, moto_serialize.py, moto_sqs.py, moto_events.py): moto answers as before,
 without doing that work again."""
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ import jsonpath_ng.ext
 import moto.backends
 import pytest
 from moto import mock_aws
+from moto.core.serialize import BaseJSONSerializer, JSONSerializer, XFormedAttributePicker
+from moto.core.utils import get_service_model
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sqs.models import Queue, sqs_backends
 
 from infra.emulator.moto_dispatch import remember_backends
 from infra.emulator.moto_events import parse_paths_once
+from infra.emulator.moto_serialize import write_attribute_values_directly
 from infra.emulator.moto_sqs import read_retention_directly
 
 pytestmark = pytest.mark.moto
@@ -113,3 +116,77 @@ def test_a_rule_s_target_receives_the_event_as_before_and_each_path_is_parsed_on
     assert {body["detail-type"] for body in bodies} == {"OrderPlaced"}
     assert {body["source"] for body in bodies} == {"orders"}
     assert all(body["region"] == "eu-west-1" and body["id"] for body in bodies)
+
+
+ITEM = {
+    "PK": {"S": "ORDER#1"},
+    "SK": {"S": "EVENT#0001"},
+    "n": {"N": "12.5"},
+    "b": {"B": b"\x00\x01"},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2"]},
+    "bs": {"BS": [b"x"]},
+    "m": {"M": {"x": {"S": "y"}, "l": {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}]}}},
+    "t": {"BOOL": True},
+}
+
+
+def _body(service: str, operation: str, result: dict) -> str:
+    model = get_service_model(service).operation_model(operation)
+    return JSONSerializer(model, value_picker=XFormedAttributePicker()).serialize(result)["body"]
+
+
+RESPONSES = [
+    ("dynamodb", "Query", {"Items": [ITEM, ITEM], "Count": 2, "ScannedCount": 2}),
+    ("dynamodb", "BatchGetItem", {"Responses": {"t": [ITEM]}, "UnprocessedKeys": {}}),
+    ("dynamodb", "GetItem", {"Item": ITEM}),
+    (
+        "dynamodbstreams",
+        "GetRecords",
+        {
+            "Records": [
+                {
+                    "eventID": "1",
+                    "eventName": "INSERT",
+                    "dynamodb": {
+                        "ApproximateCreationDateTime": 1700000000.0,
+                        "Keys": {"PK": ITEM["PK"], "SK": ITEM["SK"]},
+                        "NewImage": ITEM,
+                        "SequenceNumber": "100",
+                        "StreamViewType": "NEW_IMAGE",
+                    },
+                }
+            ],
+            "NextShardIterator": "next",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("service", "operation", "result"), RESPONSES, ids=[r[1] for r in RESPONSES])
+def test_a_dynamodb_response_is_written_as_moto_writes_it(monkeypatch, service, operation, result):
+    write_attribute_values_directly()
+    ours = _body(service, operation, result)
+    monkeypatch.setattr(
+        BaseJSONSerializer,
+        "_serialize_type_structure",
+        BaseJSONSerializer._serialize_type_structure.__wrapped__,
+    )
+
+    assert ours == _body(service, operation, result)
+
+
+def test_an_attribute_value_s_members_are_not_searched_for(monkeypatch):
+    write_attribute_values_directly()
+    searches = []
+    pick = XFormedAttributePicker.__call__
+    monkeypatch.setattr(
+        XFormedAttributePicker, "__call__", lambda self, c: searches.append(1) or pick(self, c)
+    )
+
+    def searched(items: int) -> int:
+        searches.clear()
+        _body("dynamodb", "Query", {"Items": [ITEM] * items, "Count": items})
+        return len(searches)
+
+    assert searched(10) == searched(1)  # the response's own members only, however many items
