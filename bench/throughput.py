@@ -33,7 +33,10 @@ are counted in moto's SES as well. moto's requests during the run are counted pe
 (each function, each pump) and divided by the orders: with put_item's rate from as many
 threads on the same moto, that gives the rate the pipeline could reach if every request
 cost what a put_item costs (put_item per s / requests per order), the bound its orders per
-second are set against.
+second are set against. The CPU the run cost is measured too, per order and by process
+(moto's, the runtime's, each function's containers, PostgreSQL's: bench/process_cpu.py), with
+the machine's busy CPU over the same time for scale: on two shared cores, where the CPU goes
+is what bounds the pipeline.
 """
 
 from __future__ import annotations
