@@ -44,7 +44,11 @@ from infra.emulator.moto_atomic import make_dynamodb_writes_atomic, write_lock
 from infra.emulator.moto_dispatch import remember_backends
 from infra.emulator.moto_events import keep_event_trace_headers, parse_paths_once
 from infra.emulator.moto_serialize import write_attribute_values_directly
-from infra.emulator.moto_sqs import keep_batch_system_attributes, read_retention_directly
+from infra.emulator.moto_sqs import (
+    keep_batch_system_attributes,
+    read_retention_directly,
+    send_without_counting,
+)
 from infra.emulator.request_counter import RequestCounter
 
 HOST = "127.0.0.1"  # never another interface: moto has no auth
@@ -156,6 +160,7 @@ def main() -> None:
     make_dynamodb_writes_atomic()
     keep_batch_system_attributes()
     read_retention_directly()
+    send_without_counting()
     keep_event_trace_headers()
     parse_paths_once()
     remember_backends()

@@ -19,7 +19,7 @@ from moto.sqs.models import Queue, sqs_backends
 from infra.emulator.moto_dispatch import remember_backends
 from infra.emulator.moto_events import parse_paths_once
 from infra.emulator.moto_serialize import write_attribute_values_directly
-from infra.emulator.moto_sqs import read_retention_directly
+from infra.emulator.moto_sqs import _attributes_but_counts, read_retention_directly, send_without_counting
 
 pytestmark = pytest.mark.moto
 
@@ -59,6 +59,7 @@ def test_the_backend_of_a_host_is_looked_up_once_and_is_the_one_moto_finds(monke
 @pytest.fixture
 def sqs():
     read_retention_directly()
+    send_without_counting()
     with mock_aws():
         yield boto3.client("sqs", region_name="eu-west-1")
 
@@ -77,6 +78,61 @@ def test_a_receive_does_not_build_the_queue_s_attributes(sqs, monkeypatch):
 
     assert sorted(m["Body"] for m in received) == ["0", "1", "2", "3", "4"]
     assert built == []
+
+
+def test_a_send_does_not_count_the_queue_s_messages(sqs, monkeypatch):
+    url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="first")
+    counted = []
+    count = Queue.approximate_number_of_messages
+    monkeypatch.setattr(
+        Queue,
+        "approximate_number_of_messages",
+        property(lambda queue: counted.append(1) or count.fget(queue)),
+    )
+
+    sqs.send_message(QueueUrl=url, MessageBody="second")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "third"}])
+
+    assert counted == []
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "3"  # a reader still gets the counts
+    assert counted
+
+
+def test_the_attributes_a_send_reads_are_moto_s_but_the_counts(sqs):
+    dead = sqs.create_queue(QueueName="dead")["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.create_queue(
+        QueueName="plain",
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": "5"}),
+            "Policy": json.dumps({"Version": "2012-10-17", "Statement": []}),
+            "KmsMasterKeyId": "alias/aws/sqs",
+        },
+    )
+    sqs.create_queue(
+        QueueName="ordered.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )
+    backend = sqs_backends["123456789012"]["eu-west-1"]
+    for name in ("dead", "plain", "ordered.fifo"):
+        queue = backend.queues[name]
+        everything = type(queue).attributes.fget(queue)
+        counts = {key for key in everything if key.startswith("ApproximateNumberOf")}
+        assert len(counts) == 3
+        assert _attributes_but_counts(queue) == {k: v for k, v in everything.items() if k not in counts}
+
+
+def test_a_fifo_queue_still_drops_a_duplicate_by_its_content(sqs):
+    url = sqs.create_queue(
+        QueueName="dedup.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+
+    assert [m["Body"] for m in received] == ["same"]
 
 
 def test_a_message_older_than_the_retention_period_is_still_not_received(sqs):
