@@ -33,7 +33,10 @@ are counted in moto's SES as well. moto's requests during the run are counted pe
 (each function, each pump) and divided by the orders: with put_item's rate from as many
 threads on the same moto, that gives the rate the pipeline could reach if every request
 cost what a put_item costs (put_item per s / requests per order), the bound its orders per
-second are set against.
+second are set against. The CPU the run cost is measured too, per order and by process
+(moto's, the runtime's, each function's containers, PostgreSQL's: bench/process_cpu.py), with
+the machine's busy CPU over the same time for scale: on two shared cores, where the CPU goes
+is what bounds the pipeline.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ from typing import Any
 
 import httpx
 
-from bench import stats
+from bench import process_cpu, stats
 from bench.report import Report, table
 from infra.dev import dev_process
 from infra.dev.client import DevClient
@@ -314,6 +317,10 @@ def _pipeline(shop: Shop, orders: int) -> dict[str, Any]:
     token, email = shop.customer()
     placed: list[tuple[str, float]] = []
     before = shop.dev.requests()
+    runtime_pid = shop.dev.state.pid
+    postgres_pid = process_cpu.postmaster_pid(shop.dev.state.database_url)
+    cpu_before = process_cpu.sample(runtime_pid, postgres_pid)
+    machine_before, bench_before = process_cpu.machine_busy(), process_cpu.this_process()
     posted_at = time.time()
 
     def post_all(count: int) -> None:
@@ -331,6 +338,10 @@ def _pipeline(shop: Shop, orders: int) -> dict[str, Any]:
     _until_emailed(shop.dev, before, len(placed))
     _drain(shop.dev, orders)
     drained_in = time.time() - posted_at
+    cpu = process_cpu.breakdown(cpu_before, process_cpu.sample(runtime_pid, postgres_pid), len(placed))
+    cpu["machine_busy_seconds"] = round(process_cpu.machine_busy() - machine_before, 2)
+    cpu["benchmark_clients_seconds"] = round(process_cpu.this_process() - bench_before, 2)
+    cpu["postgres_measured"] = postgres_pid is not None
     requests = difference(shop.dev.requests(), before)
     dynamodb = client("dynamodb", shop.dev.state.moto_url)
     table_name = shop.dev.resources.table_name
@@ -362,6 +373,7 @@ def _pipeline(shop: Shop, orders: int) -> dict[str, Any]:
         "pipeline_idle_after_s": round(drained_in, 1),
         "orders_per_second": round(len(placed) / drained_in, 2),
         "aws_requests": per_order(requests, max(1, len(placed))),
+        "cpu": cpu,
         "p50_ms": stats.ms(stats.percentile(latencies, 50)),
         "p99_ms": stats.ms(stats.percentile(latencies, 99)),
         "min_ms": stats.ms(min(latencies)),
@@ -580,5 +592,24 @@ def _pipeline_markdown(p: dict[str, Any], reference: dict[str, Any]) -> str:
         + table(["caller and operation", "requests per order"], operations)
         + "\n\nLeft out (the benchmark's own looks): "
         + (", ".join(f"{caller} {n}" for caller, n in requests["left_out"].items()) or "none")
-        + "."
+        + ".\n\n"
+        + _cpu_markdown(p["cpu"])
+    )
+
+
+def _cpu_markdown(cpu: dict[str, Any]) -> str:
+    """CPU per order by process (bench/process_cpu.py), with the machine's for scale."""
+    rows = [
+        [part, ms, cpu["by_part_seconds"][part], cpu["processes_at_end"].get(part, 0)]
+        for part, ms in cpu["by_part_per_order_ms"].items()
+    ]
+    rows.append(["**total**", f"**{cpu['per_order_ms']}**", cpu["cpu_seconds"], ""])
+    postgres = "" if cpu["postgres_measured"] else " PostgreSQL was not ours (DATABASE_URL): not measured."
+    return (
+        "#### CPU per order, by process, over the run\n\n"
+        + table(["process", "CPU ms per order", "CPU s", "processes at the end"], rows)
+        + f"\n\nOver the same time the machine's cores were busy {cpu['machine_busy_seconds']} CPU-s "
+        f"in all, the benchmark's own clients {cpu['benchmark_clients_seconds']} of them; "
+        f"{cpu['processes_started']} process(es) started and {cpu['processes_exited']} exited "
+        f"during the run.{postgres}"
     )

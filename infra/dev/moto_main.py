@@ -3,9 +3,11 @@
 moto answers every AWS request of the local runtime in pure Python. In the `orders dev`
 process it shared one interpreter lock with the gateway and every pump; here it has its own.
 This process applies the patches that make moto behave as AWS does (moto_atomic.py,
-moto_sqs.py, moto_events.py), serves moto's app with every request counted
-(request_counter.py) on a keep-alive server (http_server.py), and owns the journal of
-`--data-dir` (journal.py, journal_hook.py), which hooks moto's DynamoDB backend and so must live beside it.
+moto_sqs.py, moto_events.py) and those that spare it work it repeated for every request
+(moto_dispatch.py, moto_serialize.py, and in moto_sqs.py and moto_events.py), serves
+moto's app with every request counted (request_counter.py) on a keep-alive server
+(http_server.py), and owns the journal of `--data-dir` (journal.py, journal_hook.py), which
+hooks moto's DynamoDB backend and so must live beside it.
 
 What `orders dev` needs of moto's memory it asks for under `/_local/`, a path no AWS API uses
 (moto_process.py is the other end): the request counts, the journal, the stream records to
@@ -39,8 +41,14 @@ from infra.dev import journal, journal_hook
 from infra.emulator import metrics, moto_cognito, moto_ses, traces
 from infra.emulator.http_server import HttpServer
 from infra.emulator.moto_atomic import make_dynamodb_writes_atomic, write_lock
-from infra.emulator.moto_events import keep_event_trace_headers
-from infra.emulator.moto_sqs import keep_batch_system_attributes
+from infra.emulator.moto_dispatch import remember_backends
+from infra.emulator.moto_events import keep_event_trace_headers, parse_paths_once
+from infra.emulator.moto_serialize import write_attribute_values_directly
+from infra.emulator.moto_sqs import (
+    keep_batch_system_attributes,
+    read_retention_directly,
+    send_without_counting,
+)
 from infra.emulator.request_counter import RequestCounter
 
 HOST = "127.0.0.1"  # never another interface: moto has no auth
@@ -151,7 +159,12 @@ class LocalApi:
 def main() -> None:
     make_dynamodb_writes_atomic()
     keep_batch_system_attributes()
+    read_retention_directly()
+    send_without_counting()
     keep_event_trace_headers()
+    parse_paths_once()
+    remember_backends()
+    write_attribute_values_directly()
     api = LocalApi(RequestCounter(DomainDispatcherApplication(create_backend_app)))
     server = HttpServer(api, HOST, 0, threads=THREADS, timeout=CLIENT_TIMEOUT_SECONDS).start()
     announce = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")

@@ -83,3 +83,25 @@ def test_with_the_pumps_paused_posts_are_set_against_a_bare_client_making_the_sa
         report["results"]["put_item_reference"]["per_second"] / requests["per_order"], rel=0.01
     )
     assert "every pump paused" in report["markdown"]
+
+
+def test_the_pipeline_reports_its_cpu_per_order_by_process(run_bench):
+    report = run_bench("pipeline", "--orders", "4")
+
+    pipeline = report["results"]["pipeline"]
+    assert pipeline["fulfilled_and_emailed"] == 4
+    cpu = pipeline["cpu"]
+    parts = cpu["by_part_seconds"]
+    expected = {"moto", "runtime", "postgres"} | {
+        f"function {name}" for name in ("place_order", "payment", "inventory", "notification", "publisher")
+    }
+    assert expected <= set(parts)
+    assert cpu["postgres_measured"] is True
+    assert cpu["cpu_seconds"] > 0
+    assert parts["moto"] > 0
+    assert parts["runtime"] > 0
+    assert all(seconds >= 0 for seconds in parts.values())
+    assert sum(parts.values()) == pytest.approx(cpu["cpu_seconds"], abs=0.01 + 0.001 * len(parts))
+    assert cpu["per_order_ms"] == pytest.approx(1000 * cpu["cpu_seconds"] / 4, abs=0.1)
+    assert cpu["machine_busy_seconds"] > 0
+    assert "CPU per order, by process" in report["markdown"]
