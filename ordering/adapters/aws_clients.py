@@ -7,6 +7,11 @@ So the adapters and Powertools' idempotency layer all ask here, through ordering
 botocore is imported on the first request for a client, never before: a path that makes no
 AWS call (GET /orders/{id}) never imports it. botocore clients are thread-safe; building
 them is not, hence the lock.
+
+The clients skip botocore's client-side parameter validation: the service validates every
+request itself (a malformed one is still refused, as a ClientError), and walking each request
+against the service model before sending it was a tenth of a DynamoDB call's CPU in a function
+(every attribute of every item of a TransactWriteItems).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import threading
 from typing import Any
 
 _lock = threading.Lock()
+CLIENT_SETTINGS = {"parameter_validation": False}  # botocore.config.Config(**CLIENT_SETTINGS)
 _session: Any = None
 _clients: dict[tuple[str, str | None, str | None], Any] = {}
 
@@ -39,7 +45,11 @@ def client(service: str, *, region: str | None = None, endpoint_url: str | None 
     shared = session()
     with _lock:
         if key not in _clients:
-            _clients[key] = shared.create_client(service, region_name=region, endpoint_url=endpoint_url)
+            from botocore.config import Config
+
+            _clients[key] = shared.create_client(
+                service, region_name=region, endpoint_url=endpoint_url, config=Config(**CLIENT_SETTINGS)
+            )
         return _clients[key]
 
 

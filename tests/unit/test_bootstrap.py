@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from botocore.stub import Stubber
 
 from ordering import bootstrap
+from ordering.adapters import aws_clients
 from ordering.adapters.memory_event_store import InMemoryEventStore
 
 
@@ -37,3 +39,12 @@ def test_every_dependency_named_is_built_here():
 def test_an_unlisted_step_gets_no_idempotency_layer():
     with pytest.raises(KeyError, match=re.escape("handlers.nowhere.step")):
         bootstrap.idempotency_store("handlers.nowhere.step")
+
+
+def test_a_functions_client_leaves_parameter_validation_to_the_service():
+    """botocore's client-side walk of every request against the model is skipped: a request
+    the model would refuse (here: no Keys) is sent as it is, for the service to refuse."""
+    dynamodb = aws_clients.client("dynamodb", region="eu-west-1", endpoint_url="http://127.0.0.1:1")
+    with Stubber(dynamodb) as stub:
+        stub.add_response("batch_get_item", {"Responses": {}})
+        assert dynamodb.batch_get_item(RequestItems={"table": {"ConsistentRead": True}}) == {"Responses": {}}
