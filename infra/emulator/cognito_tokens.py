@@ -45,9 +45,8 @@ class TokenVerifier:
         self.issuer = issuer
         self.audiences = list(audiences)
         self._clock = clock
-        self._passed: OrderedDict[str, tuple[float, dict[str, Any]]] = (
-            OrderedDict()
-        )  # token -> (until, claims)
+        # token -> (until when it is remembered, its claims), the least recently used first
+        self._passed: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._passed_lock = threading.Lock()
         # Keys are fetched on first use and cached; an unknown `kid` triggers one refetch.
         # The User-Agent names the gateway to moto's request counter (request_counter.py).
