@@ -119,7 +119,7 @@ def _walk(
     seen[key] = Seen(mine, parent, own, times.children_user + times.children_system)
     for child in children:
         # A child of a function's process belongs to that function, of PostgreSQL's to it.
-        inherited = mine if mine in (POSTGRES,) or mine.startswith("function ") else None
+        inherited = mine if mine == POSTGRES or mine.startswith("function ") else None
         _walk(child, key, inherited, root_pid, seen)
 
 

@@ -90,7 +90,26 @@ class DynamoDBEventStore(EventStore):
     # --- reads ----------------------------------------------------------------------------------
 
     def read(self, stream: str, from_version: int = 1) -> list[Recorded]:
-        query = {
+        query = self._events_query(stream, from_version)
+        return [recorded_from_item(item) for item in self._items(self._query_pages(query))]
+
+    def version_of(self, stream: str) -> int:
+        """The stream's last event's version, from one item: a lost race asks it, and a hot
+        SKU's stream holds an event per order ever placed."""
+        query = self._events_query(stream) | {
+            "ProjectionExpression": "version",
+            "ScanIndexForward": False,
+            "Limit": 1,
+        }
+        try:
+            items = self._client.query(**query).get("Items", [])
+        except (ClientError, BotoCoreError) as error:
+            raise self._translated(error) from error
+        return int(items[0]["version"]["N"]) if items else 0
+
+    def _events_query(self, stream: str, from_version: int = 1) -> dict[str, Any]:
+        """A Query of the stream's events from `from_version` on (its head left out)."""
+        return {
             "TableName": self._table,
             "KeyConditionExpression": "PK = :stream AND SK BETWEEN :first AND :last",
             "ExpressionAttributeValues": {
@@ -100,29 +119,6 @@ class DynamoDBEventStore(EventStore):
             },
             "ConsistentRead": True,
         }
-        return [recorded_from_item(item) for item in self._items(self._query_pages(query))]
-
-    def version_of(self, stream: str) -> int:
-        """The stream's last event's version, from one item: a lost race asks it, and a hot
-        SKU's stream holds an event per order ever placed."""
-        try:
-            page = self._client.query(
-                TableName=self._table,
-                KeyConditionExpression="PK = :stream AND SK BETWEEN :first AND :last",
-                ExpressionAttributeValues={
-                    ":stream": {"S": stream},
-                    ":first": {"S": event_key(1)},
-                    ":last": {"S": LAST_EVENT_KEY},
-                },
-                ProjectionExpression="version",
-                ScanIndexForward=False,
-                Limit=1,
-                ConsistentRead=True,
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise self._translated(error) from error
-        items = page.get("Items", [])
-        return int(items[0]["version"]["N"]) if items else 0
 
     def _query_pages(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Query's pages, following LastEvaluatedKey. A plain loop, not botocore's paginator: that
