@@ -1,9 +1,9 @@
 """Warm invocations with the I/O in memory: what our own code costs per invocation.
 
 Each handler runs in this process through its production wiring, with ordering/bootstrap.py
-overridden by the in-memory adapters (event store, payment gateway, mailer, publisher, read
-model, idempotency records), so that nearly all the time measured is ours: event parsing,
-pydantic models, Powertools (logger, metrics, resolver, batch, idempotency), the domain.
+overridden by the in-memory adapters (event store, leases, payment gateway, mailer,
+publisher, read model), so that nearly all the time measured is ours: event parsing,
+pydantic models, Powertools (logger, metrics, resolver, batch), the domain.
 The baseline beside it, in the same run and interleaved, is the service call the handler
 makes (ordering/services), on the same in-memory adapters: the ratio is the price of the
 Lambda layer around the domain. Every invocation gets fresh state (its own order, user, SKU).
@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import Any
 
 from bench import aws_events, stats
-from bench.memory_idempotency import InMemoryPersistenceLayer
 from bench.report import Report, table
 from generated.models import EmailKind
 from infra import topology
@@ -35,6 +34,7 @@ from infra.emulator.worker import LambdaContext
 from ordering import bootstrap
 from ordering.adapters.fake_payment_gateway import FakePaymentGateway
 from ordering.adapters.memory_event_store import InMemoryEventStore
+from ordering.adapters.memory_leases import InMemoryLeases
 from ordering.adapters.memory_mailer import InMemoryMailer
 from ordering.adapters.memory_publisher import InMemoryPublisher
 from ordering.adapters.memory_read_model import InMemoryReadModel
@@ -70,7 +70,7 @@ class Shop:
         self.mailer = InMemoryMailer()
         self.publisher = InMemoryPublisher()
         self.read_model = InMemoryReadModel()
-        self.idempotency = InMemoryPersistenceLayer()
+        self.leases = InMemoryLeases()
         self.user_id, self.email = str(uuid.uuid4()), "bench.customer@example.com"
         restock(self.store, SKU, 1_000_000, Decimal("7.50"), "EUR", Cause("bench-seed"))
 
@@ -82,7 +82,7 @@ class Shop:
             mailer=self.mailer,
             publisher=self.publisher,
             read_model=self.read_model,
-            **{"idempotency:handlers.notification.send_notice": self.idempotency},
+            leases=self.leases,
         )
 
     def place(self, payment_deadline: datetime | None = None) -> Recorded:
@@ -267,7 +267,16 @@ def _notify_service(shop: Shop) -> Callable[[], Any]:
     fulfilled = shop.fulfilled()
     order_id = fulfilled.data.order_id  # type: ignore[union-attr]
     cause = Cause(fulfilled.correlation_id, fulfilled.event_id)
-    return lambda: notify_customer(shop.store, shop.mailer, order_id, EmailKind.order_confirmation, cause)
+    kind = EmailKind.order_confirmation
+    return lambda: notify_customer(
+        shop.store,
+        shop.mailer,
+        shop.leases,
+        order_id,
+        kind,
+        cause,
+        until=datetime.now(UTC) + timedelta(hours=1),
+    )
 
 
 def _publish_service(shop: Shop) -> Callable[[], Any]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import random
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from generated.models import EmailKind
 from ordering.adapters.fake_payment_gateway import FakePaymentGateway
+from ordering.adapters.memory_leases import InMemoryLeases
 from ordering.adapters.memory_mailer import InMemoryMailer
 from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.domain.user import RegisterUser
@@ -35,7 +37,7 @@ def generate(store: EventStore, events: int, *, seed: int = 8, recorder: Recorde
     """Write at least `events` events (whole orders only) into `store`; how many were written.
     With a recorder whose stamp is fixed (ids, clock), the log is the same on every run."""
     rng = random.Random(seed)
-    gateway, mailer = FakePaymentGateway(), InMemoryMailer()
+    gateway, mailer, leases = FakePaymentGateway(), InMemoryMailer(), InMemoryLeases()
     skus = [f"SKU-{n:03d}" for n in range(SKUS)]
     written = 0
     for n, sku in enumerate(skus):
@@ -57,7 +59,16 @@ def generate(store: EventStore, events: int, *, seed: int = 8, recorder: Recorde
         outcome = record_payment(store, gateway, order_id, cause, recorder=recorder)
         settle_order(store, order_id, outcome.approved, cause, recorder=recorder)
         kind = EmailKind.order_confirmation if outcome.approved else EmailKind.payment_failed
-        notify_customer(store, mailer, order_id, kind, cause, recorder=recorder)
+        notify_customer(
+            store,
+            mailer,
+            leases,
+            order_id,
+            kind,
+            cause,
+            until=datetime.now(UTC) + timedelta(hours=1),
+            recorder=recorder,
+        )
         # OrderPlaced, a reservation per line, the payment outcome, a commit or release per line,
         # OrderFulfilled or OrderCancelled, ConfirmationSent.
         written += len(placed.event_ids) + 1 + len(lines) + 2

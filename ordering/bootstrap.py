@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ordering.adapters import aws_clients
 from ordering.config import Settings, trace_header
 from ordering.ports.event_store import EventStore
+from ordering.ports.leases import Leases
 from ordering.ports.mailer import Mailer
 from ordering.ports.payment_gateway import PaymentGateway
 
@@ -44,13 +45,12 @@ def _once(name: str, build: Callable[[], T]) -> T:
 # What override() may replace: each dependency built here, and the idempotency layer of each
 # step a handler runs once per key (handlers/once.py names a step by its module and name).
 DEPENDENCIES = frozenset(
-    {"settings", "event_store", "payment_gateway", "mailer", "postgres_connect", "postgres"}
+    {"settings", "event_store", "leases", "payment_gateway", "mailer", "postgres_connect", "postgres"}
     | {"read_model", "rebuilds", "publisher", "clock"}
 )
 IDEMPOTENT_STEPS = frozenset(
     {
         "handlers.place_order.accept_order",
-        "handlers.notification.send_notice",
         "handlers.cancel_order.cancel_once",
     }
 )
@@ -106,6 +106,17 @@ def event_store() -> EventStore:
         return DynamoDBEventStore(aws_client("dynamodb"), settings().require("table_name"))
 
     return _once("event_store", build)
+
+
+def leases() -> Leases:
+    """Leases in the event table, on the same client as the event store."""
+
+    def build() -> Leases:
+        from ordering.adapters.dynamodb_leases import DynamoDBLeases
+
+        return DynamoDBLeases(aws_client("dynamodb"), settings().require("table_name"), clock=clock())
+
+    return _once("leases", build)
 
 
 def shard_spans() -> ShardSpans:

@@ -1,10 +1,10 @@
-"""Bare notification: once per event id (idempotency record), e-mail, then record ConfirmationSent."""
+"""Bare notification: a lease on the order's notice, the order read, e-mail, then ConfirmationSent."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
+import uuid
 from typing import Any
 
 import boto3
@@ -19,16 +19,19 @@ SENDER = __import__("os").environ["SENDER_EMAIL"]
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcome = event["detail"]
     order_id = outcome["data"]["order_id"]
-    key = {
-        "PK": {"S": f"idempotency#{context.function_name}"},
-        "SK": {"S": "send#" + hashlib.md5(outcome["event_id"].encode(), usedforsecurity=False).hexdigest()},
-    }
-    now = int(time.time())
+    key = {"PK": {"S": f"lease#notice#{order_id}#order_confirmation"}, "SK": {"S": "LEASE"}}
+    now_ms = int(time.time() * 1000)
+    until_ms = now_ms + context.get_remaining_time_in_millis()
     dynamodb.put_item(
         TableName=common.TABLE,
-        Item={**key, "status": {"S": "INPROGRESS"}, "expiration": {"N": str(now + 3600)}},
-        ConditionExpression="attribute_not_exists(PK) OR expiration < :now",
-        ExpressionAttributeValues={":now": {"N": str(now)}},
+        Item={
+            **key,
+            "token": {"S": uuid.uuid4().hex},
+            "until_ms": {"N": str(until_ms)},
+            "expiration": {"N": str(until_ms // 1000 + 1)},
+        },
+        ConditionExpression="attribute_not_exists(PK) OR until_ms <= :now",
+        ExpressionAttributeValues={":now": {"N": str(now_ms)}},
     )
     stream = f"ORDER#{order_id}"
     events = common.read_stream(dynamodb, stream)
@@ -57,12 +60,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             common.stream_exists_check(stream, len(events)),
         ]
     )
-    result = {"order_id": order_id, "kind": "order_confirmation", "message_id": sent["MessageId"]}
-    dynamodb.update_item(
-        TableName=common.TABLE,
-        Key=key,
-        UpdateExpression="SET #s = :done, #d = :data",
-        ExpressionAttributeNames={"#s": "status", "#d": "data"},
-        ExpressionAttributeValues={":done": {"S": "COMPLETED"}, ":data": {"S": json.dumps(result)}},
-    )
-    return result
+    return {"order_id": order_id, "kind": "order_confirmation", "message_id": sent["MessageId"]}

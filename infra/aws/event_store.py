@@ -14,7 +14,8 @@ class EventStore(Construct):
 
     On-demand, so nobody sizes capacity; point-in-time recovery and deletion protection,
     because the log is the system's only source of truth; stream NEW_IMAGE, which the
-    projector and the publisher read; TTL on `expiration` for Powertools' idempotency records.
+    projector and the publisher read; TTL on `expiration` for Powertools' idempotency records
+    and the leases.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:

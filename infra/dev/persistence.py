@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.dev import journal
-from ordering.adapters.dynamodb_table import EVENT_PREFIX
+from ordering.adapters.dynamodb_table import EVENT_PREFIX, LEASE_PREFIX
 
 TABLE_FILE = "table.jsonl"
 JOURNAL_FILE = "journal.jsonl"
@@ -84,9 +84,11 @@ def fold(data_dir: Path, journals: tuple[str, ...] = (SEALED_FILE, JOURNAL_FILE)
     return Folded(items, redrive)
 
 
-def _in_progress(item: dict[str, Any]) -> bool:
-    """A Powertools idempotency record of an invocation that was running (its layer's attributes)."""
-    return item.get("status") == {"S": "INPROGRESS"} and "in_progress_expiration" in item
+def _held_by_the_last_run(item: dict[str, Any]) -> bool:
+    """A Powertools idempotency record of an invocation that was running (its layer's
+    attributes), or a lease: what only an invocation of the last run could hold."""
+    in_progress = item.get("status") == {"S": "INPROGRESS"} and "in_progress_expiration" in item
+    return in_progress or item["PK"]["S"].startswith(LEASE_PREFIX)
 
 
 def _write_atomically(path: Path, lines: Any) -> None:
@@ -113,11 +115,11 @@ def snapshot(data_dir: Path, folded: Folded, *, journals: tuple[str, ...]) -> No
 def compact(data_dir: Path) -> Folded:
     """Fold everything on disk into the snapshot (at start and at a clean stop, with no writer).
 
-    An "in progress" idempotency record is dropped: no invocation outlives its run, and the
-    record would hold up the re-driven event until the dead invocation's timeout.
+    "In progress" idempotency records and leases are dropped: no invocation outlives its run,
+    and they would hold up the re-driven events until the dead invocations' deadlines.
     """
     folded = fold(data_dir)
-    folded.items = {key: item for key, item in folded.items.items() if not _in_progress(item)}
+    folded.items = {key: item for key, item in folded.items.items() if not _held_by_the_last_run(item)}
     snapshot(data_dir, folded, journals=(SEALED_FILE, JOURNAL_FILE))
     return folded
 

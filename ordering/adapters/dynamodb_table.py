@@ -12,7 +12,9 @@ from typing import Any
 
 EVENT_PREFIX = "EV#"  # the sort key of every event item; only these reach the stream consumers
 HEAD_KEY = "HEAD"  # the sort key of a SKU's head
-TTL_ATTRIBUTE = "expiration"  # Powertools' idempotency records expire through it
+TTL_ATTRIBUTE = "expiration"  # Powertools' idempotency records and the leases expire through it
+LEASE_PREFIX = "lease#"  # the partition key of a lease: lease#<key>
+LEASE_KEY = "LEASE"  # its sort key
 
 
 def event_key(version: int) -> str:

@@ -3,6 +3,7 @@
   event             PK = ORDER#<uuid> | SKU#<sku> | USER#<sub>   SK = EV#<version, 10 digits>
   SKU head          PK = SKU#<sku> | SKU#<sku>#<shard>           SK = HEAD
   idempotency       written by Powertools' idempotency layer, PK = idempotency#<function>
+  lease             written by dynamodb_leases.py, PK = lease#<key>, SK = LEASE
 
 The in-memory adapter builds the same items so that size limits are enforced identically.
 """

@@ -108,9 +108,11 @@ def test_the_files_fold_to_the_table_and_only_unsettled_events_are_redriven(tmp_
         keys = {"PK": {"S": pk}, "SK": {"S": sk}}
         return json.dumps({"n": n, "keys": keys, "new": item(pk, sk, n=str(n)) if new else None}) + "\n"
 
-    # An invocation running at the kill: its "in progress" idempotency record goes with it.
+    # Invocations running at the kill: their "in progress" idempotency record and lease go with them.
     running = {**item("IDEMPOTENCY#p", "x", status="INPROGRESS"), "in_progress_expiration": {"N": "1"}}
     running_keys = {"PK": running["PK"], "SK": running["SK"]}
+    lease = {**item("lease#notice#a#order_confirmation", "LEASE"), "until_ms": {"N": "1"}}
+    lease_keys = {"PK": lease["PK"], "SK": lease["SK"]}
     (tmp_path / persistence.TABLE_FILE).write_text(json.dumps(item("ORDER#old", "EV#0000000001")) + "\n")
     (tmp_path / persistence.REDRIVE_FILE).write_text(
         json.dumps({"PK": {"S": "ORDER#old"}, "SK": {"S": "EV#0000000001"}}) + "\n"
@@ -124,7 +126,9 @@ def test_the_files_fold_to_the_table_and_only_unsettled_events_are_redriven(tmp_
         + line(5, "SKU#x", "HEAD")
         + json.dumps({"n": 6, "keys": running_keys, "new": running})
         + "\n"
-        + '{"n": 7, "keys": {"PK"'  # a kill in the middle of a write
+        + json.dumps({"n": 7, "keys": lease_keys, "new": lease})
+        + "\n"
+        + '{"n": 8, "keys": {"PK"'  # a kill in the middle of a write
     )
     (tmp_path / persistence.SETTLED_FILE).write_text("3")
 

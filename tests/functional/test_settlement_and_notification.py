@@ -7,12 +7,12 @@ import threading
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from handlers import inventory, notification
 from ordering import bootstrap
 from ordering.domain.events import InvalidEvent
 from ordering.domain.streams import sku_stream
+from ordering.services.notifications import NoticeInProgress
 from tests.functional.conftest import SENDER
 from tests.functional.invoke import Context, eventbridge, fixture
 from tests.functional.steps import notify, pay, place, settle, the, types_of
@@ -104,7 +104,7 @@ def test_a_fulfilled_order_is_confirmed_by_one_email_however_often_delivered(sto
 
     [mail] = ses_outbox()
     assert results[0]["message_id"] == mail.message_id
-    assert results[1] == results[2] == results[0]  # the stored result of the first delivery
+    assert [result["message_id"] for result in results[1:]] == [None, None]  # had been sent
     assert mail.to == "ada@example.com"
     assert mail.sender == SENDER
     assert mail.correlation_id == "corr-mail"
@@ -116,19 +116,19 @@ def test_a_fulfilled_order_is_confirmed_by_one_email_however_often_delivered(sto
     assert sent.correlation_id == "corr-mail"
 
 
-def expire_idempotency_records(table):
-    """What DynamoDB's TTL does to the records once `expiration` has passed."""
+def expire_leases(table):
+    """What DynamoDB's TTL does to the leases once `expiration` has passed."""
     client = boto3.client("dynamodb")
     for item in client.scan(TableName=table)["Items"]:
-        if item["PK"]["S"].startswith("idempotency#"):
+        if item["PK"]["S"].startswith("lease#"):
             client.delete_item(TableName=table, Key={"PK": item["PK"], "SK": item["SK"]})
 
 
-def test_a_redelivery_after_the_idempotency_record_expired_still_sends_nothing(stocked, aws):
-    """The order's own log is the final guard: ConfirmationSent is there."""
+def test_a_redelivery_after_the_lease_expired_still_sends_nothing(stocked, aws):
+    """The order's own log is the guard: ConfirmationSent is there."""
     order_id = fulfilled_order()
     notify(the(order_id, "OrderFulfilled"))
-    expire_idempotency_records(aws.table)
+    expire_leases(aws.table)
 
     result = notify(the(order_id, "OrderFulfilled"))
 
@@ -173,8 +173,8 @@ def test_concurrent_deliveries_of_one_event_send_one_email(stocked):
         try:
             notification.handler(delivered, Context("orders-notification"))
             outcomes.append("done")
-        except IdempotencyAlreadyInProgressError:
-            outcomes.append("in progress")  # EventBridge retries this one later
+        except NoticeInProgress:
+            outcomes.append("in progress")  # Lambda retries this one later
 
     threads = [threading.Thread(target=deliver) for _ in range(4)]
     for thread in threads:
@@ -196,3 +196,20 @@ def test_metrics_count_emails_sent(stocked, emitted_metrics):
     for _ in range(2):
         notify(the(order_id, "OrderFulfilled"))
     assert sum(v for n, _, v in emitted_metrics() if n == "EmailsSent") == 1
+
+
+def test_an_email_costs_a_lease_a_read_the_email_and_one_transaction_and_a_redelivery_two_calls(stocked):
+    """No idempotency record written and then completed: the lease and the order's log do it."""
+    outcome = the(fulfilled_order(), "OrderFulfilled")
+    calls: list[str] = []
+    for service in ("dynamodb", "sesv2"):
+        bootstrap.aws_client(service).meta.events.register(
+            f"before-call.{service}", lambda model, **_: calls.append(model.name)
+        )
+
+    notify(outcome)
+    first, calls[:] = list(calls), []
+    notify(outcome)
+
+    assert first == ["PutItem", "Query", "SendEmail", "TransactWriteItems"]
+    assert calls == ["PutItem", "Query"]

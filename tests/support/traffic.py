@@ -13,10 +13,12 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from generated.models import EmailKind
 from ordering.adapters.fake_payment_gateway import FakePaymentGateway
+from ordering.adapters.memory_leases import InMemoryLeases
 from ordering.adapters.memory_mailer import InMemoryMailer
 from ordering.domain.errors import OutOfStock
 from ordering.domain.inventory import InventoryItem
@@ -80,6 +82,7 @@ class Shop:
         self.rng = random.Random(self.seed)
         self.gateway = FakePaymentGateway()
         self.mailer = InMemoryMailer()
+        self.leases = InMemoryLeases()
         self._open: list[str] = []  # orders not yet settled and mailed
 
     def open_shop(self, users: int = 8, stock: int = 100_000) -> None:
@@ -122,7 +125,15 @@ class Shop:
                 if current.status is Status.FULFILLED
                 else EmailKind.payment_failed
             )
-            notify_customer(self.store, self.mailer, order_id, kind, cause)
+            notify_customer(
+                self.store,
+                self.mailer,
+                self.leases,
+                order_id,
+                kind,
+                cause,
+                until=datetime.now(UTC) + timedelta(hours=1),
+            )
             self._open.remove(order_id)
 
     def run(self, orders: int, *, settle_ratio: float = 0.8) -> None:

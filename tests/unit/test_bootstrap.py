@@ -21,11 +21,11 @@ def fresh():
 
 def test_an_override_is_used_instead_of_building():
     store = InMemoryEventStore()
-    bootstrap.override(event_store=store, **{"idempotency:handlers.notification.send_notice": object()})
+    bootstrap.override(event_store=store, **{"idempotency:handlers.place_order.accept_order": object()})
     assert bootstrap.event_store() is store
 
 
-@pytest.mark.parametrize("name", ["events_store", "idempotency:handlers.notification.send_email"])
+@pytest.mark.parametrize("name", ["events_store", "idempotency:handlers.notification.send_notice"])
 def test_an_unknown_name_is_refused_and_named(name):
     with pytest.raises(KeyError, match=re.escape(name)):
         bootstrap.override(**{name: object()})

@@ -8,6 +8,7 @@ reservations (orders placed but not yet settled), and no unit appears or vanishe
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from hypothesis import event, settings
@@ -17,6 +18,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from generated.models import EmailKind
 from ordering.adapters.fake_payment_gateway import FakePaymentGateway
 from ordering.adapters.memory_event_store import InMemoryEventStore
+from ordering.adapters.memory_leases import InMemoryLeases
 from ordering.adapters.memory_mailer import InMemoryMailer
 from ordering.domain import inventory
 from ordering.domain.errors import DomainError
@@ -45,6 +47,7 @@ class OrderLifecycle(RuleBasedStateMachine):
         self.store = InMemoryEventStore()
         self.gateway = FakePaymentGateway(decline_above=Decimal("100.00"))
         self.mailer = InMemoryMailer()
+        self.leases = InMemoryLeases()
         self.stocked: Counter[str] = Counter()
         self.order_ids: list[str] = []
 
@@ -89,7 +92,15 @@ class OrderLifecycle(RuleBasedStateMachine):
         if order and order.status is not Status.PENDING:
             paid = order.status in (Status.PAID, Status.FULFILLED)
             kind = EmailKind.order_confirmation if paid else EmailKind.payment_failed
-            notify_customer(self.store, self.mailer, order_id, kind, CAUSE)
+            notify_customer(
+                self.store,
+                self.mailer,
+                self.leases,
+                order_id,
+                kind,
+                CAUSE,
+                until=datetime.now(UTC) + timedelta(hours=1),
+            )
 
     def streams(self) -> list[str]:
         return [f"SKU#{sku}" for sku in SKUS] + [f"ORDER#{order_id}" for order_id in self.order_ids]
