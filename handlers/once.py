@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from generated import models as m
+from handlers import http
 from ordering import bootstrap
 
 if TYPE_CHECKING:
@@ -92,9 +94,6 @@ def run_once_per_key(
         IdempotencyValidationError,
     )
     from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
-
-    from generated import models as m  # here, not at the top: notification uses run_once without HTTP
-    from handlers import http
 
     try:
         return run_once(
