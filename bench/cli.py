@@ -148,6 +148,13 @@ def bundle(functions: tuple[str, ...], out: Path) -> None:
     help="Run `orders dev --data-dir` (every write of the table journaled and fsynced).",
 )
 @click.option(
+    "--containers",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="`orders dev --max-containers`: containers each function may run at once.",
+)
+@click.option(
     "--paused",
     is_flag=True,
     help="Pause every pump while POSTs are measured; baseline: a bare client making place_order's calls.",
@@ -161,6 +168,7 @@ def throughput(
     shards: str,
     compare_skus: int,
     data_dir: bool,
+    containers: int,
     paused: bool,
     out: Path,
 ) -> None:
@@ -182,6 +190,7 @@ def throughput(
             "shards": shard_counts,
             "compare_skus": compare_skus,
             "data_dir": data_dir,
+            "containers": containers,
             "paused": paused,
         },
         out,
@@ -195,6 +204,7 @@ def throughput(
             compare_skus=compare_skus,
             log=out / "throughput-runtime.log",
             data_dir=data_dir,
+            containers=containers,
             paused=paused,
         ),
     )

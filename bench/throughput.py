@@ -62,6 +62,7 @@ from bench.report import Report, table
 from infra.dev import dev_process
 from infra.dev.client import DevClient
 from infra.emulator.aws import client
+from infra.emulator.functions import DEFAULT_MAX_CONTAINERS
 from infra.emulator.request_counter import difference
 from ordering.adapters.dynamodb_table import HEAD_KEY, create_table, event_key
 
@@ -79,15 +80,19 @@ OBSERVERS = ("runtime-status", "dev-client", "other", "bench", "local-cloudwatch
 
 
 @contextlib.contextmanager
-def orders_dev(scratch: Path, log: Path, *, data_dir: bool = False) -> Iterator[DevClient]:
+def orders_dev(
+    scratch: Path, log: Path, *, data_dir: bool = False, containers: int = DEFAULT_MAX_CONTAINERS
+) -> Iterator[DevClient]:
     """`orders dev` on free ports, throttle lifted, with its own embedded Postgres; with
-    `data_dir`, journaling every write into a data directory in `scratch`."""
+    `data_dir`, journaling every write into a data directory in `scratch`; `containers` per
+    function at most."""
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     keep = ("--data-dir", str(scratch / "data")) if data_dir else ()
     dev = dev_process.start(
         scratch / "dev.json",
         log,
         "--rate-limit", "1000000", "--burst-limit", "1000000", "--no-route-limits", "--quiet", *keep,
+        "--max-containers", str(containers),
         environment=environment,
     )  # fmt: skip
     try:
@@ -404,6 +409,7 @@ def run(
     shards: list[int] | None = None,
     compare_skus: int = 0,
     data_dir: bool = False,
+    containers: int = DEFAULT_MAX_CONTAINERS,
     paused: bool = False,
 ) -> Report:
     """POST /orders against put_item at each concurrency level, then (if `orders`) the pipeline,
@@ -411,15 +417,17 @@ def run(
     `shards`: the shard counts to measure `skus` SKUs at, side by side (default: 1 only);
     `compare_skus`: also measure that many unsharded SKUs, for reference. `data_dir`:
     `orders dev --data-dir`, whose journal fsyncs every write of the table (the baseline's
-    table is not journaled). `paused`: every pump paused while the POSTs are measured, and the
-    baseline a bare client making place_order's calls (see the module's docstring)."""
+    table is not journaled). `containers`: `orders dev --max-containers` (Lambda runs as many
+    executions at once as there are requests in flight; 4 containers cap that). `paused`:
+    every pump paused while the POSTs are measured, and the baseline a bare client making
+    place_order's calls (see the module's docstring)."""
     report.results["runtime_log"] = str(log)
     report.results["data_dir"] = data_dir
     report.results["paused"] = paused
     shard_counts = shards or [1]
     with (
         tempfile.TemporaryDirectory(prefix="bench-dev-") as scratch,
-        orders_dev(Path(scratch), log, data_dir=data_dir) as dev,
+        orders_dev(Path(scratch), log, data_dir=data_dir, containers=containers) as dev,
     ):
         shop = Shop(dev, skus, shard_counts[0])
         variants = [(f"{skus} SKU(s), K={shard_counts[0]}", shop.skus)]
@@ -427,6 +435,7 @@ def run(
         if compare_skus:
             variants.append((f"{compare_skus} SKUs, K=1", shop.stock(compare_skus)))
         token, _ = shop.customer()
+        report.results["place_order_containers"] = dev.status()["max_containers"]["place_order"]
         report.results["skus"] = skus
         report.results["warm_up"] = _for_duration(4, 2, lambda: shop.poster(token))  # starts containers
         _drain(dev)
@@ -475,7 +484,8 @@ def run(
                 )
         if throughput:
             report.results["throughput"] = throughput
-            report.add(_throughput_markdown(throughput, seconds, skus, paused=paused))
+            containers = report.results["place_order_containers"]
+            report.add(_throughput_markdown(throughput, seconds, containers, paused=paused))
         if paused and levels:
             dev.pause_pumps(False)
         if orders:
@@ -512,7 +522,7 @@ def _requests_cell(per_call: dict[str, dict[str, float]]) -> str:
 
 
 def _throughput_markdown(
-    throughput: list[dict[str, Any]], seconds: float, skus: int, *, paused: bool = False
+    throughput: list[dict[str, Any]], seconds: float, containers: int, *, paused: bool = False
 ) -> str:
     first = {
         t["concurrency"]: t["ours"]["per_second"]
@@ -539,6 +549,7 @@ def _throughput_markdown(
     ]
     baseline = "bare place_order calls" if paused else "baseline put_item"
     title = f"### POST /orders per second on `orders dev`, {seconds} s per level and side"
+    title += f", up to {containers} place_order containers"
     if paused:
         title += ", every pump paused"
     return (

@@ -85,6 +85,12 @@ STATE_FILE = click.option(
     "in one (default: 2).",
 )
 @click.option(
+    "--max-containers",
+    type=click.IntRange(1, 64),
+    help="Containers each function may run at once, as Lambda scales a function out (default: 4; a "
+    "function's reserved concurrency caps it lower).",
+)
+@click.option(
     "--alarm-period",
     type=click.IntRange(1, 3600),
     help="Seconds of every alarm's period and between evaluations (default: the topology's 60).",
@@ -114,6 +120,7 @@ def dev(
     schedule_every: float | None,
     payment_deadline: int | None,
     stream_shards: int | None,
+    max_containers: int | None,
     alarm_period: int | None,
     quiet: bool,
     log_format: str | None,
@@ -126,6 +133,7 @@ def dev(
     from infra import topology
     from infra.dev.foreground import serve
     from infra.dev.runtime import Options
+    from infra.emulator.functions import DEFAULT_MAX_CONTAINERS
     from infra.emulator.stream_pump import DEFAULT_SHARDS
 
     options = Options(
@@ -142,6 +150,7 @@ def dev(
         hot_reload=reload,
         alarm_period=alarm_period or topology.ALARM_PERIOD_SECONDS,
         stream_shards=stream_shards or DEFAULT_SHARDS,
+        max_containers=max_containers or DEFAULT_MAX_CONTAINERS,
     )
     sys.exit(serve(options, quiet=quiet, log_format=log_format))
 

@@ -421,7 +421,8 @@ class LocalRuntime:
         return depths
 
     def status(self) -> dict[str, Any]:
-        """Is the pipeline idle, what sits in which queue, what each stream consumer delivered."""
+        """Is the pipeline idle, what sits in which queue, what each stream consumer delivered,
+        how many containers each function may run."""
         depths = self._queue_depths()
         dead_letters = {parked.dead_letter for parked in topology.parked_sources()}
         working = {name: depth for name, depth in depths.items() if name not in dead_letters}
@@ -451,6 +452,9 @@ class LocalRuntime:
                 pump.schedule.name: {"every_seconds": pump.period_seconds, "runs": pump.runs}
                 for pump in self._schedule_pumps
             },
+            "max_containers": {}
+            if self.functions is None
+            else {name: self.functions.max_containers(name) for name in self.functions.names()},
         }
 
     def _pollers(self) -> list[Any]:

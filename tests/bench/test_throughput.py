@@ -20,7 +20,10 @@ def test_posts_are_set_against_put_items_and_orders_go_all_the_way(run_bench):
         "2",
         "--shards",
         "1,2",
+        "--containers",
+        "3",
     )
+    assert report["results"]["place_order_containers"] == 3  # `orders dev --max-containers 3`
 
     levels = report["results"]["throughput"]
     assert [(level["variant"], level["concurrency"]) for level in levels] == [
