@@ -5,9 +5,10 @@ distinct, known, in one currency and in stock, and decides OrderPlaced plus one
 StockReserved per SKU shard it reserves from. Every problem of one kind is reported at once.
 
 A sharded SKU reserves from the shard a hash of the order id chooses, so that concurrent
-orders write different heads, and a retry after a lost race from the shard after the one it
-lost on, so that it does not meet the winner's successors there again; when that shard is
-short, from the next one that has the whole quantity, and else from several. The order is out
+orders write different heads, and a retry after a lost race from another shard, one its own
+hash picks, so that it does not meet the winner's successors there again, nor the other
+losers of that race (moving them all one shard on would only take the race along); when that
+shard is short, from the next one that has the whole quantity, and else from several. The order is out
 of stock only when the SKU as a whole is.
 """
 
@@ -68,9 +69,15 @@ class AmountTooLarge(DomainError):
 
 
 def chosen_shard(order_id: str, shards: int, attempt: int = 0) -> int:
-    """The shard an order reserves from first: spread over the orders, and one further on at
-    each attempt (0 first), so a retry does not start where its order lost the race."""
-    return (zlib.crc32(order_id.encode()) + attempt) % shards
+    """The shard an order reserves from first at `attempt` (0 first): spread over the orders,
+    and at each retry moved on by a step of 1 to shards - 1 that a hash of the order and the
+    attempt picks, so that a retry never starts where its order lost the race and the orders
+    that lost the same race go their separate ways."""
+    shard = zlib.crc32(order_id.encode()) % shards
+    for retry in range(1, attempt + 1 if shards > 1 else 1):
+        step = 1 + zlib.crc32(f"{order_id}#{retry}".encode()) % (shards - 1)
+        shard = (shard + step) % shards
+    return shard
 
 
 def allocate(

@@ -5,7 +5,7 @@ once the SKU's span is known: ShardSpans) -> decide (pure) -> one
 transaction: OrderPlaced, a StockReserved per SKU shard reserved from, and each of those heads
 updated under `version = seen AND available >= quantity`. Heads of shards not reserved from
 are neither written nor checked, which is what lets concurrent orders of one SKU pass each
-other. A lost race is re-read and retried, from the next shard of a sharded SKU (the attempt
+other. A lost race is re-read and retried, from another shard of a sharded SKU (the attempt
 number moves placement's choice on); a refusal (out of stock, unknown SKU, ...) writes
 nothing at all.
 """

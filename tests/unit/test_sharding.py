@@ -3,6 +3,8 @@ goes back to the shard that reserved (pure domain, and the services on the in-me
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -228,16 +230,34 @@ class RivalWinsFirst(InMemoryEventStore):
         return super().transact(appends, heads)
 
 
-def test_a_retry_after_a_lost_race_starts_from_the_next_shard_not_the_one_it_lost_on():
+def test_a_retry_after_a_lost_race_starts_from_another_shard_not_the_one_it_lost_on():
     rival = command(order_for_shard(3, 8), "MUG-01", 1)
     store = RivalWinsFirst(rival)
     restock(store, "MUG-01", 80, PRICE, "EUR", CAUSE, shards=8)
     recorder = Recorder(retry=RetryPolicy(sleep=lambda _: None))
-    placed = place_order(store, command(order_for_shard(3, 8), "MUG-01", 1), CAUSE, recorder=recorder)
+    order_id = order_for_shard(3, 8)
+    retried_on = chosen_shard(order_id, 8, attempt=1)
+    placed = place_order(store, command(order_id, "MUG-01", 1), CAUSE, recorder=recorder)
     assert placed.conflict_retries == 1
-    assert store.tried == [["MUG-01#3"], ["MUG-01#3"], ["MUG-01#4"]]  # rival, lost, retried
-    assert placed.order_placed.reserved_from == [m.ReservedFromItem(sku="MUG-01", shard=4, quantity=1)]
-    assert [h.reserved for h in heads_after(store, "MUG-01")] == [0, 0, 0, 1, 1, 0, 0, 0]
+    assert retried_on != 3
+    assert store.tried == [["MUG-01#3"], ["MUG-01#3"], [f"MUG-01#{retried_on}"]]  # rival, lost, retried
+    assert placed.order_placed.reserved_from == [
+        m.ReservedFromItem(sku="MUG-01", shard=retried_on, quantity=1)
+    ]
+    reserved = [h.reserved for h in heads_after(store, "MUG-01")]
+    assert reserved == [1 if shard in (3, retried_on) else 0 for shard in range(8)]
+
+
+def test_orders_that_lost_the_same_race_retry_on_different_shards():
+    """Moving every loser one shard on would take their race along with them."""
+    losers = [order_for_shard(3, 8) for _ in range(100)]
+    retries = Counter(chosen_shard(order_id, 8, attempt=1) for order_id in losers)
+    assert 3 not in retries
+    assert len(retries) == 7  # every other shard
+    assert max(retries.values()) < 30  # about 100 / 7 each, not all on one
+    for order_id in losers[:10]:
+        shards = [chosen_shard(order_id, 8, attempt) for attempt in range(16)]
+        assert all(a != b for a, b in itertools.pairwise(shards))  # never where it just lost
 
 
 def test_each_attempt_moves_the_chosen_shard_on_and_still_falls_back_when_it_is_short():
@@ -245,8 +265,10 @@ def test_each_attempt_moves_the_chosen_shard_on_and_still_falls_back_when_it_is_
         InventoryItem("MUG-01", shard=shard, available=units) for shard, units in ((1, 5), (2, 0), (3, 5))
     ]
     order_id = order_for_shard(3, 4)
-    assert [chosen_shard(order_id, 4, attempt) for attempt in range(5)] == [3, 0, 1, 2, 3]
+    while chosen_shard(order_id, 4, attempt=1) != 2:  # its retry starts on the empty shard
+        order_id = order_for_shard(3, 4)
+    assert chosen_shard(order_id, 4, 0) == 3
     assert placement.allocate(heads, order_id, 1, attempt=0) == {3: 1}
-    assert placement.allocate(heads, order_id, 1, attempt=1) == {0: 1}
-    assert placement.allocate(heads, order_id, 1, attempt=3) == {3: 1}  # shard 2 is empty
-    assert placement.allocate(heads, order_id, 20, attempt=2) is None
+    assert placement.allocate(heads, order_id, 1, attempt=1) == {3: 1}  # shard 2 is empty: the next
+    assert placement.allocate(heads, order_id, 20, attempt=1) is None
+    assert all(chosen_shard(order_id, 1, attempt) == 0 for attempt in range(5))  # one shard: always 0
