@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ordering.adapters import aws_clients
 from ordering.config import Settings, trace_header
-from ordering.ports.event_store import EventStore
-from ordering.ports.leases import Leases
-from ordering.ports.mailer import Mailer
-from ordering.ports.payment_gateway import PaymentGateway
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the ports too: a function imports only the ports it uses, with their adapters
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
     from ordering.adapters.postgres_connection import Connect, PostgresConnection
+    from ordering.ports.event_store import EventStore
+    from ordering.ports.leases import Leases
+    from ordering.ports.mailer import Mailer
+    from ordering.ports.payment_gateway import PaymentGateway
     from ordering.ports.publisher import Publisher
     from ordering.ports.read_model import ReadModel, Rebuilds
     from ordering.services.shard_spans import ShardSpans
