@@ -60,6 +60,8 @@ class Invocation:
     duration_ms: float = 0.0
     log_lines: tuple[str, ...] = ()
     trace_id: str | None = None  # the X-Ray trace it ran in (traces.py)
+    # Each line's logs.parse(), as the container's log reader parsed it (None: parsed when asked).
+    log_documents: tuple[dict[str, Any] | None, ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -80,17 +82,28 @@ class Invocation:
             "logs": list(self.log_lines),
         }
 
+    def documents(self) -> tuple[dict[str, Any] | None, ...]:
+        """The JSON object each log line is (None for plain text), for its metrics and ids."""
+        if self.log_documents is not None:
+            return self.log_documents
+        return tuple(logs.parse(line) for line in self.log_lines)
+
     def correlation_ids(self) -> list[str]:
         """The caller's and every one the handler logged (a stream batch may carry several)."""
         found = {self.correlation_id} if self.correlation_id else set()
-        for line in self.log_lines:
-            try:
-                logged = json.loads(line).get("correlation_id")
-            except (ValueError, AttributeError):
-                continue
+        for document in self.documents():
+            logged = None if document is None else document.get("correlation_id")
             if isinstance(logged, str) and logged:
                 found.add(logged)
         return sorted(found)
+
+
+@dataclass(frozen=True)
+class Logged:
+    """The lines one invocation wrote to stderr, and each one's logs.parse()."""
+
+    lines: tuple[str, ...]
+    documents: tuple[dict[str, Any] | None, ...]
 
 
 class ContainerDied(RuntimeError):
@@ -122,7 +135,8 @@ class Container:
         self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._ids = itertools.count(1)
         self._lines: list[str] = []  # what the invocation running now wrote to stderr
-        self._logs: queue.Queue[tuple[str, ...]] = queue.Queue()
+        self._documents: list[dict[str, Any] | None] = []  # each of those lines parsed
+        self._logs: queue.Queue[Logged] = queue.Queue()
         self.process: subprocess.Popen[str] | Restored = (
             snapshot.restore() if snapshot is not None else self._start(function, environment, code_root)
         )
@@ -160,19 +174,25 @@ class Container:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             if line.startswith(INVOCATION_END):
-                lines, self._lines = self._lines, []
-                self._logs.put(tuple(lines))
+                logged = Logged(tuple(self._lines), tuple(self._documents))
+                self._lines, self._documents = [], []
+                self._logs.put(logged)
                 continue
-            if line.strip():
-                self._lines.append(line.rstrip("\n"))
-            logs.forward(self.function.name, line)
+            text = line.rstrip("\n")
+            if not text:
+                continue
+            parsed = logs.parse(text)
+            if text.strip():
+                self._lines.append(text)
+                self._documents.append(parsed)
+            logs.forward_parsed(self.function.name, text, parsed)
 
-    def invocation_logs(self) -> tuple[str, ...]:
+    def invocation_logs(self) -> Logged:
         """What the invocation that just replied wrote: the worker marks its end on stderr too."""
         try:
             return self._logs.get(timeout=LOGS_GRACE_SECONDS)
         except queue.Empty:
-            return ()
+            return Logged((), ())
 
     def _reply(self, timeout: float) -> dict[str, Any]:
         try:
@@ -375,7 +395,7 @@ class FunctionRuntime:
             error: dict[str, Any] | None = None,
             started: float | None = None,
             ended: float | None = None,
-            lines: tuple[str, ...] = (),
+            logged: Logged | None = None,
         ) -> Invocation:
             """The invocation, recorded; its duration is the handler's, without the cold start."""
             duration_ms = 0.0 if started is None else ((ended or time.monotonic()) - started) * 1000
@@ -388,8 +408,9 @@ class FunctionRuntime:
                 result,
                 error,
                 duration_ms,
-                lines,
+                () if logged is None else logged.lines,
                 traces.root_of(trace_header),
+                None if logged is None else logged.documents,
             )
             self._record(done)
             return done
@@ -430,7 +451,7 @@ class FunctionRuntime:
                 error = {"errorType": "Runtime.ExitError", "errorMessage": str(died)}
                 return outcome(cold, error=error, started=started)
             ended = time.monotonic()
-            lines = container.invocation_logs()
+            logged = container.invocation_logs()
             self._release(container)
             return outcome(
                 cold,
@@ -438,7 +459,7 @@ class FunctionRuntime:
                 error=reply.get("error"),
                 started=started,
                 ended=ended,
-                lines=lines,
+                logged=logged,
             )
         finally:
             self._slots.release()

@@ -58,22 +58,31 @@ def log(source: str, message: str, *, level: str = "INFO", **fields: Any) -> Non
     _emit(line)
 
 
+def parse(line: str) -> dict[str, Any] | None:
+    """The JSON object a function's log line is (Powertools' logs, EMF), or None for plain text."""
+    try:
+        parsed = json.loads(line)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 def forward(source: str, line: str) -> None:
     """A line a function wrote: kept as it is if it is JSON (Powertools' logs), wrapped otherwise."""
     text = line.rstrip("\n")
-    if not text:
-        return
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        if _quiet and str(parsed.get("level", "")).upper() in ("INFO", "DEBUG"):
-            return
-        parsed.setdefault("source", source)
-        _emit(parsed)
-    else:
+    if text:
+        forward_parsed(source, text, parse(text))
+
+
+def forward_parsed(source: str, text: str, parsed: dict[str, Any] | None) -> None:
+    """forward() of a line already parsed (each line is parsed once, for its invocation's metrics
+    and correlation ids too). `parsed` is left as it is: the invocation keeps it."""
+    if parsed is None:
         log(source, text)
+        return
+    if _quiet and str(parsed.get("level", "")).upper() in ("INFO", "DEBUG"):
+        return
+    _emit(parsed if "source" in parsed else {**parsed, "source": source})
 
 
 def pretty(line: dict[str, Any], *, colour: bool = True) -> str:

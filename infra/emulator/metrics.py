@@ -14,7 +14,6 @@ get-metric-statistics --endpoint-url <moto>` and the alarms (alarms.py) read the
 from __future__ import annotations
 
 import collections
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -46,13 +45,14 @@ class Datum:
 
 
 def emf_data(line: str) -> list[Datum]:
-    """The metrics an EMF log line carries (none if it is not one): each metric once per
-    dimension set its directive names, as CloudWatch Logs extracts them."""
-    try:
-        document = json.loads(line)
-    except ValueError:
-        return []
-    aws = document.get("_aws") if isinstance(document, dict) else None
+    """The metrics an EMF log line carries (none if it is not one)."""
+    return emf_document_data(logs.parse(line))
+
+
+def emf_document_data(document: dict[str, Any] | None) -> list[Datum]:
+    """The metrics a parsed log line carries (logs.parse): each metric once per dimension set its
+    directive names, as CloudWatch Logs extracts them."""
+    aws = document.get("_aws") if document is not None else None
     directives = aws.get("CloudWatchMetrics") if isinstance(aws, dict) else None
     if not isinstance(directives, list):
         return []
@@ -90,8 +90,8 @@ def invocation_data(invocation: Invocation) -> list[Datum]:
         Datum("AWS/Lambda", "Errors", function, 0 if invocation.ok else 1, "Count"),
         Datum("AWS/Lambda", "Duration", function, invocation.duration_ms, "Milliseconds"),
     ]
-    for line in invocation.log_lines:
-        found += emf_data(line)
+    for document in invocation.documents():
+        found += emf_document_data(document)
     return found
 
 

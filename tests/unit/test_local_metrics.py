@@ -3,15 +3,17 @@ and an alarm's state from its periods' statistics."""
 
 from __future__ import annotations
 
+import io
 import json
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from infra import topology
+from infra.emulator import logs
 from infra.emulator.alarms import state_of
 from infra.emulator.functions import Invocation
-from infra.emulator.metrics import Datum, emf_data, invocation_data
+from infra.emulator.metrics import Datum, emf_data, emf_document_data, invocation_data
 
 
 def powertools_line(capsys, name: str, value: float) -> str:
@@ -51,6 +53,21 @@ def test_an_invocation_carries_the_metrics_its_log_printed(capsys) -> None:
     line = powertools_line(capsys, "OrdersPlaced", 2)
     names = [d.name for d in invocation_data(_invocation(None, ("not json", line)))]
     assert names == ["Invocations", "Errors", "Duration", "OrdersPlaced"]
+
+
+def test_forwarding_a_line_leaves_the_document_its_invocation_reads_metrics_from() -> None:
+    # The log reader parses a line once, forwards it and keeps it for the invocation's metrics:
+    # the "source" the forwarded line gains must not become a dimension of its metric.
+    directive = {"Namespace": "orders", "Dimensions": [["source"]], "Metrics": [{"Name": "Parked"}]}
+    document = {"_aws": {"CloudWatchMetrics": [directive]}, "Parked": 1}
+    out = io.StringIO()
+    logs.configure(out)
+    try:
+        logs.forward_parsed("payment", json.dumps(document), document)
+    finally:
+        logs.configure()
+    assert json.loads(out.getvalue())["source"] == "payment"
+    assert emf_document_data(document) == [Datum("orders", "Parked", (), 1.0, "None")]
 
 
 def test_an_alarm_is_in_alarm_only_when_its_periods_breach() -> None:
