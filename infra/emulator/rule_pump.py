@@ -20,10 +20,11 @@ Each message on the delivery queue carries how often each loop has tried it, as 
 attributes; a retry is the event put back on the queue with a delay (the local backoff).
 
 A target has one receiver, and as many invocations at once as its function may run containers:
-each receive asks for as many events as there are free invocations (up to SQS's 10), hands each
-to an invocation of its own at once, and deletes the batch with one DeleteMessageBatch once each
-event is done with. A busy target so costs a receive and a delete per batch, not per event; an
-idle one, one long poll a second.
+each receive asks for as many events as there are free invocations (up to SQS's 10) and hands
+each to an invocation of its own at once; once each event of a batch is done with, its delete
+waits up to DELETE_GATHER_SECONDS to share a DeleteMessageBatch with the next batches'
+(delete_batcher.py). A busy target so costs a receive per batch and fewer deletes still, not
+two requests per event; an idle one, one long poll a second.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any
 from infra import topology
 from infra.emulator import logs
 from infra.emulator.background import Background
+from infra.emulator.delete_batcher import DeleteBatcher
 from infra.emulator.functions import Invocation
 from infra.emulator.resources import RuleTargetQueue
 from infra.emulator.retry import backoff
@@ -48,6 +50,7 @@ LONG_POLL_SECONDS = 1
 FREE_LOOK_SECONDS = 0.25  # how soon a receiver waiting for a free invocation sees a stop
 MAX_MESSAGES_PER_RECEIVE = 10  # SQS's most per ReceiveMessage and per DeleteMessageBatch
 GATHER_SECONDS = 0.1  # how long a receiver with some invocations busy waits for more to end
+DELETE_GATHER_SECONDS = 0.5  # far inside the delivery queue's visibility timeout (30 s and more)
 MAX_DELAY_SECONDS = 900  # SQS's longest message delay
 # Lambda's own refusals of an invocation (the local runtime reports them like these).
 NOT_DELIVERED = frozenset({"TooManyRequestsException", "ServiceException"})
@@ -94,13 +97,22 @@ class RulePump(Background):
             max_workers=concurrency, thread_name_prefix=f"rule-{target.rule}-{target.function}-invoke"
         )
         self._batches: list[threading.Thread] = []
+        self._deletes: DeleteBatcher | None = None  # the running loop's (deliver() deletes at once)
         super().__init__(name=f"rule-{target.rule}-{target.function}")
 
     @property
     def busy(self) -> bool:
-        return self._busy or any(batch.is_alive() for batch in self._batches)
+        deleting = self._deletes is not None and self._deletes.pending > 0
+        return self._busy or deleting or any(batch.is_alive() for batch in self._batches)
 
     def _run(self) -> None:
+        self._deletes = DeleteBatcher(
+            self.sqs,
+            self.target.delivery_queue_url,
+            gather_seconds=DELETE_GATHER_SECONDS,
+            on_failed=self._not_deleted,
+            name=self._thread.name,
+        )
         while not self._stopping.is_set():
             if not self._hold():
                 break
@@ -131,6 +143,7 @@ class RulePump(Background):
                 self._busy = False
         for batch in self._batches:
             batch.join()
+        self._deletes.close()
         self._invocations.shutdown(wait=True)
 
     def _room(self) -> int:
@@ -155,7 +168,7 @@ class RulePump(Background):
         that the next receive need not wait for the batch's slowest invocation."""
         self._batches = [batch for batch in self._batches if batch.is_alive()]
         batch = threading.Thread(
-            target=self._settle, args=(messages, self._deliver_and_free), daemon=True, name=self._thread.name
+            target=self._settle_later, args=(messages,), daemon=True, name=self._thread.name
         )
         self._batches.append(batch)
         batch.start()
@@ -164,16 +177,29 @@ class RulePump(Background):
         """Each message to its own invocation, concurrently; then one DeleteMessageBatch for
         every message that is done with (delivered, put back for a retry, or dead-lettered). A
         message whose handling raised stays, and comes back after its visibility timeout."""
-        self._settle(messages, self._deliver_or_log)
+        self._settle(messages, self._deliver_or_log, self._delete)
 
-    def _settle(self, messages: list[dict[str, Any]], handle: Callable[[dict[str, Any]], bool]) -> None:
+    def _settle_later(self, messages: list[dict[str, Any]]) -> None:
+        """deliver() in the running loop: the deletes gathered with other batches'."""
+        assert self._deletes is not None
+        deletes = self._deletes
+        self._settle(
+            messages, self._deliver_and_free, lambda done: deletes.add([m["ReceiptHandle"] for m in done])
+        )
+
+    def _settle(
+        self,
+        messages: list[dict[str, Any]],
+        handle: Callable[[dict[str, Any]], bool],
+        delete: Callable[[list[dict[str, Any]]], None],
+    ) -> None:
         try:
             done = [
                 message
                 for message, handled in zip(messages, self._invocations.map(handle, messages), strict=True)
                 if handled
             ]
-            self._delete(done)
+            delete(done)
         except Exception as error:
             logs.log(
                 "eventbridge",
@@ -324,9 +350,10 @@ class RulePump(Background):
             Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
         )
         for failed in answer.get("Failed", []):
-            logs.log(
-                "eventbridge", "an event was not deleted", level="WARNING", rule=self.target.rule, **failed
-            )
+            self._not_deleted(failed)
+
+    def _not_deleted(self, failed: dict[str, Any]) -> None:
+        logs.log("eventbridge", "an event was not deleted", level="WARNING", rule=self.target.rule, **failed)
 
 
 def _count(message: dict[str, Any], name: str) -> int:
