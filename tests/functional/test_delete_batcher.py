@@ -37,18 +37,19 @@ def received(sqs, queue: str, count: int) -> list[str]:
 
 
 def left(sqs, queue: str) -> int:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=names)["Attributes"]
     return sum(int(value) for value in attributes.values())
 
 
 def counting(sqs) -> list[int]:
     """The number of entries of each DeleteMessageBatch from now on."""
     calls: list[int] = []
-    sqs.meta.events.register(
-        "provide-client-params.sqs.DeleteMessageBatch", lambda params, **_: calls.append(len(params["Entries"]))
-    )
+
+    def count(params, **_):
+        calls.append(len(params["Entries"]))
+
+    sqs.meta.events.register("provide-client-params.sqs.DeleteMessageBatch", count)
     return calls
 
 
