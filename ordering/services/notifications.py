@@ -46,8 +46,7 @@ def notify_customer(
 ) -> str | None:
     """The message id of the e-mail sent, or None when it had been sent already. `until`: when
     this sender's invocation ends for good (the lease lasts that long)."""
-    notice = _Notice(store, mailer, leases, cause, until, recorder)
-    return notice.send(order_id, kind.value, lambda current: kind)[1]
+    return _send(store, mailer, leases, cause, until, recorder, order_id, kind.value, lambda _: kind)[1]
 
 
 def notify_cancellation(
@@ -62,42 +61,36 @@ def notify_cancellation(
 ) -> tuple[EmailKind, str | None]:
     """The e-mail a cancelled order calls for (`cancellation_email`), and its message id as
     notify_customer gives it."""
-    notice = _Notice(store, mailer, leases, cause, until, recorder)
-    return notice.send(order_id, "cancellation", cancellation_email)
+    return _send(store, mailer, leases, cause, until, recorder, order_id, "cancellation", cancellation_email)
 
 
-class _Notice:
-    def __init__(
-        self,
-        store: EventStore,
-        mailer: Mailer,
-        leases: Leases,
-        cause: Cause,
-        until: datetime,
-        recorder: Recorder,
-    ) -> None:
-        self.store, self.mailer, self.leases = store, mailer, leases
-        self.cause, self.until, self.recorder = cause, until, recorder
-
-    def send(
-        self, order_id: str, topic: str, kind_of: Callable[[Order], EmailKind]
-    ) -> tuple[EmailKind, str | None]:
-        lease = self.leases.claim(f"notice#{order_id}#{topic}", until=self.until)
-        try:
-            current = load_order(self.store, order_id)
-            if current is None:
-                raise NotFound(f"order {order_id}")
-            kind = kind_of(current)
-            # Refuses (InvalidTransition) before sending when the order is not in a state for this e-mail.
-            if not email_due(current, kind):
-                return kind, None
-            if lease is None:
-                raise NoticeInProgress(f"the {kind.value} e-mail of order {order_id} is being sent")
-            message_id = self.mailer.send(compose(current, kind, self.cause.correlation_id))
-            command = RecordConfirmationSent(current.id, kind, current.email, message_id)
-            record_on_order(self.store, current, command, self.cause, recorder=self.recorder)
-        except Exception:
-            if lease is not None:
-                self.leases.release(lease)
-            raise
-        return kind, message_id
+def _send(
+    store: EventStore,
+    mailer: Mailer,
+    leases: Leases,
+    cause: Cause,
+    until: datetime,
+    recorder: Recorder,
+    order_id: str,
+    topic: str,
+    kind_of: Callable[[Order], EmailKind],
+) -> tuple[EmailKind, str | None]:
+    lease = leases.claim(f"notice#{order_id}#{topic}", until=until)
+    try:
+        current = load_order(store, order_id)
+        if current is None:
+            raise NotFound(f"order {order_id}")
+        kind = kind_of(current)
+        # Refuses (InvalidTransition) before sending when the order is not in a state for this e-mail.
+        if not email_due(current, kind):
+            return kind, None
+        if lease is None:
+            raise NoticeInProgress(f"the {kind.value} e-mail of order {order_id} is being sent")
+        message_id = mailer.send(compose(current, kind, cause.correlation_id))
+        command = RecordConfirmationSent(current.id, kind, current.email, message_id)
+        record_on_order(store, current, command, cause, recorder=recorder)
+    except Exception:
+        if lease is not None:
+            leases.release(lease)
+        raise
+    return kind, message_id
