@@ -155,6 +155,13 @@ def bundle(functions: tuple[str, ...], out: Path) -> None:
     help="`orders dev --max-containers`: containers each function may run at once.",
 )
 @click.option(
+    "--aws-latency",
+    type=click.FloatRange(0, 1000),
+    default=0,
+    show_default=True,
+    help="`orders dev --aws-latency`: ms every AWS request takes there and back (as from Lambda).",
+)
+@click.option(
     "--paused",
     is_flag=True,
     help="Pause every pump while POSTs are measured; baseline: a bare client making place_order's calls.",
@@ -169,6 +176,7 @@ def throughput(
     compare_skus: int,
     data_dir: bool,
     containers: int,
+    aws_latency: float,
     paused: bool,
     out: Path,
 ) -> None:
@@ -191,6 +199,7 @@ def throughput(
             "compare_skus": compare_skus,
             "data_dir": data_dir,
             "containers": containers,
+            "aws_latency": aws_latency,
             "paused": paused,
         },
         out,
@@ -205,6 +214,7 @@ def throughput(
             log=out / "throughput-runtime.log",
             data_dir=data_dir,
             containers=containers,
+            aws_latency_ms=aws_latency,
             paused=paused,
         ),
     )

@@ -81,18 +81,23 @@ OBSERVERS = ("runtime-status", "dev-client", "other", "bench", "local-cloudwatch
 
 @contextlib.contextmanager
 def orders_dev(
-    scratch: Path, log: Path, *, data_dir: bool = False, containers: int = DEFAULT_MAX_CONTAINERS
+    scratch: Path,
+    log: Path,
+    *,
+    data_dir: bool = False,
+    containers: int = DEFAULT_MAX_CONTAINERS,
+    aws_latency_ms: float = 0,
 ) -> Iterator[DevClient]:
     """`orders dev` on free ports, throttle lifted, with its own embedded Postgres; with
     `data_dir`, journaling every write into a data directory in `scratch`; `containers` per
-    function at most."""
+    function at most; every AWS request `aws_latency_ms` there and back."""
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     keep = ("--data-dir", str(scratch / "data")) if data_dir else ()
     dev = dev_process.start(
         scratch / "dev.json",
         log,
         "--rate-limit", "1000000", "--burst-limit", "1000000", "--no-route-limits", "--quiet", *keep,
-        "--max-containers", str(containers),
+        "--max-containers", str(containers), "--aws-latency", str(aws_latency_ms),
         environment=environment,
     )  # fmt: skip
     try:
@@ -410,6 +415,7 @@ def run(
     compare_skus: int = 0,
     data_dir: bool = False,
     containers: int = DEFAULT_MAX_CONTAINERS,
+    aws_latency_ms: float = 0,
     paused: bool = False,
 ) -> Report:
     """POST /orders against put_item at each concurrency level, then (if `orders`) the pipeline,
@@ -418,7 +424,9 @@ def run(
     `compare_skus`: also measure that many unsharded SKUs, for reference. `data_dir`:
     `orders dev --data-dir`, whose journal fsyncs every write of the table (the baseline's
     table is not journaled). `containers`: `orders dev --max-containers` (Lambda runs as many
-    executions at once as there are requests in flight; 4 containers cap that). `paused`:
+    executions at once as there are requests in flight; 4 containers cap that).
+    `aws_latency_ms`: `orders dev --aws-latency`, the round trip of every AWS request, the
+    baseline's included (infra/emulator/latency.py). `paused`:
     every pump paused while the POSTs are measured, and the baseline a bare client making
     place_order's calls (see the module's docstring)."""
     report.results["runtime_log"] = str(log)
@@ -427,7 +435,9 @@ def run(
     shard_counts = shards or [1]
     with (
         tempfile.TemporaryDirectory(prefix="bench-dev-") as scratch,
-        orders_dev(Path(scratch), log, data_dir=data_dir, containers=containers) as dev,
+        orders_dev(
+            Path(scratch), log, data_dir=data_dir, containers=containers, aws_latency_ms=aws_latency_ms
+        ) as dev,
     ):
         shop = Shop(dev, skus, shard_counts[0])
         variants = [(f"{skus} SKU(s), K={shard_counts[0]}", shop.skus)]
@@ -435,7 +445,9 @@ def run(
         if compare_skus:
             variants.append((f"{compare_skus} SKUs, K=1", shop.stock(compare_skus)))
         token, _ = shop.customer()
-        report.results["place_order_containers"] = dev.status()["max_containers"]["place_order"]
+        status = dev.status()
+        report.results["place_order_containers"] = status["max_containers"]["place_order"]
+        report.results["aws_latency_ms"] = status["aws_latency_ms"]
         report.results["skus"] = skus
         report.results["warm_up"] = _for_duration(4, 2, lambda: shop.poster(token))  # starts containers
         _drain(dev)
@@ -485,7 +497,8 @@ def run(
         if throughput:
             report.results["throughput"] = throughput
             containers = report.results["place_order_containers"]
-            report.add(_throughput_markdown(throughput, seconds, containers, paused=paused))
+            latency = report.results["aws_latency_ms"]
+            report.add(_throughput_markdown(throughput, seconds, containers, latency, paused=paused))
         if paused and levels:
             dev.pause_pumps(False)
         if orders:
@@ -522,7 +535,12 @@ def _requests_cell(per_call: dict[str, dict[str, float]]) -> str:
 
 
 def _throughput_markdown(
-    throughput: list[dict[str, Any]], seconds: float, containers: int, *, paused: bool = False
+    throughput: list[dict[str, Any]],
+    seconds: float,
+    containers: int,
+    aws_latency_ms: float = 0,
+    *,
+    paused: bool = False,
 ) -> str:
     first = {
         t["concurrency"]: t["ours"]["per_second"]
@@ -550,6 +568,8 @@ def _throughput_markdown(
     baseline = "bare place_order calls" if paused else "baseline put_item"
     title = f"### POST /orders per second on `orders dev`, {seconds} s per level and side"
     title += f", up to {containers} place_order containers"
+    if aws_latency_ms:
+        title += f", {aws_latency_ms:g} ms per AWS round trip"
     if paused:
         title += ", every pump paused"
     return (

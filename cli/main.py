@@ -91,6 +91,13 @@ STATE_FILE = click.option(
     "function's reserved concurrency caps it lower).",
 )
 @click.option(
+    "--aws-latency",
+    type=click.FloatRange(0, 1000),
+    default=0,
+    help="Milliseconds every AWS request takes there and back, as DynamoDB's do from Lambda (e.g. "
+    "10), so that races between containers last as long as on AWS (default: 0).",
+)
+@click.option(
     "--alarm-period",
     type=click.IntRange(1, 3600),
     help="Seconds of every alarm's period and between evaluations (default: the topology's 60).",
@@ -121,6 +128,7 @@ def dev(
     payment_deadline: int | None,
     stream_shards: int | None,
     max_containers: int | None,
+    aws_latency: float,
     alarm_period: int | None,
     quiet: bool,
     log_format: str | None,
@@ -151,6 +159,7 @@ def dev(
         alarm_period=alarm_period or topology.ALARM_PERIOD_SECONDS,
         stream_shards=stream_shards or DEFAULT_SHARDS,
         max_containers=max_containers or DEFAULT_MAX_CONTAINERS,
+        aws_latency_ms=aws_latency,
     )
     sys.exit(serve(options, quiet=quiet, log_format=log_format))
 

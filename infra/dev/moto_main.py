@@ -6,15 +6,17 @@ This process applies the patches that make moto behave as AWS does (moto_atomic.
 moto_sqs.py, moto_events.py) and those that spare it work it repeated for every request
 (moto_dispatch.py, moto_serialize.py, and in moto_sqs.py and moto_events.py), serves
 moto's app with every request counted (request_counter.py) on a keep-alive server
-(http_server.py), and owns the journal of `--data-dir` (journal.py, journal_hook.py), which
-hooks moto's DynamoDB backend and so must live beside it.
+(http_server.py), each AWS request a round trip later with `--aws-latency` (latency.py), and
+owns the journal of `--data-dir` (journal.py, journal_hook.py), which hooks moto's DynamoDB
+backend and so must live beside it.
 
 What `orders dev` needs of moto's memory it asks for under `/_local/`, a path no AWS API uses
 (moto_process.py is the other end): the request counts, the journal, the stream records to
 re-drive, a restored Cognito user's `sub`, SES's sent e-mails, SQS's queue metrics, old
 CloudWatch points to drop, the trace header of an EventBridge event.
 
-It prints `{"port": ..., "pid": ...}` on stdout once it listens, and runs until its stdin
+Its one optional argument is that round trip in milliseconds (0: none). It prints `{"port":
+..., "pid": ..., "aws_latency_ms": ...}` on stdout once it listens, and runs until its stdin
 ends: when `orders dev` closes it or dies, however it dies (a Ctrl-C of the terminal does not
 reach this process, which runs in a session of its own; `orders dev` stops it last).
 """
@@ -40,6 +42,7 @@ from werkzeug.wrappers import Request, Response
 from infra.dev import journal, journal_hook
 from infra.emulator import metrics, moto_cognito, moto_ses, traces
 from infra.emulator.http_server import HttpServer
+from infra.emulator.latency import NetworkLatency
 from infra.emulator.moto_atomic import make_dynamodb_writes_atomic, write_lock
 from infra.emulator.moto_dispatch import remember_backends
 from infra.emulator.moto_events import keep_event_trace_headers, parse_paths_once
@@ -60,10 +63,11 @@ CLIENT_TIMEOUT_SECONDS = 30  # an idle keep-alive connection is closed after thi
 
 
 class LocalApi:
-    """The routes under /_local/; anything else goes to moto, counted."""
+    """The routes under /_local/; anything else goes to moto, counted, after `round_trip_ms`."""
 
-    def __init__(self, counter: RequestCounter) -> None:
+    def __init__(self, counter: RequestCounter, round_trip_ms: float = 0) -> None:
         self.counter = counter
+        self.aws = NetworkLatency(counter, round_trip_ms) if round_trip_ms else counter
         self.journal: journal.Journal | None = None
         self.table: tuple[str, str, str] | None = None
         self._map = Map(
@@ -86,7 +90,7 @@ class LocalApi:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if not environ.get("PATH_INFO", "").startswith(PREFIX):
-            return self.counter(environ, start_response)
+            return self.aws(environ, start_response)
         request = Request(environ)
         try:
             answer, arguments = self._map.bind_to_environ(environ).match()
@@ -165,11 +169,13 @@ def main() -> None:
     parse_paths_once()
     remember_backends()
     write_attribute_values_directly()
-    api = LocalApi(RequestCounter(DomainDispatcherApplication(create_backend_app)))
+    round_trip_ms = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    api = LocalApi(RequestCounter(DomainDispatcherApplication(create_backend_app)), round_trip_ms)
     server = HttpServer(api, HOST, 0, threads=THREADS, timeout=CLIENT_TIMEOUT_SECONDS).start()
     announce = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # anything printed later goes to stderr
-    announce.write(json.dumps({"port": server.port, "pid": os.getpid()}) + "\n")
+    announced = {"port": server.port, "pid": os.getpid(), "aws_latency_ms": round_trip_ms}
+    announce.write(json.dumps(announced) + "\n")
     announce.close()
     sys.stdin.buffer.read()  # until `orders dev` closes the pipe, or dies
     api.close_journal({})  # every line is on disk already; this only syncs the last

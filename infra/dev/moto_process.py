@@ -27,9 +27,11 @@ CALL_TIMEOUT_SECONDS = 30
 
 
 class MotoProcess:
-    def __init__(self) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "infra.dev.moto_main"],
+    """`aws_latency_ms`: the round trip every AWS request waits (infra/emulator/latency.py)."""
+
+    def __init__(self, aws_latency_ms: float = 0) -> None:
+        self._process = subprocess.Popen(  # noqa: S603 (our own module, and a number)
+            [sys.executable, "-m", "infra.dev.moto_main", repr(float(aws_latency_ms))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             start_new_session=True,
@@ -43,6 +45,7 @@ class MotoProcess:
             raise
         self._process.stdout.close()
         self.pid: int = announced["pid"]
+        self.aws_latency_ms: float = announced["aws_latency_ms"]  # as moto's process applies it
         self.url = f"http://127.0.0.1:{announced['port']}"
         self._http = httpx.Client(base_url=f"{self.url}/_local", timeout=CALL_TIMEOUT_SECONDS)
         self.requests = RequestCounts(self)

@@ -82,6 +82,7 @@ class Options:
     schedule_every: float | None = None  # seconds between scheduled runs; None: each schedule's rate
     alarm_period: int = topology.ALARM_PERIOD_SECONDS  # every alarm's period; shorter for tests
     stream_shards: int = DEFAULT_SHARDS  # virtual shards of the stream, a batch in flight in each
+    aws_latency_ms: float = 0  # the round trip of every AWS request (infra/emulator/latency.py)
 
 
 def route_buckets(options: Options) -> dict[tuple[str, str], TokenBucket]:
@@ -156,10 +157,12 @@ class LocalRuntime:
 
     def _start(self) -> state.DevState:
         options = self.options
-        moto = self._moto = moto_process.MotoProcess()
+        moto = self._moto = moto_process.MotoProcess(options.aws_latency_ms)
         moto_url = moto.url
         traces.look_up_event_traces(moto.event_trace)  # moto's process remembers them
-        logs.log("runtime", "moto is listening", url=moto_url, pid=moto.pid)
+        logs.log(
+            "runtime", "moto is listening", url=moto_url, pid=moto.pid, aws_latency_ms=moto.aws_latency_ms
+        )
 
         database_url = self._stack.enter_context(postgres_url())
         read_model.migrate(database_url)
@@ -452,6 +455,7 @@ class LocalRuntime:
                 pump.schedule.name: {"every_seconds": pump.period_seconds, "runs": pump.runs}
                 for pump in self._schedule_pumps
             },
+            "aws_latency_ms": None if self._moto is None else self._moto.aws_latency_ms,
             "max_containers": {}
             if self.functions is None
             else {name: self.functions.max_containers(name) for name in self.functions.names()},

@@ -22,8 +22,11 @@ def test_posts_are_set_against_put_items_and_orders_go_all_the_way(run_bench):
         "1,2",
         "--containers",
         "3",
+        "--aws-latency",
+        "2",
     )
     assert report["results"]["place_order_containers"] == 3  # `orders dev --max-containers 3`
+    assert report["results"]["aws_latency_ms"] == 2  # as moto's own process announced it
 
     levels = report["results"]["throughput"]
     assert [(level["variant"], level["concurrency"]) for level in levels] == [
