@@ -33,7 +33,7 @@ from ordering.domain.errors import (
     UnknownSku,
 )
 from ordering.messaging import ADMIN_GROUP
-from ordering.ports.read_model import ReadModelUnavailable
+from ordering.ports.read_model_errors import ReadModelUnavailable  # not the port: most never use it
 from ordering.services.retry import ConflictRetriesExhausted
 
 CORRELATION_HEADER = "X-Correlation-Id"

@@ -20,6 +20,10 @@ from ordering.domain.order import Order, Status
 from ordering.domain.streams import order_stream, sku_stream, user_stream
 from ordering.domain.user import User
 
+# The port's errors live apart so that a function can answer them without importing the port.
+from ordering.ports.read_model_errors import ReadModelError as ReadModelError
+from ordering.ports.read_model_errors import ReadModelUnavailable as ReadModelUnavailable
+
 Aggregate = Order | InventoryItem | User
 
 REPLAY_ID = re.compile(r"^[a-z0-9_]{1,24}$")
@@ -35,14 +39,6 @@ def stream_of(state: Aggregate) -> str:
         case User():
             return user_stream(state.id)
     raise TypeError(f"not an aggregate: {state!r}")
-
-
-class ReadModelError(Exception):
-    """The read model refused an operation (a constraint, a bad value)."""
-
-
-class ReadModelUnavailable(ReadModelError):
-    """The read model could not be reached; the operation may be retried as a whole."""
 
 
 @dataclass(frozen=True)
