@@ -19,6 +19,17 @@ MAX_PER_CALL = 10  # SQS's most per DeleteMessageBatch
 OnFailed = Callable[[dict[str, Any]], None]
 
 
+def delete_batch(sqs: Any, queue_url: str, receipt_handles: list[str]) -> list[dict[str, Any]]:
+    """One DeleteMessageBatch of at most MAX_PER_CALL handles; the entries SQS could not delete."""
+    if not receipt_handles:
+        return []
+    answer = sqs.delete_message_batch(
+        QueueUrl=queue_url,
+        Entries=[{"Id": str(n), "ReceiptHandle": handle} for n, handle in enumerate(receipt_handles)],
+    )
+    return list(answer.get("Failed", []))
+
+
 class DeleteBatcher:
     def __init__(
         self, sqs: Any, queue_url: str, *, gather_seconds: float, on_failed: OnFailed, name: str
@@ -80,15 +91,10 @@ class DeleteBatcher:
         return self._oldest is not None and time.monotonic() - self._oldest >= self.gather_seconds
 
     def _delete(self, handles: list[str]) -> None:
-        if not handles:
-            return
         try:
-            answer = self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(n), "ReceiptHandle": handle} for n, handle in enumerate(handles)],
-            )
+            not_deleted = delete_batch(self.sqs, self.queue_url, handles)
         except Exception as error:  # the messages come back after their visibility timeout
             self.on_failed({"error": repr(error), "messages": len(handles)})
             return
-        for failed in answer.get("Failed", []):
+        for failed in not_deleted:
             self.on_failed(failed)

@@ -40,7 +40,7 @@ from typing import Any
 from infra import topology
 from infra.emulator import logs
 from infra.emulator.background import Background
-from infra.emulator.delete_batcher import DeleteBatcher
+from infra.emulator.delete_batcher import DeleteBatcher, delete_batch
 from infra.emulator.functions import Invocation
 from infra.emulator.resources import RuleTargetQueue
 from infra.emulator.retry import backoff
@@ -343,13 +343,8 @@ class RulePump(Background):
         )
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
-        if not messages:
-            return
-        answer = self.sqs.delete_message_batch(
-            QueueUrl=self.target.delivery_queue_url,
-            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
-        )
-        for failed in answer.get("Failed", []):
+        handles = [m["ReceiptHandle"] for m in messages]
+        for failed in delete_batch(self.sqs, self.target.delivery_queue_url, handles):
             self._not_deleted(failed)
 
     def _not_deleted(self, failed: dict[str, Any]) -> None:
