@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import boto3
 import pytest
@@ -63,6 +64,13 @@ def aws(monkeypatch) -> Iterator[Aws]:
         bootstrap.reset()
         yield Aws(table)
         bootstrap.reset()
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    """moto's SQS alone, and a client of it (for the pumps' own tests)."""
+    with mock_aws():
+        yield boto3.client("sqs", region_name="eu-west-1")
 
 
 @pytest.fixture

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from infra.emulator.delete_batcher import DeleteBatcher
 
 pytestmark = pytest.mark.moto
-
-
-@pytest.fixture
-def sqs() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("sqs", region_name="eu-west-1")
 
 
 @pytest.fixture

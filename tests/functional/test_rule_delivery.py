@@ -11,13 +11,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from infra import topology
 from infra.emulator.functions import Invocation
@@ -30,12 +27,6 @@ TARGET = topology.EVENT_RULES[0].targets[0]
 FUNCTION_ARN = f"arn:aws:lambda:eu-west-1:123456789012:function:{TARGET.function}"
 REFUSED = {"errorType": "TooManyRequestsException", "errorMessage": "all containers stayed busy"}
 FAILED = {"errorType": "ValueError", "errorMessage": "the function failed"}
-
-
-@pytest.fixture
-def sqs() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("sqs", region_name="eu-west-1")
 
 
 @pytest.fixture
