@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from bench.report import Report
+from infra.emulator.latency import MAX_MILLISECONDS
 
 OUT = click.option(
     "--out",
@@ -156,7 +157,7 @@ def bundle(functions: tuple[str, ...], out: Path) -> None:
 )
 @click.option(
     "--aws-latency",
-    type=click.FloatRange(0, 1000),
+    type=click.FloatRange(0, MAX_MILLISECONDS),
     default=0,
     show_default=True,
     help="`orders dev --aws-latency`: ms every AWS request takes there and back (as from Lambda).",

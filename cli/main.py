@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from infra.emulator.latency import MAX_MILLISECONDS
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
@@ -92,7 +94,7 @@ STATE_FILE = click.option(
 )
 @click.option(
     "--aws-latency",
-    type=click.FloatRange(0, 1000),
+    type=click.FloatRange(0, MAX_MILLISECONDS),
     default=0,
     help="Milliseconds every AWS request takes there and back, as DynamoDB's do from Lambda (e.g. "
     "10), so that races between containers last as long as on AWS (default: 0).",
