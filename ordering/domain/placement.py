@@ -10,6 +10,10 @@ hash picks, so that it does not meet the winner's successors there again, nor th
 losers of that race (moving them all one shard on would only take the race along); when that
 shard is short, from the next one that has the whole quantity, and else from several. The order is out
 of stock only when the SKU as a whole is.
+
+So a placement needs a sharded SKU's catalog head and its chosen shard, and the other shards
+only when the chosen one is short: `heads_to_decide` says which heads are still to be read,
+and `decide` refuses to run before they are.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ordering.domain.errors import (
 from ordering.domain.inventory import InventoryItem, shard_heads, total_available
 from ordering.domain.money import format_money
 from ordering.domain.recorded import format_timestamp
+from ordering.domain.streams import head_id
 
 MAX_AMOUNT = Decimal("9999999999.99")  # the largest amount the money schema can carry
 
@@ -102,10 +107,32 @@ def allocate(
     return taken if sum(taken.values()) == quantity else None
 
 
+def heads_to_decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder, attempt: int = 0) -> list[str]:
+    """The heads `decide` needs that `catalog` (the heads read so far, by `InventoryItem.head`)
+    lacks: of each SKU whose catalog head is there, the shard chosen at `attempt`, and every
+    other shard too once that one is there and short. [] when `decide` can run.
+
+    The decision does not depend on the heads left out: `allocate` tries the chosen shard
+    first and takes it whenever it holds the whole quantity."""
+    needed: list[str] = []
+    for line in command.lines:
+        item = catalog.get(line.sku)
+        if item is None:  # an unknown SKU: decide says so
+            continue
+        chosen = head_id(line.sku, chosen_shard(command.order_id, item.shards, attempt))
+        if chosen not in catalog:
+            needed.append(chosen)
+        elif catalog[chosen].available < line.quantity:
+            needed += [
+                head_id(line.sku, n) for n in range(1, item.span) if head_id(line.sku, n) not in catalog
+            ]
+    return list(dict.fromkeys(needed))
+
+
 def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder, attempt: int = 0) -> Placement:
-    """`catalog` holds the current head of every shard of each SKU on the order, by
-    `InventoryItem.head` (a SKU never stocked is missing); `attempt`: how many races this
-    placement has lost so far (it moves the chosen shard on)."""
+    """`catalog` holds the heads `heads_to_decide` asks for, by `InventoryItem.head` (a SKU
+    never stocked is missing; a shard read but without a head yet is an empty head); `attempt`:
+    how many races this placement has lost so far (it moves the chosen shard on)."""
     seen: dict[str, int] = {}
     duplicates: dict[int, str] = {}
     for index, line in enumerate(command.lines):
@@ -125,6 +152,9 @@ def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder, attempt: i
     if len(set(currencies.values())) > 1:
         raise CurrencyMismatch(currencies)
 
+    unread = heads_to_decide(catalog, command, attempt)
+    if unread:
+        raise ValueError(f"placing {command.order_id} needs the heads {unread}, not read")
     shards = {line.sku: shard_heads(catalog, line.sku) for line in command.lines}
     allocations = {
         line.sku: allocate(shards[line.sku], command.order_id, line.quantity, attempt)

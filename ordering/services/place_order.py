@@ -1,18 +1,18 @@
 """Place an order: price it, reserve its stock and record it, in one DynamoDB transaction.
 
-Read the SKU heads (and, for a sharded SKU, its other shards' heads, in the same BatchGetItem
-once the SKU's span is known: ShardSpans) -> decide (pure) -> one
-transaction: OrderPlaced, a StockReserved per SKU shard reserved from, and each of those heads
-updated under `version = seen AND available >= quantity`. Heads of shards not reserved from
-are neither written nor checked, which is what lets concurrent orders of one SKU pass each
-other. A lost race is re-read and retried, from another shard of a sharded SKU (the attempt
-number moves placement's choice on); a refusal (out of stock, unknown SKU, ...) writes
-nothing at all.
+Read the SKU heads (for a sharded SKU, its catalog head and the shard chosen for this order,
+in one BatchGetItem once the container knows the SKU's shard count: ShardSpans; the other
+shards only when that one is short) -> decide (pure) -> one transaction: OrderPlaced, a
+StockReserved per SKU shard reserved from, and each of those heads updated under
+`version = seen AND available >= quantity`. Heads of shards not reserved from are neither
+read (unless needed), written nor checked, which is what lets concurrent orders of one SKU
+pass each other. A lost race is re-read and retried, from another shard of a sharded SKU (the
+attempt number moves placement's choice on); a refusal (out of stock, unknown SKU, ...)
+writes nothing at all.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -22,7 +22,7 @@ from ordering.domain.inventory import InventoryItem, empty_head
 from ordering.domain.placement import PlaceOrder
 from ordering.domain.streams import order_stream
 from ordering.ports.event_store import EventStore
-from ordering.services.loading import load_heads
+from ordering.services.loading import load_heads_to_place
 from ordering.services.recording import DEFAULT, Decision, Recorder, SkuChange, StreamChange
 from ordering.services.shard_spans import ShardSpans
 from ordering.services.stamp import Cause
@@ -46,13 +46,18 @@ def place_order(
 ) -> PlacedOrder:
     """Raises a DomainError when refused, ConflictRetriesExhausted when it keeps losing races.
 
-    `spans`: the container's (bootstrap.shard_spans); without, a retry still reads every head
-    of a sharded SKU in one round trip, knowing the span from the read before."""
+    `spans`: the container's (bootstrap.shard_spans); without, a retry still reads the heads
+    it needs in one round trip, knowing the shard count from the read before."""
     spans = ShardSpans() if spans is None else spans
-    attempts = itertools.count()  # the recorder decides once per attempt
+    attempt = -1  # the recorder loads, then decides, once per attempt
+
+    def load() -> dict[str, InventoryItem]:
+        nonlocal attempt
+        attempt += 1
+        return load_heads_to_place(store, command, attempt, spans)
 
     def decide(catalog: Mapping[str, InventoryItem]) -> Decision:
-        placed = placement.decide(catalog, command, next(attempts))
+        placed = placement.decide(catalog, command, attempt)
         return Decision(
             streams=[StreamChange(order_stream(command.order_id), 0, [placed.order_placed])],
             skus=[
@@ -63,8 +68,7 @@ def place_order(
             ],
         )
 
-    skus = [line.sku for line in command.lines]
-    written = recorder.record(store, cause, lambda: load_heads(store, skus, spans), decide)
+    written = recorder.record(store, cause, load, decide)
     order_placed = written.events[0].data
     assert isinstance(order_placed, m.OrderPlaced)
     return PlacedOrder(

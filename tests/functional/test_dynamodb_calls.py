@@ -21,7 +21,7 @@ from ordering.services.retry import ConflictRetriesExhausted, RetryPolicy
 from ordering.services.shard_spans import ShardSpans
 from ordering.services.stamp import Cause
 from tests.support import backends
-from tests.support.builders import new_event, new_id, order_fulfilled, stock_added
+from tests.support.builders import new_event, new_id, order_for_shard, order_fulfilled, stock_added
 
 pytestmark = pytest.mark.moto
 
@@ -78,38 +78,39 @@ def heads_asked(client) -> list[list[str]]:
     return asked
 
 
-def test_a_sharded_placement_reads_all_its_heads_in_one_batch_get_once_the_container_knows_the_span():
+def test_a_sharded_placement_reads_its_catalog_head_and_chosen_shard_in_one_batch_get_when_warm():
     with backends.moto_table() as table:
         client = boto3.client("dynamodb", region_name="eu-west-1")
         store = DynamoDBEventStore(client, table)
-        restock(store, "MUG-01", 80, Decimal("7.50"), "EUR", Cause("seed"), shards=8)
+        restock(store, "MUG-01", 80, Decimal("7.50"), "EUR", Cause("seed"), shards=8)  # 10 a shard
         restock(store, "CAP-01", 5, Decimal("9.00"), "EUR", Cause("seed"))
         spans = ShardSpans()  # a new container's
-        all_heads = ["MUG-01"] + [f"MUG-01#{shard}" for shard in range(1, 8)]
 
         calls, asked = calls_of(client), heads_asked(client)
 
-        def place(*skus: str) -> tuple[list[str], list[list[str]]]:
-            """The calls placing an order of `skus` makes, and the heads its reads ask for."""
+        def place(shard: int, *lines: tuple[str, int]) -> tuple[list[str], list[list[str]]]:
+            """The calls an order choosing `shard` of MUG-01 makes, and the heads its reads ask for."""
             command = PlaceOrder(
-                new_id(), new_id(), "ada@example.com", tuple(RequestedLine(sku, 1) for sku in skus)
+                order_for_shard(shard, 8),
+                new_id(),
+                "ada@example.com",
+                tuple(RequestedLine(sku, quantity) for sku, quantity in lines),
             )
             calls.clear()
             asked.clear()
             place_order(store, command, Cause("checkout"), spans=spans)
             return list(calls), list(asked)
 
-        first = place("MUG-01")
-        assert first == (
-            ["BatchGetItem", "BatchGetItem", "TransactWriteItems"],
-            [["MUG-01"], all_heads[1:]],
-        )
-        for _ in range(3):
-            assert place("MUG-01") == (["BatchGetItem", "TransactWriteItems"], [all_heads])
-        assert place("CAP-01", "MUG-01") == (
+        one_read, two_reads = (
             ["BatchGetItem", "TransactWriteItems"],
-            [["CAP-01", "MUG-01", *all_heads[1:]]],
+            ["BatchGetItem", "BatchGetItem", "TransactWriteItems"],
         )
+        assert place(3, ("MUG-01", 1)) == (two_reads, [["MUG-01"], ["MUG-01#3"]])  # learns the count
+        assert place(5, ("MUG-01", 1)) == (one_read, [["MUG-01", "MUG-01#5"]])
+        assert place(0, ("MUG-01", 1)) == (one_read, [["MUG-01"]])
+        assert place(6, ("CAP-01", 1), ("MUG-01", 2)) == (one_read, [["CAP-01", "MUG-01", "MUG-01#6"]])
+        others = [f"MUG-01#{shard}" for shard in (1, 2, 3, 4, 5, 7)]
+        assert place(6, ("MUG-01", 9)) == (two_reads, [["MUG-01", "MUG-01#6"], others])  # 6 holds 8
 
 
 class LosingEveryRace(DynamoDBEventStore):
@@ -125,15 +126,17 @@ class LosingEveryRace(DynamoDBEventStore):
         return found
 
 
-def test_a_retry_of_a_sharded_placement_reads_its_heads_in_one_batch_get_knowing_the_span():
-    """Without a container's spans, the first read learns the span and each retry uses it."""
+def test_a_retry_of_a_sharded_placement_reads_its_heads_in_one_batch_get_knowing_the_shard_count():
+    """Without a container's spans, the first read learns the shard count and each retry uses it."""
     with backends.moto_table() as table:
         client = boto3.client("dynamodb", region_name="eu-west-1")
         restock(
             DynamoDBEventStore(client, table), "MUG-01", 80, Decimal("7.50"), "EUR", Cause("seed"), shards=4
         )
         store = LosingEveryRace(client, table)
-        command = PlaceOrder(new_id(), new_id(), "ada@example.com", (RequestedLine("MUG-01", 1),))
+        command = PlaceOrder(
+            order_for_shard(1, 4), new_id(), "ada@example.com", (RequestedLine("MUG-01", 1),)
+        )
         calls = calls_of(client)
 
         with pytest.raises(ConflictRetriesExhausted):

@@ -318,23 +318,38 @@ def test_the_admin_group_name_agrees_with_the_topology():
     assert http.ADMIN_GROUP == topology.ADMIN_GROUP
 
 
-def test_a_warm_container_reads_a_sharded_skus_heads_in_one_batch_get(stocked):
+def test_a_warm_container_reads_a_sharded_skus_catalog_head_and_chosen_shard_in_one_batch_get(stocked):
     restock(bootstrap.event_store(), "MUG-01", 40, Decimal("7.50"), "EUR", Cause("admin"), shards=8)
     order = {"lines": [{"sku": "MUG-01", "quantity": 1}]}
 
-    def batch_gets_of_posts(posts: int) -> list[int]:
-        """How many BatchGetItems each of `posts` POSTs makes, on this container's client."""
-        calls: list[str] = []
+    def reads_of_posts(posts: int) -> list[list[list[str]]]:
+        """The heads each BatchGetItem of each of `posts` POSTs asks for, on this container's client."""
+        reads: list[list[str]] = []
         bootstrap.aws_client("dynamodb").meta.events.register(
-            "before-call.dynamodb.BatchGetItem", lambda model, **_: calls.append(model.name)
+            "provide-client-params.dynamodb.BatchGetItem",
+            lambda params, **_: reads.extend(
+                [key["PK"]["S"] for key in request["Keys"]] for request in params["RequestItems"].values()
+            ),
         )
-        counts = []
+        per_post = []
         for _ in range(posts):
-            calls.clear()
+            reads.clear()
             assert post(order, headers=no_key())["statusCode"] == 202
-            counts.append(len(calls))
-        return counts
+            per_post.append(list(reads))
+        return per_post
 
-    assert batch_gets_of_posts(3) == [2, 1, 1]  # the first order learns the span
-    bootstrap.reset()  # a new container, which knows no span yet
-    assert batch_gets_of_posts(2) == [2, 1]
+    def learns_the_shard_count(reads: list[list[str]]) -> bool:
+        """The catalog head alone, then the chosen shard's, unless the server's order id chose shard 0."""
+        return reads[0] == ["SKU#MUG-01"] and (len(reads) == 1 or (len(reads) == 2 and len(reads[1]) == 1))
+
+    def knows_it(reads: list[list[str]]) -> bool:
+        """One read: the catalog head and (unless it is shard 0) the chosen shard's, of 8."""
+        return len(reads) == 1 and reads[0][0] == "SKU#MUG-01" and len(reads[0]) <= 2
+
+    first, *warm = reads_of_posts(3)
+    assert learns_the_shard_count(first), first
+    assert all(knows_it(reads) for reads in warm), warm
+    bootstrap.reset()  # a new container, which knows no shard count yet
+    first, *warm = reads_of_posts(2)
+    assert learns_the_shard_count(first), first
+    assert all(knows_it(reads) for reads in warm), warm

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 
 from generated import models as m
+from ordering.domain.placement import chosen_shard
 from ordering.domain.recorded import NewEvent, Recorded
 from ordering.domain.streams import order_stream
 
@@ -16,6 +17,13 @@ _ticks = count()
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def order_for_shard(shard: int, shards: int) -> str:
+    """An order id that the hash sends to `shard` (of `shards`) first."""
+    while chosen_shard(order_id := new_id(), shards) != shard:
+        pass
+    return order_id
 
 
 def at(seconds: float = 0) -> datetime:

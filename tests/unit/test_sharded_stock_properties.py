@@ -2,8 +2,10 @@
 
 Each command is decided in one step and written in a later one, with any other steps in
 between, so a write may land on heads that moved since its decision: the interleavings of
-concurrent Lambdas. Placements read the heads through one ShardSpans that re-shards leave out
-of date (and that starts out claiming more shards than there are), as a warm container's would.
+concurrent Lambdas. Placements read the heads they need (the catalog head and the chosen
+shard, the rest when that one is short) through one ShardSpans that re-shards leave out of
+date (and that starts out claiming more shards than there are), as a warm container's would;
+each decides exactly as it would have over every head of its SKUs.
 A write that lost its race must be refused whole. After every step, per SKU: initial =
 available + reserved + committed summed over the shards, nothing negative (never oversold),
 each head equals the fold of its stream, each shard's reserved equals the open reservations
@@ -30,7 +32,7 @@ from ordering.domain.order import Status
 from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.domain.streams import order_stream, sku_stream
 from ordering.ports.event_store import ConcurrencyError
-from ordering.services.loading import load_heads, load_order
+from ordering.services.loading import load_heads, load_heads_to_place, load_order
 from ordering.services.payments import record_payment
 from ordering.services.recording import DEFAULT, Decision, SkuChange, StreamChange
 from ordering.services.restock import restock
@@ -42,6 +44,15 @@ SKUS = ["MUG-01", "CAP-01"]
 CAUSE = Cause("property")
 OPEN = {Status.PENDING, Status.PAID, Status.PAYMENT_FAILED}
 PRICE = Decimal("1.00")
+
+
+def decided(
+    catalog: dict[str, InventoryItem], command: PlaceOrder, attempt: int
+) -> placement.Placement | DomainError:
+    try:
+        return placement.decide(catalog, command, attempt)
+    except DomainError as refused:
+        return refused
 
 
 class ShardedStock(RuleBasedStateMachine):
@@ -69,12 +80,16 @@ class ShardedStock(RuleBasedStateMachine):
         command = PlaceOrder(
             str(order_id), new_id(), "ada@example.com", tuple(RequestedLine(s, q) for s, q in lines.items())
         )
-        catalog = load_heads(self.store, lines, self.spans)
-        try:
-            placed = placement.decide(catalog, command, attempt)
-        except DomainError as refused:
-            event(f"placement refused: {type(refused).__name__}")
+        catalog = load_heads_to_place(self.store, command, attempt, self.spans)
+        placed = decided(catalog, command, attempt)
+        every_head = load_heads(self.store, lines)
+        over_every_head = decided(every_head, command, attempt)
+        if isinstance(placed, DomainError):
+            event(f"placement refused: {type(placed).__name__}")
+            assert (type(over_every_head), str(over_every_head)) == (type(placed), str(placed))
             return
+        assert over_every_head == placed
+        event(f"placement decided on {len(catalog)} heads of {len(every_head)}")
         decision = Decision(
             streams=[StreamChange(order_stream(command.order_id), 0, [placed.order_placed])],
             skus=[

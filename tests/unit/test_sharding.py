@@ -28,7 +28,7 @@ from ordering.services.restock import restock
 from ordering.services.retry import RetryPolicy
 from ordering.services.settlement import settle_order
 from ordering.services.stamp import Cause
-from tests.support.builders import new_id
+from tests.support.builders import new_id, order_for_shard
 
 CAUSE = Cause("sharding")
 PRICE = Decimal("7.50")
@@ -36,13 +36,6 @@ PRICE = Decimal("7.50")
 
 def heads_after(store: InMemoryEventStore, sku: str) -> list[InventoryItem]:
     return shard_heads(load_heads(store, [sku]), sku)
-
-
-def order_for_shard(shard: int, shards: int) -> str:
-    """An order id that the hash sends to `shard`."""
-    while chosen_shard(order_id := new_id(), shards) != shard:
-        pass
-    return order_id
 
 
 def command(order_id: str, sku: str, quantity: int) -> PlaceOrder:
@@ -140,6 +133,24 @@ def test_a_short_chosen_shard_falls_back_to_the_next_one_with_the_whole_quantity
     assert placement.allocate(heads, order_id, 2) == {3: 2}
     assert placement.allocate(heads, order_id, 5) == {2: 1, 3: 3, 0: 1}  # split, from the chosen one on
     assert placement.allocate(heads, order_id, 6) is None
+
+
+def test_a_placement_needs_the_catalog_head_and_the_chosen_shard_and_the_rest_only_when_it_is_short():
+    catalog_head = InventoryItem("MUG-01", available=9, shards=4, span=5, price=PRICE, currency="EUR")
+    order_id = order_for_shard(2, 4)
+    three = command(order_id, "MUG-01", 3)
+    assert placement.heads_to_decide({}, three) == []  # an unknown SKU: decide says so
+    assert placement.heads_to_decide({"MUG-01": catalog_head}, three) == ["MUG-01#2"]
+    retried_on = chosen_shard(order_id, 4, attempt=1)
+    assert placement.heads_to_decide({"MUG-01": catalog_head}, three, attempt=1) == [
+        head_id("MUG-01", retried_on)
+    ]
+    enough = {"MUG-01": catalog_head, "MUG-01#2": InventoryItem("MUG-01", shard=2, available=3)}
+    assert placement.heads_to_decide(enough, three) == []
+    short = enough | {"MUG-01#2": InventoryItem("MUG-01", shard=2, available=2)}
+    assert placement.heads_to_decide(short, three) == ["MUG-01#1", "MUG-01#3", "MUG-01#4"]  # 4: retired
+    with pytest.raises(ValueError, match=r"MUG-01#1.*MUG-01#3.*MUG-01#4"):  # never on a guess
+        placement.decide(short, three)
 
 
 def test_out_of_stock_only_when_the_whole_sku_is_short_even_if_the_last_unit_is_elsewhere():
