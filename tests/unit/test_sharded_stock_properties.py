@@ -89,7 +89,7 @@ class ShardedStock(RuleBasedStateMachine):
             assert (type(over_every_head), str(over_every_head)) == (type(placed), str(placed))
             return
         assert over_every_head == placed
-        event(f"placement decided on {len(catalog)} heads of {len(every_head)}")
+        event("placement decided without every head" if set(every_head) - set(catalog) else "on every head")
         decision = Decision(
             streams=[StreamChange(order_stream(command.order_id), 0, [placed.order_placed])],
             skus=[
