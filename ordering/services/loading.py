@@ -56,8 +56,8 @@ def load_heads_to_place(
     hinted = placement.heads_to_decide(spans.catalog_heads(skus), command, attempt)
     heads = _read(store, skus + hinted, skus)
     spans.learn(heads[sku] for sku in skus if sku in heads)
-    while needed := placement.heads_to_decide(heads, command, attempt):
-        heads |= _read(store, needed, skus)
+    while needed := placement.heads_to_decide(heads, command, attempt):  # at most twice:
+        heads |= _read(store, needed, skus)  # the chosen shards the hint missed, then a short one's others
     return heads
 
 
