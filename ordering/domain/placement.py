@@ -5,7 +5,10 @@ distinct, known, in one currency and in stock, and decides OrderPlaced plus one
 StockReserved per SKU shard it reserves from. Every problem of one kind is reported at once.
 
 A sharded SKU reserves from the shard a hash of the order id chooses, so that concurrent
-orders write different heads, and a retry after a lost race from another shard, one its own
+orders write different heads, or from the shard the container's last order of the SKU
+reserved from (`start`: a container that won there keeps to it, one that lost moves on, so
+that the containers in flight spread over the shards by themselves instead of at random), and
+a retry after a lost race from another shard, one its own
 hash picks, so that it does not meet the winner's successors there again, nor the other
 losers of that race (moving them all one shard on would only take the race along); when that
 shard is short, from the next one that has the whole quantity, and else from several. The order is out
@@ -73,12 +76,13 @@ class AmountTooLarge(DomainError):
         )
 
 
-def chosen_shard(order_id: str, shards: int, attempt: int = 0) -> int:
-    """The shard an order reserves from first at `attempt` (0 first): spread over the orders,
-    and at each retry moved on by a step of 1 to shards - 1 that a hash of the order and the
-    attempt picks, so that a retry never starts where its order lost the race and the orders
-    that lost the same race go their separate ways."""
-    shard = zlib.crc32(order_id.encode()) % shards
+def chosen_shard(order_id: str, shards: int, attempt: int = 0, start: int | None = None) -> int:
+    """The shard an order reserves from first at `attempt` (0 first): `start` if it is one of
+    the `shards` active ones, else one a hash of the order id spreads over the orders; and at
+    each retry moved on by a step of 1 to shards - 1 that a hash of the order and the attempt
+    picks, so that a retry never starts where its order lost the race and the orders that lost
+    the same race go their separate ways."""
+    shard = start if start is not None and 0 <= start < shards else zlib.crc32(order_id.encode()) % shards
     for retry in range(1, attempt + 1 if shards > 1 else 1):
         step = 1 + zlib.crc32(f"{order_id}#{retry}".encode()) % (shards - 1)
         shard = (shard + step) % shards
@@ -86,7 +90,7 @@ def chosen_shard(order_id: str, shards: int, attempt: int = 0) -> int:
 
 
 def allocate(
-    heads: Sequence[InventoryItem], order_id: str, quantity: int, attempt: int = 0
+    heads: Sequence[InventoryItem], order_id: str, quantity: int, attempt: int = 0, start: int | None = None
 ) -> dict[int, int] | None:
     """Units to reserve per shard (`heads`: every shard, shard 0 first), None if the SKU is short.
 
@@ -94,7 +98,7 @@ def allocate(
     (which hold only units released after a re-shard); one shard with the whole quantity if
     any has it, else as few shards as this order of trying gives."""
     active = heads[0].shards
-    first = chosen_shard(order_id, active, attempt)
+    first = chosen_shard(order_id, active, attempt, start)
     order = [(first + step) % active for step in range(active)] + list(range(active, len(heads)))
     for shard in order:
         if heads[shard].available >= quantity:
@@ -107,7 +111,12 @@ def allocate(
     return taken if sum(taken.values()) == quantity else None
 
 
-def heads_to_decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder, attempt: int = 0) -> list[str]:
+def heads_to_decide(
+    catalog: Mapping[str, InventoryItem],
+    command: PlaceOrder,
+    attempt: int = 0,
+    start: Mapping[str, int] | None = None,
+) -> list[str]:
     """The heads `decide` needs that `catalog` (the heads read so far, by `InventoryItem.head`)
     lacks: of each SKU whose catalog head is there, the shard chosen at `attempt`, and every
     other shard too once that one is there and short. [] when `decide` can run.
@@ -119,7 +128,8 @@ def heads_to_decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder, a
         item = catalog.get(line.sku)
         if item is None:  # an unknown SKU: decide says so
             continue
-        chosen = head_id(line.sku, chosen_shard(command.order_id, item.shards, attempt))
+        shard = chosen_shard(command.order_id, item.shards, attempt, (start or {}).get(line.sku))
+        chosen = head_id(line.sku, shard)
         if chosen not in catalog:
             needed.append(chosen)
         elif catalog[chosen].available < line.quantity:
@@ -129,10 +139,16 @@ def heads_to_decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder, a
     return list(dict.fromkeys(needed))
 
 
-def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder, attempt: int = 0) -> Placement:
+def decide(
+    catalog: Mapping[str, InventoryItem],
+    command: PlaceOrder,
+    attempt: int = 0,
+    start: Mapping[str, int] | None = None,
+) -> Placement:
     """`catalog` holds the heads `heads_to_decide` asks for, by `InventoryItem.head` (a SKU
     never stocked is missing; a shard read but without a head yet is an empty head); `attempt`:
-    how many races this placement has lost so far (it moves the chosen shard on)."""
+    how many races this placement has lost so far (it moves the chosen shard on); `start`: the
+    shard to try first per sharded SKU (chosen_shard), where the container last reserved."""
     seen: dict[str, int] = {}
     duplicates: dict[int, str] = {}
     for index, line in enumerate(command.lines):
@@ -152,12 +168,14 @@ def decide(catalog: Mapping[str, InventoryItem], command: PlaceOrder, attempt: i
     if len(set(currencies.values())) > 1:
         raise CurrencyMismatch(currencies)
 
-    unread = heads_to_decide(catalog, command, attempt)
+    unread = heads_to_decide(catalog, command, attempt, start)
     if unread:
         raise ValueError(f"placing {command.order_id} needs the heads {unread}, not read")
     shards = {line.sku: shard_heads(catalog, line.sku) for line in command.lines}
     allocations = {
-        line.sku: allocate(shards[line.sku], command.order_id, line.quantity, attempt)
+        line.sku: allocate(
+            shards[line.sku], command.order_id, line.quantity, attempt, (start or {}).get(line.sku)
+        )
         for line in command.lines
     }
     shortages = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ordering.domain import order, placement, user
 from ordering.domain.fold import fold
@@ -45,18 +45,22 @@ def load_heads(
 
 
 def load_heads_to_place(
-    store: EventStore, command: PlaceOrder, attempt: int, spans: ShardSpans | None = None
+    store: EventStore,
+    command: PlaceOrder,
+    attempt: int,
+    spans: ShardSpans | None = None,
+    start: Mapping[str, int] | None = None,
 ) -> dict[str, InventoryItem]:
-    """The heads placing `command` at `attempt` needs (placement.heads_to_decide): each SKU's
-    catalog head and chosen shard, and a short one's other shards. With `spans`, the chosen
+    """The heads placing `command` at `attempt` from `start` needs (placement.heads_to_decide):
+    each SKU's catalog head and chosen shard, and a short one's other shards. With `spans`, the chosen
     shards are asked for with the catalog heads, in one read; what the catalog heads show the
     hint missed is read after it."""
     spans = ShardSpans() if spans is None else spans
     skus = list(dict.fromkeys(line.sku for line in command.lines))
-    hinted = placement.heads_to_decide(spans.catalog_heads(skus), command, attempt)
+    hinted = placement.heads_to_decide(spans.catalog_heads(skus), command, attempt, start)
     heads = _read(store, skus + hinted, skus)
     spans.learn(heads[sku] for sku in skus if sku in heads)
-    while needed := placement.heads_to_decide(heads, command, attempt):  # at most twice:
+    while needed := placement.heads_to_decide(heads, command, attempt, start):  # at most twice:
         heads |= _read(store, needed, skus)  # the chosen shards the hint missed, then a short one's others
     return heads
 

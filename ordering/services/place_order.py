@@ -49,15 +49,16 @@ def place_order(
     `spans`: the container's (bootstrap.shard_spans); without, a retry still reads the heads
     it needs in one round trip, knowing the shard count from the read before."""
     spans = ShardSpans() if spans is None else spans
+    start = spans.starts(line.sku for line in command.lines)  # where this container last reserved
     attempt = -1  # the recorder loads, then decides, once per attempt
 
     def load() -> dict[str, InventoryItem]:
         nonlocal attempt
         attempt += 1
-        return load_heads_to_place(store, command, attempt, spans)
+        return load_heads_to_place(store, command, attempt, spans, start)
 
     def decide(catalog: Mapping[str, InventoryItem]) -> Decision:
-        placed = placement.decide(catalog, command, attempt)
+        placed = placement.decide(catalog, command, attempt, start)
         return Decision(
             streams=[StreamChange(order_stream(command.order_id), 0, [placed.order_placed])],
             skus=[
@@ -71,6 +72,7 @@ def place_order(
     written = recorder.record(store, cause, load, decide)
     order_placed = written.events[0].data
     assert isinstance(order_placed, m.OrderPlaced)
+    spans.placed(order_placed)
     return PlacedOrder(
         command.order_id, order_placed, [event.event_id for event in written.events], written.attempts - 1
     )

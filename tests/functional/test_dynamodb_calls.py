@@ -84,12 +84,12 @@ def test_a_sharded_placement_reads_its_catalog_head_and_chosen_shard_in_one_batc
         store = DynamoDBEventStore(client, table)
         restock(store, "MUG-01", 80, Decimal("7.50"), "EUR", Cause("seed"), shards=8)  # 10 a shard
         restock(store, "CAP-01", 5, Decimal("9.00"), "EUR", Cause("seed"))
-        spans = ShardSpans()  # a new container's
-
         calls, asked = calls_of(client), heads_asked(client)
 
-        def place(shard: int, *lines: tuple[str, int]) -> tuple[list[str], list[list[str]]]:
-            """The calls an order choosing `shard` of MUG-01 makes, and the heads its reads ask for."""
+        def place(
+            spans: ShardSpans, shard: int, *lines: tuple[str, int]
+        ) -> tuple[list[str], list[list[str]]]:
+            """The calls an order whose id hashes to `shard` of MUG-01 makes, and the heads it reads."""
             command = PlaceOrder(
                 order_for_shard(shard, 8),
                 new_id(),
@@ -105,12 +105,26 @@ def test_a_sharded_placement_reads_its_catalog_head_and_chosen_shard_in_one_batc
             ["BatchGetItem", "TransactWriteItems"],
             ["BatchGetItem", "BatchGetItem", "TransactWriteItems"],
         )
-        assert place(3, ("MUG-01", 1)) == (two_reads, [["MUG-01"], ["MUG-01#3"]])  # learns the count
-        assert place(5, ("MUG-01", 1)) == (one_read, [["MUG-01", "MUG-01#5"]])
-        assert place(0, ("MUG-01", 1)) == (one_read, [["MUG-01"]])
-        assert place(6, ("CAP-01", 1), ("MUG-01", 2)) == (one_read, [["CAP-01", "MUG-01", "MUG-01#6"]])
-        others = [f"MUG-01#{shard}" for shard in (1, 2, 3, 4, 5, 7)]
-        assert place(6, ("MUG-01", 9)) == (two_reads, [["MUG-01", "MUG-01#6"], others])  # 6 holds 8
+        container = ShardSpans()  # a new container's
+        assert place(container, 3, ("MUG-01", 1)) == (
+            two_reads,
+            [["MUG-01"], ["MUG-01#3"]],
+        )  # learns the count
+        # The next orders start where the last one reserved, whatever their ids hash to.
+        assert place(container, 5, ("MUG-01", 1)) == (one_read, [["MUG-01", "MUG-01#3"]])
+        assert place(container, 6, ("CAP-01", 1), ("MUG-01", 2)) == (
+            one_read,
+            [["CAP-01", "MUG-01", "MUG-01#3"]],
+        )
+        others = [f"MUG-01#{shard}" for shard in (1, 2, 4, 5, 6, 7)]
+        assert place(container, 6, ("MUG-01", 7)) == (
+            two_reads,
+            [["MUG-01", "MUG-01#3"], others],
+        )  # 3 holds 6
+        assert place(container, 1, ("MUG-01", 1)) == (one_read, [["MUG-01", "MUG-01#4"]])  # 7 came from 4
+        another = ShardSpans()
+        assert place(another, 0, ("MUG-01", 1)) == (one_read, [["MUG-01"]])  # shard 0 is the catalog head
+        assert place(another, 2, ("MUG-01", 1)) == (one_read, [["MUG-01"]])
 
 
 class LosingEveryRace(DynamoDBEventStore):
