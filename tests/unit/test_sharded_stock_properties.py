@@ -47,10 +47,10 @@ PRICE = Decimal("1.00")
 
 
 def decided(
-    catalog: dict[str, InventoryItem], command: PlaceOrder, attempt: int
+    catalog: dict[str, InventoryItem], command: PlaceOrder, attempt: int, start: dict[str, int]
 ) -> placement.Placement | DomainError:
     try:
-        return placement.decide(catalog, command, attempt)
+        return placement.decide(catalog, command, attempt, start)
     except DomainError as refused:
         return refused
 
@@ -75,15 +75,18 @@ class ShardedStock(RuleBasedStateMachine):
         lines=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 5), min_size=1, max_size=2),
         order_id=st.uuids(),  # drawn, not random: it chooses the shard, so whether races are lost
         attempt=st.integers(0, 3),  # a retry's choice moves on from the shard it lost on
+        start=st.dictionaries(st.sampled_from(SKUS), st.integers(0, 5)),  # where a container last reserved
     )
-    def decide_placement(self, lines: dict[str, int], order_id: uuid.UUID, attempt: int) -> None:
+    def decide_placement(
+        self, lines: dict[str, int], order_id: uuid.UUID, attempt: int, start: dict[str, int]
+    ) -> None:
         command = PlaceOrder(
             str(order_id), new_id(), "ada@example.com", tuple(RequestedLine(s, q) for s, q in lines.items())
         )
-        catalog = load_heads_to_place(self.store, command, attempt, self.spans)
-        placed = decided(catalog, command, attempt)
+        catalog = load_heads_to_place(self.store, command, attempt, self.spans, start)
+        placed = decided(catalog, command, attempt, start)
         every_head = load_heads(self.store, lines)
-        over_every_head = decided(every_head, command, attempt)
+        over_every_head = decided(every_head, command, attempt, start)
         if isinstance(placed, DomainError):
             event(f"placement refused: {type(placed).__name__}")
             assert (type(over_every_head), str(over_every_head)) == (type(placed), str(placed))

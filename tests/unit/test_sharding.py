@@ -27,6 +27,7 @@ from ordering.services.recording import Recorder
 from ordering.services.restock import restock
 from ordering.services.retry import RetryPolicy
 from ordering.services.settlement import settle_order
+from ordering.services.shard_spans import ShardSpans
 from ordering.services.stamp import Cause
 from tests.support.builders import new_id, order_for_shard
 
@@ -135,9 +136,34 @@ def test_a_short_chosen_shard_falls_back_to_the_next_one_with_the_whole_quantity
     assert placement.allocate(heads, order_id, 6) is None
 
 
+def test_an_order_starts_from_the_shard_given_if_it_is_active_and_a_retry_moves_on_from_it():
+    order_id = order_for_shard(2, 8)
+    assert chosen_shard(order_id, 8, start=5) == 5
+    assert chosen_shard(order_id, 8, start=8) == 2  # retired since: the order's own hash
+    assert chosen_shard(order_id, 8, attempt=1, start=5) not in (5, chosen_shard(order_id, 8, attempt=1))
+
+
+def test_a_container_keeps_to_the_shard_it_reserved_from_and_moves_on_when_that_one_is_short():
+    store = InMemoryEventStore()
+    restock(store, "MUG-01", 16, PRICE, "EUR", CAUSE, shards=8)  # 2 a shard
+    container = ShardSpans()
+
+    def reserved_from(order_id: str, quantity: int = 1) -> list[tuple[int, int]]:
+        placed = place_order(store, command(order_id, "MUG-01", quantity), CAUSE, spans=container)
+        return [(r.shard, r.quantity) for r in placed.order_placed.reserved_from or []]
+
+    assert reserved_from(order_for_shard(2, 8)) == [(2, 1)]
+    assert reserved_from(order_for_shard(6, 8)) == [(2, 1)]  # where the last one reserved
+    assert reserved_from(order_for_shard(6, 8)) == [(3, 1)]  # 2 is empty: the next shard after it
+    assert reserved_from(order_for_shard(0, 8)) == [(3, 1)]
+    assert reserved_from(order_for_shard(5, 8), 2) == [(4, 2)]  # 3 is empty too
+
+
 def test_a_placement_needs_the_catalog_head_and_the_chosen_shard_and_the_rest_only_when_it_is_short():
     catalog_head = InventoryItem("MUG-01", available=9, shards=4, span=5, price=PRICE, currency="EUR")
     order_id = order_for_shard(2, 4)
+    while chosen_shard(order_id, 4, attempt=1) == 0:  # the retry's shard is not the catalog head's
+        order_id = order_for_shard(2, 4)
     three = command(order_id, "MUG-01", 3)
     assert placement.heads_to_decide({}, three) == []  # an unknown SKU: decide says so
     assert placement.heads_to_decide({"MUG-01": catalog_head}, three) == ["MUG-01#2"]
