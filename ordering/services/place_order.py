@@ -22,7 +22,7 @@ from ordering.domain.inventory import InventoryItem, empty_head
 from ordering.domain.placement import PlaceOrder
 from ordering.domain.streams import order_stream
 from ordering.ports.event_store import EventStore
-from ordering.services.loading import load_heads_to_place
+from ordering.services.loading import read_shard_heads
 from ordering.services.recording import DEFAULT, Decision, Recorder, SkuChange, StreamChange
 from ordering.services.shard_spans import ShardSpans
 from ordering.services.stamp import Cause
@@ -76,3 +76,25 @@ def place_order(
     return PlacedOrder(
         command.order_id, order_placed, [event.event_id for event in written.events], written.attempts - 1
     )
+
+
+def load_heads_to_place(
+    store: EventStore,
+    command: PlaceOrder,
+    attempt: int,
+    spans: ShardSpans | None = None,
+    start: Mapping[str, int] | None = None,
+) -> dict[str, InventoryItem]:
+    """The heads placing `command` at `attempt` from `start` needs (placement.heads_to_decide):
+    each SKU's catalog head and chosen shard, and a short one's other shards. With `spans`, the chosen
+    shards are asked for with the catalog heads, in one read; what the catalog heads show the
+    hint missed is read after it."""
+    spans = ShardSpans() if spans is None else spans
+    skus = list(dict.fromkeys(line.sku for line in command.lines))
+    hinted = placement.heads_to_decide(spans.catalog_heads(skus), command, attempt, start)
+    heads = read_shard_heads(store, skus + hinted, skus)
+    spans.learn(heads[sku] for sku in skus if sku in heads)
+    # At most twice: the chosen shards the hint missed, then a short one's other shards.
+    while needed := placement.heads_to_decide(heads, command, attempt, start):
+        heads |= read_shard_heads(store, needed, skus)
+    return heads
