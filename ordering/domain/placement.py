@@ -123,13 +123,13 @@ def heads_to_decide(
 
     The decision does not depend on the heads left out: `allocate` tries the chosen shard
     first and takes it whenever it holds the whole quantity."""
+    start = start or {}
     needed: list[str] = []
     for line in command.lines:
         item = catalog.get(line.sku)
         if item is None:  # an unknown SKU: decide says so
             continue
-        shard = chosen_shard(command.order_id, item.shards, attempt, (start or {}).get(line.sku))
-        chosen = head_id(line.sku, shard)
+        chosen = head_id(line.sku, chosen_shard(command.order_id, item.shards, attempt, start.get(line.sku)))
         if chosen not in catalog:
             needed.append(chosen)
         elif catalog[chosen].available < line.quantity:
@@ -168,14 +168,13 @@ def decide(
     if len(set(currencies.values())) > 1:
         raise CurrencyMismatch(currencies)
 
+    start = start or {}
     unread = heads_to_decide(catalog, command, attempt, start)
     if unread:
         raise ValueError(f"placing {command.order_id} needs the heads {unread}, not read")
     shards = {line.sku: shard_heads(catalog, line.sku) for line in command.lines}
     allocations = {
-        line.sku: allocate(
-            shards[line.sku], command.order_id, line.quantity, attempt, (start or {}).get(line.sku)
-        )
+        line.sku: allocate(shards[line.sku], command.order_id, line.quantity, attempt, start.get(line.sku))
         for line in command.lines
     }
     shortages = [
