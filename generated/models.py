@@ -138,7 +138,7 @@ class StockMoved(BaseModel):
         extra="forbid",
         frozen=True,
     )
-    from_shard: Annotated[StrictInt, Field(ge=0, le=15, title="Shard")]
+    from_shard: Annotated[StrictInt, Field(ge=0, le=24, title="Shard")]
     """
     One of a SKU's stock shards, numbered from 0 (the SKU's catalog head).
     """
@@ -147,7 +147,7 @@ class StockMoved(BaseModel):
     """
     Stock keeping unit: 3 to 32 upper-case letters, digits and dashes, starting with a letter or digit.
     """
-    to_shard: Annotated[StrictInt, Field(ge=0, le=15, title="Shard")]
+    to_shard: Annotated[StrictInt, Field(ge=0, le=24, title="Shard")]
     """
     One of a SKU's stock shards, numbered from 0 (the SKU's catalog head).
     """
@@ -163,7 +163,7 @@ class StockSharded(BaseModel):
         extra="forbid",
         frozen=True,
     )
-    shards: Annotated[StrictInt, Field(ge=1, le=16, title="ShardCount")]
+    shards: Annotated[StrictInt, Field(ge=1, le=25, title="ShardCount")]
     """
     How many shards a SKU's available stock is split into (1: not sharded).
     """
@@ -336,7 +336,7 @@ class InventoryItem(BaseModel):
     An amount with exactly two decimal places, as a string so that it never passes through a float.
     """
     reserved: Annotated[StrictInt, Field(ge=0)]
-    shards: Annotated[StrictInt, Field(ge=1, le=16, title="ShardCount")]
+    shards: Annotated[StrictInt, Field(ge=1, le=25, title="ShardCount")]
     """
     How many shards a SKU's available stock is split into (1: not sharded).
     """
@@ -458,7 +458,7 @@ class ReservedFromItem(BaseModel):
     """
     Units of one SKU on one order line.
     """
-    shard: Annotated[StrictInt, Field(ge=0, le=15, title="Shard")]
+    shard: Annotated[StrictInt, Field(ge=0, le=24, title="Shard")]
     """
     One of a SKU's stock shards, numbered from 0 (the SKU's catalog head).
     """
@@ -708,7 +708,7 @@ class Restock(BaseModel):
     """
     Units of stock; zero is allowed.
     """
-    shards: Annotated[StrictInt | MISSING, Field(ge=1, le=16, title="ShardCount")] = MISSING
+    shards: Annotated[StrictInt | MISSING, Field(ge=1, le=25, title="ShardCount")] = MISSING
     """
     How many shards a SKU's available stock is split into (1: not sharded).
     """
@@ -943,7 +943,7 @@ class OrderPlaced(BaseModel):
     """
     When the order is cancelled (payment_timeout) if it is still not paid.
     """
-    reserved_from: Annotated[list[ReservedFromItem] | MISSING, Field(max_length=784, min_length=1)] = MISSING
+    reserved_from: Annotated[list[ReservedFromItem] | MISSING, Field(max_length=1225, min_length=1)] = MISSING
     """
     Which shards the stock was reserved from, when any of it was not all from shard 0 (absent: every line was reserved from its SKU's shard 0). Settlement commits or releases on exactly these shards.
     """

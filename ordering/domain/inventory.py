@@ -26,7 +26,9 @@ from ordering.domain.money import format_money, parse_money
 from ordering.domain.recorded import Recorded
 from ordering.domain.streams import head_id, split_head
 
-MAX_SHARDS = 16  # a re-shard of 16 shards writes at most 2 + 16 + 2*15 events and 16 heads: < 100 items
+# A re-shard over K shards writes at most 2 + K + 2 * (K - 1) events (StockSharded and a price,
+# an add per shard, a move's two ends per pair) and K heads: 4K items, one transaction's 100 at 25.
+MAX_SHARDS = 25
 
 
 @dataclass(frozen=True)

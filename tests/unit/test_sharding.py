@@ -8,6 +8,9 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from generated import models as m
 from ordering.adapters.fake_payment_gateway import FakePaymentGateway
@@ -15,11 +18,11 @@ from ordering.adapters.memory_event_store import InMemoryEventStore
 from ordering.domain import inventory, placement, settlement
 from ordering.domain.errors import OutOfStock
 from ordering.domain.fold import fold
-from ordering.domain.inventory import InventoryItem, Restock, shard_heads
+from ordering.domain.inventory import MAX_SHARDS, InventoryItem, Restock, shard_heads
 from ordering.domain.order import Reservation
 from ordering.domain.placement import PlaceOrder, RequestedLine, chosen_shard
 from ordering.domain.streams import head_id, sku_stream, split_head
-from ordering.ports.event_store import ConcurrencyError
+from ordering.ports.event_store import MAX_TRANSACTION_ITEMS, ConcurrencyError
 from ordering.services.loading import load_heads, load_order
 from ordering.services.payments import record_payment
 from ordering.services.place_order import place_order
@@ -73,6 +76,41 @@ def test_resharding_spreads_the_available_units_evenly_with_moves_and_keeps_ever
     for shard in (1, 2, 3):  # each move is on both shards' streams, and each head is its stream's fold
         folded = fold(inventory.evolve, store.read(sku_stream("MUG-01", shard)))
         assert folded == heads[shard]
+
+
+@given(
+    available=st.lists(st.integers(0, 40), min_size=MAX_SHARDS, max_size=MAX_SHARDS),
+    active=st.integers(1, MAX_SHARDS),
+    span=st.integers(1, MAX_SHARDS),
+    shards=st.integers(1, MAX_SHARDS),
+    quantity=st.integers(0, 1000),
+    price=st.sampled_from([PRICE, Decimal("8.00")]),
+)
+def test_any_re_shard_up_to_the_most_shards_fits_in_one_transaction(
+    available: list[int], active: int, span: int, shards: int, quantity: int, price: Decimal
+) -> None:
+    """What a re-shard writes, as the recorder counts it: its events, and a head per shard
+    with events. Any starting spread, from and to any shard count up to MAX_SHARDS."""
+    span = max(span, active)
+    heads = [InventoryItem("MUG-01", available=units, shard=n) for n, units in enumerate(available[:span])]
+    heads[0] = InventoryItem("MUG-01", available[0], price=PRICE, currency="EUR", shards=active, span=span)
+    events = inventory.restock(heads, Restock("MUG-01", quantity, price, "EUR", shards))
+    assert sum(len(changes) for changes in events.values()) + len(events) <= MAX_TRANSACTION_ITEMS
+
+
+def test_a_sku_takes_up_to_the_most_shards_and_no_more_in_the_domain_and_in_the_schemas():
+    store = InMemoryEventStore()  # it refuses a transaction of more than 100 items, as DynamoDB does
+    restock(store, "MUG-01", 1000, PRICE, "EUR", CAUSE, shards=MAX_SHARDS)
+    heads = restock(store, "MUG-01", 7, Decimal("8.00"), "EUR", CAUSE, shards=MAX_SHARDS - 1)
+    assert (heads[0].shards, heads[0].span, sum(head.available for head in heads)) == (24, 25, 1007)
+    with pytest.raises(ValueError, match="1 to 25 shards"):
+        restock(store, "MUG-01", 0, PRICE, "EUR", CAUSE, shards=MAX_SHARDS + 1)
+    m.Restock(sku="MUG-01", quantity=1, price="7.50", currency="EUR", shards=MAX_SHARDS)
+    m.StockMoved(sku="MUG-01", from_shard=MAX_SHARDS - 1, to_shard=0, quantity=1)
+    with pytest.raises(ValidationError):
+        m.Restock(sku="MUG-01", quantity=1, price="7.50", currency="EUR", shards=MAX_SHARDS + 1)
+    with pytest.raises(ValidationError):
+        m.StockMoved(sku="MUG-01", from_shard=MAX_SHARDS, to_shard=0, quantity=1)
 
 
 def test_restocking_a_sharded_sku_puts_the_new_units_where_they_are_missing():
