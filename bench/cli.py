@@ -15,6 +15,7 @@ import click
 
 from bench.report import Report
 from infra.emulator.latency import MAX_MILLISECONDS
+from ordering.domain.inventory import MAX_SHARDS
 
 OUT = click.option(
     "--out",
@@ -133,7 +134,8 @@ def bundle(functions: tuple[str, ...], out: Path) -> None:
     "--shards",
     default="1",
     show_default=True,
-    help="Comma-separated shard counts (1 to 16): POSTs measured on --skus SKUs at each, side by side.",
+    help=f"Comma-separated shard counts (1 to {MAX_SHARDS}): POSTs measured on --skus SKUs at each, "
+    "side by side.",
 )
 @click.option(
     "--compare-skus",
@@ -187,8 +189,8 @@ def throughput(
 
     chosen = [int(level) for level in levels.split(",") if level.strip()]
     shard_counts = [int(k) for k in shards.split(",") if k.strip()]
-    if not shard_counts or not all(1 <= k <= 16 for k in shard_counts):
-        raise click.BadParameter(f"shard counts are 1 to 16: {shards!r}", param_hint="--shards")
+    if not shard_counts or not all(1 <= k <= MAX_SHARDS for k in shard_counts):
+        raise click.BadParameter(f"shard counts are 1 to {MAX_SHARDS}: {shards!r}", param_hint="--shards")
     _run(
         "throughput",
         {
