@@ -943,9 +943,9 @@ class OrderPlaced(BaseModel):
     """
     When the order is cancelled (payment_timeout) if it is still not paid.
     """
-    reserved_from: Annotated[list[ReservedFromItem] | MISSING, Field(max_length=1225, min_length=1)] = MISSING
+    reserved_from: Annotated[list[ReservedFromItem] | MISSING, Field(max_length=49, min_length=1)] = MISSING
     """
-    Which shards the stock was reserved from, when any of it was not all from shard 0 (absent: every line was reserved from its SKU's shard 0). Settlement commits or releases on exactly these shards.
+    Which shards the stock was reserved from, when any of it was not all from shard 0 (absent: every line was reserved from its SKU's shard 0). Settlement commits or releases on exactly these shards. At most 49 entries, as for lines: with the order event, a reservation and a head per entry fill one transaction of 100 items.
     """
     total: Annotated[StrictStr, Field(pattern="^(0|[1-9][0-9]{0,9})[.][0-9]{2}$", title="Money")]
     """

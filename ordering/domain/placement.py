@@ -42,6 +42,10 @@ from ordering.domain.recorded import format_timestamp
 from ordering.domain.streams import head_id
 
 MAX_AMOUNT = Decimal("9999999999.99")  # the largest amount the money schema can carry
+# OrderPlaced, and a StockReserved and a head per shard reserved from, in one transaction of
+# at most 100 items; settling or releasing the order writes as many. A line split over shards
+# counts once per shard.
+MAX_RESERVATIONS = 49
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,17 @@ class AmountTooLarge(DomainError):
     def __init__(self, amount: Decimal) -> None:
         super().__init__(
             f"The order's total {amount} exceeds the largest amount we can charge ({MAX_AMOUNT})"
+        )
+
+
+class TooManyReservations(DomainError):
+    """The stock left is so scattered over a sharded SKU's shards that the order would reserve
+    from more of them than one transaction can write (a restock, even of 0 units, re-spreads it)."""
+
+    def __init__(self, reservations: int) -> None:
+        super().__init__(
+            f"The order would reserve stock from {reservations} places, more than the "
+            f"{MAX_RESERVATIONS} one order can; order fewer units per line or fewer lines at once"
         )
 
 
@@ -189,6 +204,8 @@ def decide(
         for line in command.lines
         for shard, quantity in (allocations[line.sku] or {}).items()
     ]
+    if len(reserved_from) > MAX_RESERVATIONS:
+        raise TooManyReservations(len(reserved_from))
 
     lines = []
     for line in command.lines:

@@ -10,6 +10,7 @@ import pytest
 from ordering.domain import inventory
 from ordering.domain.errors import CurrencyMismatch, DuplicateSku, OutOfStock, UnknownSku
 from ordering.domain.fold import fold
+from ordering.domain.inventory import MAX_SHARDS, shard_heads
 from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.services.loading import load_heads
 from ordering.services.place_order import place_order
@@ -141,6 +142,25 @@ def test_concurrent_orders_of_a_sharded_sku_spread_over_its_shards_and_sell_exac
         folded = fold(inventory.evolve, store.read(f"SKU#{name}"))
         assert (head.available, head.reserved) == (0, 3)
         assert (folded.available, folded.reserved, folded.version) == (0, 3, head.version)
+
+
+def test_a_sku_re_shards_to_the_most_shards_and_back_in_one_transaction_each_keeping_every_unit(store):
+    restock(store, "MUG-01", 1000, Decimal("7.50"), "EUR", CAUSE)
+    widest = restock(store, "MUG-01", 13, Decimal("7.50"), "EUR", CAUSE, shards=MAX_SHARDS)
+    assert [head.available for head in widest] == [41] * 13 + [40] * 12
+    place_order(store, order_of(("MUG-01", 30)), CAUSE)  # some units now reserved in one shard
+    narrow = restock(store, "MUG-01", 7, Decimal("8.00"), "EUR", CAUSE, shards=3)
+    assert (narrow[0].shards, narrow[0].span) == (3, MAX_SHARDS)
+    assert sum(head.available + head.reserved for head in narrow) == 1020
+    assert [head.available for head in narrow[:3]] == [330, 330, 330]
+    for head in shard_heads(load_heads(store, ["MUG-01"]), "MUG-01"):
+        folded = fold(inventory.evolve, store.read(f"SKU#{head.head}"))
+        assert folded is not None
+        assert (folded.available, folded.reserved, folded.version) == (
+            head.available,
+            head.reserved,
+            head.version,
+        )
 
 
 def test_orders_sharing_a_span_a_re_shard_made_stale_still_sell_exactly_the_stock(store):

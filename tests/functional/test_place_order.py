@@ -163,6 +163,18 @@ def test_out_of_stock_is_422_naming_every_short_sku_and_reserves_nothing(stocked
     assert head("MUG-01").reserved == head("TEA-EARL").reserved == 0
 
 
+def test_an_order_scattered_over_more_shards_than_one_transaction_holds_is_422_and_writes_nothing(stocked):
+    for sku in ("MUG-01", "TEA-EARL"):  # one unit a shard, over 25 shards each: 50 reservations
+        restock(bootstrap.event_store(), sku, 15, Decimal("7.50"), "EUR", Cause("admin"), shards=25)
+    order = {"lines": [{"sku": "MUG-01", "quantity": 25}, {"sku": "TEA-EARL", "quantity": 25}]}
+    response = post(order, headers=no_key())
+    assert response["statusCode"] == 422
+    error = error_of(response)
+    assert error.code is m.ErrorCode.validation_error
+    assert "from 50 places, more than the 49 one order can" in error.message
+    assert head("MUG-01").reserved == head("TEA-EARL").reserved == 0
+
+
 def test_lines_in_two_currencies_are_422(stocked):
     response = post(
         {"lines": [{"sku": "MUG-01", "quantity": 1}, {"sku": "CUP-US", "quantity": 1}]}, headers=no_key()

@@ -20,7 +20,13 @@ from ordering.domain.errors import OutOfStock
 from ordering.domain.fold import fold
 from ordering.domain.inventory import MAX_SHARDS, InventoryItem, Restock, shard_heads
 from ordering.domain.order import Reservation
-from ordering.domain.placement import PlaceOrder, RequestedLine, chosen_shard
+from ordering.domain.placement import (
+    MAX_RESERVATIONS,
+    PlaceOrder,
+    RequestedLine,
+    TooManyReservations,
+    chosen_shard,
+)
 from ordering.domain.streams import head_id, sku_stream, split_head
 from ordering.ports.event_store import MAX_TRANSACTION_ITEMS, ConcurrencyError
 from ordering.services.loading import load_heads, load_order
@@ -242,6 +248,23 @@ def test_a_line_larger_than_any_shard_is_split_over_shards_and_settled_on_each()
     ]
     cancel(store, order_id)
     assert [(h.available, h.reserved) for h in heads_after(store, "MUG-01")] == [(2, 0), (2, 0), (2, 0)]
+
+
+def test_an_order_reserving_from_more_shards_than_one_transaction_holds_is_refused_and_writes_nothing():
+    """Stock scattered one unit a shard: 25 + 24 reservations fit (with OrderPlaced and a head
+    each, 99 items), 25 + 25 do not, and are refused before any write, not failed by the store."""
+    store = InMemoryEventStore()
+    for sku in ("MUG-01", "CAP-01"):
+        restock(store, sku, MAX_SHARDS, PRICE, "EUR", CAUSE, shards=MAX_SHARDS)
+    lines = (RequestedLine("MUG-01", MAX_SHARDS), RequestedLine("CAP-01", MAX_SHARDS))
+    too_many = PlaceOrder(new_id(), new_id(), "ada@example.com", lines)
+    before = list(store.scan(0, 1))
+    with pytest.raises(TooManyReservations, match="from 50 places, more than the 49"):
+        place_order(store, too_many, CAUSE)
+    assert list(store.scan(0, 1)) == before
+    fitting = PlaceOrder(new_id(), new_id(), "ada@example.com", (lines[0], RequestedLine("CAP-01", 24)))
+    placed = place_order(store, fitting, CAUSE)
+    assert len(placed.order_placed.reserved_from or []) == MAX_RESERVATIONS
 
 
 def test_settlement_goes_to_the_shard_named_by_the_order_and_needs_that_head():
