@@ -86,7 +86,7 @@ class TooManyReservations(DomainError):
 
     def __init__(self, reservations: int) -> None:
         super().__init__(
-            f"The order would reserve stock from {reservations} places, more than the "
+            f"The order would reserve from {reservations} stock shards, more than the "
             f"{MAX_RESERVATIONS} one order can; order fewer units per line or fewer lines at once"
         )
 

@@ -171,7 +171,7 @@ def test_an_order_scattered_over_more_shards_than_one_transaction_holds_is_422_a
     assert response["statusCode"] == 422
     error = error_of(response)
     assert error.code is m.ErrorCode.validation_error
-    assert "from 50 places, more than the 49 one order can" in error.message
+    assert "from 50 stock shards, more than the 49 one order can" in error.message
     assert head("MUG-01").reserved == head("TEA-EARL").reserved == 0
 
 

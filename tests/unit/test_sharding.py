@@ -259,7 +259,7 @@ def test_an_order_reserving_from_more_shards_than_one_transaction_holds_is_refus
     lines = (RequestedLine("MUG-01", MAX_SHARDS), RequestedLine("CAP-01", MAX_SHARDS))
     too_many = PlaceOrder(new_id(), new_id(), "ada@example.com", lines)
     before = list(store.scan(0, 1))
-    with pytest.raises(TooManyReservations, match="from 50 places, more than the 49"):
+    with pytest.raises(TooManyReservations, match="from 50 stock shards, more than the 49"):
         place_order(store, too_many, CAUSE)
     assert list(store.scan(0, 1)) == before
     fitting = PlaceOrder(new_id(), new_id(), "ada@example.com", (lines[0], RequestedLine("CAP-01", 24)))
