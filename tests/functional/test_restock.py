@@ -121,7 +121,7 @@ def test_a_customer_is_403(aws):
         ({**RESTOCK, "currency": "euro"}, "currency"),
         ({k: v for k, v in RESTOCK.items() if k != "sku"}, "sku"),
         ({**RESTOCK, "shards": 0}, "shards"),
-        ({**RESTOCK, "shards": 17}, "shards"),
+        ({**RESTOCK, "shards": 26}, "shards"),
     ],
 )
 def test_an_invalid_body_is_400_naming_the_field(aws, body, field):
