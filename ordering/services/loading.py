@@ -1,17 +1,13 @@
-"""Read an aggregate's stream and fold it; read a SKU's heads."""
+"""Read an aggregate's stream and fold it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from ordering.domain import order, user
 from ordering.domain.fold import fold
-from ordering.domain.inventory import InventoryItem, empty_head, other_shards
 from ordering.domain.order import Order
 from ordering.domain.streams import order_stream, user_stream
 from ordering.domain.user import User
 from ordering.ports.event_store import EventStore
-from ordering.services.shard_spans import ShardSpans
 
 
 def load_order(store: EventStore, order_id: str) -> Order | None:
@@ -20,32 +16,3 @@ def load_order(store: EventStore, order_id: str) -> Order | None:
 
 def load_user(store: EventStore, user_id: str) -> User | None:
     return fold(user.evolve, store.read(user_stream(user_id)))
-
-
-def load_heads(
-    store: EventStore, skus: Iterable[str], spans: ShardSpans | None = None
-) -> dict[str, InventoryItem]:
-    """The head of every shard of the SKUs, by InventoryItem.head (a SKU never stocked is
-    missing, a shard without a head yet is an empty head). The catalog heads say how many
-    shards there are: with `spans` (what this container last saw), the other shards are asked
-    for in the same read, and only those the catalog heads add are read after it; without,
-    they are all read after it."""
-    spans = ShardSpans() if spans is None else spans
-    skus = list(dict.fromkeys(skus))
-    asked = spans.heads_to_read(skus)
-    heads = read_shard_heads(store, asked, skus)
-    catalog = [heads[sku] for sku in skus if sku in heads]
-    spans.learn(catalog)
-    shards = other_shards({item.sku: item for item in catalog})
-    unread = sorted(set(shards).difference(asked))
-    if unread:
-        heads |= read_shard_heads(store, unread, skus)
-    return {head: heads[head] for head in skus + shards if head in heads}
-
-
-def read_shard_heads(store: EventStore, heads: list[str], catalog: list[str]) -> dict[str, InventoryItem]:
-    """The heads asked for; a shard beyond the `catalog` heads that has no head yet is empty."""
-    found = store.read_heads(heads)
-    return {
-        head: found.get(head) or empty_head(head) for head in heads if head in found or head not in catalog
-    }

@@ -22,10 +22,10 @@ from ordering.domain.inventory import InventoryItem, empty_head
 from ordering.domain.placement import PlaceOrder
 from ordering.domain.streams import order_stream
 from ordering.ports.event_store import EventStore
-from ordering.services.loading import read_shard_heads
 from ordering.services.recording import DEFAULT, Decision, Recorder, SkuChange, StreamChange
 from ordering.services.shard_spans import ShardSpans
 from ordering.services.stamp import Cause
+from ordering.services.stock_heads import read_shard_heads
 
 
 @dataclass(frozen=True)

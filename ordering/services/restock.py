@@ -12,9 +12,9 @@ from decimal import Decimal
 from ordering.domain import inventory
 from ordering.domain.inventory import InventoryItem, Restock, shard_heads
 from ordering.ports.event_store import EventStore
-from ordering.services.loading import load_heads
 from ordering.services.recording import DEFAULT, Decision, Recorder, SkuChange
 from ordering.services.stamp import Cause
+from ordering.services.stock_heads import load_heads
 
 
 def restock(

@@ -12,11 +12,11 @@ from ordering.domain.errors import CurrencyMismatch, DuplicateSku, OutOfStock, U
 from ordering.domain.fold import fold
 from ordering.domain.inventory import MAX_SHARDS, shard_heads
 from ordering.domain.placement import PlaceOrder, RequestedLine
-from ordering.services.loading import load_heads
 from ordering.services.place_order import place_order
 from ordering.services.restock import restock
 from ordering.services.shard_spans import ShardSpans
 from ordering.services.stamp import Cause
+from ordering.services.stock_heads import load_heads
 from tests.support import backends
 from tests.support.builders import new_id
 

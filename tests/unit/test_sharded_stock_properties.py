@@ -32,13 +32,14 @@ from ordering.domain.order import Status
 from ordering.domain.placement import PlaceOrder, RequestedLine
 from ordering.domain.streams import order_stream, sku_stream
 from ordering.ports.event_store import ConcurrencyError
-from ordering.services.loading import load_heads, load_order
+from ordering.services.loading import load_order
 from ordering.services.payments import record_payment
 from ordering.services.place_order import load_heads_to_place
 from ordering.services.recording import DEFAULT, Decision, SkuChange, StreamChange
 from ordering.services.restock import restock
 from ordering.services.shard_spans import ShardSpans
 from ordering.services.stamp import Cause
+from ordering.services.stock_heads import load_heads
 from tests.support.builders import new_id
 
 SKUS = ["MUG-01", "CAP-01"]

@@ -29,7 +29,7 @@ from ordering.domain.placement import (
 )
 from ordering.domain.streams import head_id, sku_stream, split_head
 from ordering.ports.event_store import MAX_TRANSACTION_ITEMS, ConcurrencyError
-from ordering.services.loading import load_heads, load_order
+from ordering.services.loading import load_order
 from ordering.services.payments import record_payment
 from ordering.services.place_order import place_order
 from ordering.services.recording import Recorder
@@ -38,6 +38,7 @@ from ordering.services.retry import RetryPolicy
 from ordering.services.settlement import settle_order
 from ordering.services.shard_spans import ShardSpans
 from ordering.services.stamp import Cause
+from ordering.services.stock_heads import load_heads
 from tests.support.builders import new_id, order_for_shard
 
 CAUSE = Cause("sharding")
