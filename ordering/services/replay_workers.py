@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 _FORK = multiprocessing.get_context("fork")
 Load = Callable[..., list[SegmentLoad]]  # replay.load_segments
 
+_ENDED = None  # the parent's last message to its relay
+
 # In a worker: what load_in_processes handed it at the fork.
 _inherited: dict[str, Any] = {}
 
@@ -88,7 +90,6 @@ def load_in_processes(
     reader, writer = _FORK.Pipe(duplex=False)
     # Set here when a worker failed, read by the others: shared memory, no lock (see _Relay).
     failed = _FORK.RawValue("b", 0)
-    ended = threading.Event()
     count = min(workers, total_segments)
     with ProcessPoolExecutor(
         max_workers=count,
@@ -99,7 +100,7 @@ def load_in_processes(
         shares = [list(range(w, total_segments, count)) for w in range(count)]
         futures = [pool.submit(_load, replay_id, share, total_segments) for share in shares]
         # Started once the workers are forked, so that none inherits this thread.
-        relay = threading.Thread(target=_relay, args=(reader, ended, progress), name="replay-progress")
+        relay = threading.Thread(target=_relay, args=(reader, progress), name="replay-progress")
         relay.start()
         try:
             wait(futures, return_when=FIRST_EXCEPTION)
@@ -110,15 +111,16 @@ def load_in_processes(
                     raise future.exception()  # type: ignore[misc]
             loads = [load for future in futures for load in future.result()]
         finally:
-            ended.set()
+            # The workers' messages are in the pipe before their results reach this process,
+            # so this one comes after every one of them and ends the relay at once.
+            writer.send(_ENDED)
             relay.join()
             reader.close()
             writer.close()
     return loads
 
 
-def _relay(reader: Any, ended: threading.Event, progress: ReplayProgress) -> None:
-    """Report the workers' progress until they have ended, then what is left in the pipe."""
-    while not ended.is_set() or reader.poll():
-        if reader.poll(0.1):
-            progress.scanned(*reader.recv())
+def _relay(reader: Any, progress: ReplayProgress) -> None:
+    """Report the workers' progress until the parent says they have ended."""
+    while (message := reader.recv()) != _ENDED:
+        progress.scanned(*message)
