@@ -12,14 +12,19 @@ Each is run with every worker count asked for (0: the segments in threads of thi
 as replay ran before it had worker processes), so a run gives events/s per worker and the
 scaling with workers (speed against one worker's, and that over the workers: 1.0 is linear).
 The workers' CPU seconds are reported beside their wall time: on a shared machine a worker
-does not get a whole core, and events per CPU second say what one core would do.
-Postgres is the embedded server (pgserver) unless DATABASE_URL names one.
+does not get a whole core, and events per CPU second say what one core would do. Each replay's
+CPU is also split by process (this one, its workers, Postgres's, the other children: moto,
+the watchdog; bench/process_cpu.py) beside the machine's busy CPU over the same time, as
+cores busy: a replay that keeps every core busy is bound by the cores, and more workers
+cannot make it faster on that machine.
+Postgres is the embedded server (pgserver) unless DATABASE_URL names one; the CPU of one
+that is not ours is not counted.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import resource
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -30,7 +35,7 @@ import boto3
 import psycopg
 from psycopg import sql
 
-from bench import stats
+from bench import process_cpu, stats
 from bench.local_aws import moto_process
 from bench.report import Report, table
 from bench.workload import generate
@@ -148,18 +153,33 @@ class _Phases(replaying.ReplayProgress):
         return {name: round(end - at, 3) for (name, at), end in zip(self.began, ends, strict=True)}
 
 
+# What bench/process_cpu.py calls the parts, with this process as the root of its tree.
+_CPU_PARTS = {
+    process_cpu.RUNTIME: "this process",
+    process_cpu.EXITED: "workers",  # forked, and reaped when their pool closed
+    process_cpu.POSTGRES: "postgres",
+    process_cpu.OTHER: "other",  # children alive throughout: moto, the watchdog
+    process_cpu.MOTO: "other",
+}
+
+
 def _replay(
-    store: Any, rebuilds: PostgresRebuilds, segments: int, workers: int
-) -> tuple[replaying.ReplayReport, float, float, dict]:
-    """One replay: (report, wall seconds, CPU seconds of its worker processes, phases)."""
+    store: Any, rebuilds: PostgresRebuilds, segments: int, workers: int, postgres_pid: int | None
+) -> tuple[replaying.ReplayReport, float, dict[str, float], float, dict]:
+    """One replay: (report, wall seconds, CPU seconds by part, the machine's busy CPU seconds
+    over the same time, phases)."""
     phases = _Phases()
-    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = process_cpu.sample(os.getpid(), postgres_pid)
+    busy_before = process_cpu.machine_busy()
     began = time.perf_counter()
     report = replaying.replay(store, rebuilds, segments=segments, workers=workers, progress=phases)
     ended = time.perf_counter()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, reaped when their pool closed
-    cpu = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
-    return report, ended - began, cpu, phases.seconds(ended)
+    busy = process_cpu.machine_busy() - busy_before
+    spent = process_cpu.breakdown(cpu_before, process_cpu.sample(os.getpid(), postgres_pid), 1)
+    cpu = dict.fromkeys(_CPU_PARTS.values(), 0.0)
+    for part, seconds in spent["by_part_seconds"].items():
+        cpu[_CPU_PARTS[part]] += seconds
+    return report, ended - began, {part: round(s, 3) for part, s in cpu.items()}, busy, phases.seconds(ended)
 
 
 def _log(events: int) -> tuple[InMemoryEventStore, list[Recorded]]:
@@ -179,9 +199,10 @@ def _measured(
     expected: rows.Tally,
     connect: Any,
     live: str,
+    postgres_pid: int | None,
 ) -> dict[str, Any]:
     """One replay with `workers` (0: threads), its rows checked against the log's fold."""
-    report, seconds, cpu, phases = _replay(store, rebuilds, segments, workers)
+    report, seconds, cpu, busy, phases = _replay(store, rebuilds, segments, workers, postgres_pid)
     with connect() as conn:
         built = schema_tally(conn, live)
     if built != expected or report.tally != expected:
@@ -192,11 +213,16 @@ def _measured(
         "replay_s": round(seconds, 6),
         "phases_s": phases,
         "replay_events_per_s": round(report.events / seconds),
+        "cpu_s": cpu,
+        "cpu_total_s": round(sum(cpu.values()), 3),
+        "machine_busy_s": round(busy, 3),
+        "cores_busy": round(busy / seconds, 2),
     }
     if workers:
+        workers_cpu = cpu["workers"]
         measured["events_per_s_per_worker"] = round(report.events / seconds / workers)
-        measured["workers_cpu_s"] = round(cpu, 3)
-        measured["events_per_worker_cpu_s"] = round(report.events / cpu) if cpu > 0 else None
+        measured["workers_cpu_s"] = workers_cpu
+        measured["events_per_worker_cpu_s"] = round(report.events / workers_cpu) if workers_cpu > 0 else None
     return measured
 
 
@@ -222,18 +248,23 @@ def run(report: Report, *, events: int, segments: int, table_events: int, worker
         "segments": segments,
         "workers": workers,
         "generated_in_s": round(generated_in, 1),
+        "cores": os.cpu_count(),
     }
     with postgres_url() as url:
 
         def connect() -> psycopg.Connection:
             return psycopg.connect(url, **CONNECT_OPTIONS)
 
+        postgres_pid = process_cpu.postmaster_pid(url)  # None for a server that is not ours
         live = f"bench_rm_{uuid.uuid4().hex[:8]}"
         with connect() as conn:
             migrate(conn, live)
         rebuilds = PostgresRebuilds(connect, live)
         try:
-            memory = [_measured(store, rebuilds, segments, n, expected, connect, live) for n in workers]
+            memory = [
+                _measured(store, rebuilds, segments, n, expected, connect, live, postgres_pid)
+                for n in workers
+            ]
             _scaling(memory)
             copy_seconds = _copy_rows(connect, live, final)
             with connect() as conn:
@@ -265,7 +296,7 @@ def run(report: Report, *, events: int, segments: int, table_events: int, worker
                         items, scan_seconds = _raw_scan(endpoint, segments, n)
                         table_store = DynamoDBEventStore(client("dynamodb", endpoint), TABLE)
                         measured = _measured(
-                            table_store, rebuilds, segments, n, table_expected, connect, live
+                            table_store, rebuilds, segments, n, table_expected, connect, live, postgres_pid
                         )
                         if items != measured["events"]:
                             raise RuntimeError(
@@ -339,4 +370,38 @@ def _markdown(r: dict[str, Any]) -> str:
         for x in r.get(key, {}).get("runs", []):
             spent = ", ".join(f"{name} {seconds} s" for name, seconds in x["phases_s"].items())
             text += f"\n\nWhere {label}'s time went, segments on {_label(x['workers'])}: {spent}."
-    return text
+    return text + _cpu_markdown(r)
+
+
+def _cpu_markdown(r: dict[str, Any]) -> str:
+    """Each replay's CPU by process, and how many of the machine's cores were busy."""
+    runs = [
+        (label, x)
+        for label, key in (("(a)", "memory"), ("(b)", "table"))
+        for x in r.get(key, {}).get("runs", [])
+    ]
+    parts = list(r["memory"]["runs"][0]["cpu_s"])
+    headers = [
+        "replay",
+        *(f"{part} CPU-s" for part in parts),
+        "all CPU-s",
+        "machine busy CPU-s",
+        f"cores busy (of {r['cores']})",
+    ]
+    rows_ = [
+        [
+            f"{label} {_label(x['workers'])}",
+            *x["cpu_s"].values(),
+            x["cpu_total_s"],
+            x["machine_busy_s"],
+            x["cores_busy"],
+        ]
+        for label, x in runs
+    ]
+    return (
+        "\n\n### Where the CPU went\n\n"
+        + table(headers, rows_)
+        + "\n\nCores busy: the machine's busy CPU-seconds over the replay's wall time, other work"
+        " included. Near the machine's core count, the replay was bound by the cores: more workers"
+        " cannot make it faster on this machine."
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from click.testing import CliRunner
 
@@ -46,7 +48,20 @@ def test_replay_from_memory_and_from_the_table_against_their_baselines(run_bench
         assert 300 <= run["events"] == table["events"] < result["events"]
         ratio = run["raw_scan_s"] / run["replay_s"]
         assert run["ratio_to_raw_scan"] == pytest.approx(ratio, rel=0.01, abs=0.001)
+    for run in memory["runs"] + table["runs"]:
+        cpu = run["cpu_s"]
+        assert set(cpu) == {"this process", "workers", "postgres", "other"}
+        assert all(seconds >= 0 for seconds in cpu.values())
+        assert run["cpu_total_s"] == pytest.approx(sum(cpu.values()), abs=0.002)
+        assert run["cores_busy"] == pytest.approx(run["machine_busy_s"] / run["replay_s"], rel=0.01, abs=0.01)
+    # The workers' CPU is theirs: none in threads, and what the per-CPU-second figure is made of.
+    assert threads["cpu_s"]["workers"] == 0
+    assert two["workers_cpu_s"] == two["cpu_s"]["workers"]
+    if "DATABASE_URL" not in os.environ:  # the embedded server, whose processes are ours to read
+        # Its CPU is counted: it built, hashed and swapped every table.
+        assert sum(run["cpu_s"]["postgres"] for run in memory["runs"]) > 0
     assert "2 worker processes" in report["markdown"]
+    assert "cores busy (of" in report["markdown"]
 
 
 def test_worker_counts_are_checked(tmp_path):
